@@ -1,0 +1,129 @@
+// The deterministic runtime. One Simulation is one run: one thread, one event
+// loop, virtual time, one root generator seeded from the scenario seed. It runs
+// anything written against base/'s Env and knows nothing of chat servers: it
+// carries Messages, DbRequests and history events as opaque cargo.
+//
+// Invariants kept:
+//  - Events are ordered by (virtual time, insertion sequence); no tie is ever
+//    broken by an address, so the same seed gives the same history everywhere.
+//  - A node's timers are armed on its local clock (offset, drift, steps) and
+//    converted to virtual time, so a node whose clock drifts +1000 ppm sees its
+//    15 s timer fire after 15 of its own seconds (14.985 s of virtual time).
+//  - A crashed node loses all in-memory state: its object is destroyed, its
+//    timers never fire, messages to it fail; a restart builds a new object.
+//  - A paused node receives nothing while paused; its inputs wait and are
+//    delivered in their original order when it resumes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/env.h"
+#include "base/history.h"
+#include "base/ids.h"
+#include "base/time.h"
+
+namespace fl::sim {
+
+using NodeFactory = std::function<std::unique_ptr<Node>()>;
+
+// Per-link behaviour. Latency is drawn uniformly per message from the range.
+struct LinkConfig {
+  DurationRange latency{microseconds(200), milliseconds(2)};
+  double loss = 0.0;       // probability a message is dropped (lossy link: no on_send_failed)
+  double duplicate = 0.0;  // probability a message is delivered twice
+  double reorder = 0.0;    // probability a message gets extra delay (up to 10x latency.hi)
+};
+
+// How long a send over a cut link takes to fail: a TCP connect timing out.
+// A crashed (not partitioned) peer refuses at once: one round trip.
+inline constexpr Duration kConnectTimeout = seconds(3);
+
+class Simulation;
+
+// Receives every history event as it is recorded (in order). Used by online
+// invariant checkers and by the JSON Lines streamer.
+using HistoryListener = std::function<void(const HistoryEvent&)>;
+
+class Simulation {
+ public:
+  explicit Simulation(std::uint64_t seed);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // ---- set-up ----
+  // Declares a node; ids are dense from 0 in declaration order. The node is
+  // not running until start() (or a scheduled start).
+  NodeId add_node(std::string name, NodeFactory factory);
+  NodeId id(std::string_view name) const;  // asserts the name exists
+  const std::string& name(NodeId id) const;
+  std::size_t node_count() const;
+  void set_default_link(const LinkConfig& link);
+  // Keep every event in memory (history()), and/or hand each to listeners.
+  void keep_history(bool keep);
+  void add_history_listener(HistoryListener listener);
+  // Called for ControlOp::Kind::set_spec (the harness edits the node's
+  // specification, which the node's factory reads at the next start).
+  void set_spec_hook(std::function<void(NodeId, const ControlOp&)> hook);
+
+  // ---- process lifecycle (also reachable by Env::control) ----
+  void start(NodeId node);                        // on_start; ProcessStarted
+  void crash(NodeId node);                        // destroys the object; ProcessCrashed
+  void stop(NodeId node);                         // on_stop, then destroys; ProcessStopped
+  void restart(NodeId node, Duration delay);      // crash now, start after delay
+  void pause(NodeId node, Duration length);       // inputs wait until resume
+  bool running(NodeId node) const;                // started, not crashed/stopped
+  bool paused(NodeId node) const;
+  // The node's object, for tests that inspect state; nullptr when not running.
+  Node* node(NodeId node);
+
+  // ---- clocks ----
+  void set_clock(NodeId node, Duration offset, std::int64_t drift_ppm);
+  void step_clock(NodeId node, Duration by);
+  Time local_time(NodeId node) const;
+
+  // ---- network ----
+  // Nodes in different groups cannot reach each other; nodes in no group keep
+  // their links. Replaces any earlier partition.
+  void partition(const std::vector<std::vector<NodeId>>& groups);
+  void cut_one_way(NodeId from, NodeId to);       // from -> to fails; to -> from works
+  void set_link(NodeId a, NodeId b, const LinkConfig& link);  // both directions
+  void heal();                                    // ends every partition, cut and link override
+  bool reachable(NodeId from, NodeId to) const;
+  void set_db_endpoint(NodeId primary);
+  NodeId db_endpoint() const;
+
+  // ---- scheduling and running ----
+  // Runs `action` at virtual time `at` (faults, operations, checks). Not for
+  // node logic: nodes use their Env.
+  void at(Time at, std::function<void(Simulation&)> action);
+  // Processes events until virtual time passes `until` or stop_run() is called.
+  void run_until(Time until);
+  void stop_run();                                // e.g. an online invariant failed
+  bool stopped() const;
+  Time now() const;                               // virtual time
+  std::uint64_t events_processed() const;
+
+  // Emits an event on behalf of the simulator or the harness (faults, settle).
+  void emit(NodeId node, EventBody event);
+  const std::vector<HistoryEvent>& history() const;  // when keep_history(true)
+  // 64-bit hash of the ordered history so far (every event, kept or not).
+  std::uint64_t trace_hash() const;
+
+  // How many messages a cut or partition stopped, and how many sends failed,
+  // since the start: the vacuity check asks whether a fault did anything.
+  std::uint64_t messages_cut() const;
+
+  Rng& rng();  // the root generator's "sim" stream (network draws etc. use their own)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fl::sim
