@@ -49,6 +49,9 @@ class Simulation;
 // invariant checkers and by the JSON Lines streamer.
 using HistoryListener = std::function<void(const HistoryEvent&)>;
 
+// Where a process is in its life (added for the fault injector and settle).
+enum class ProcessState : std::uint8_t { never_started, running, crashed, stopped };
+
 class Simulation {
  public:
   explicit Simulation(std::uint64_t seed);
@@ -79,6 +82,11 @@ class Simulation {
   void pause(NodeId node, Duration length);       // inputs wait until resume
   bool running(NodeId node) const;                // started, not crashed/stopped
   bool paused(NodeId node) const;
+  ProcessState process_state(NodeId node) const;
+  // The operator's hand (what Env::control does), callable by the harness.
+  // Lifecycle ops take effect at once; set_spec calls the spec hook, then
+  // delivers on_control to the target (as an input, at this instant) if it runs.
+  void control(NodeId target, const ControlOp& op);
   // The node's object, for tests that inspect state; nullptr when not running.
   Node* node(NodeId node);
 
@@ -86,6 +94,8 @@ class Simulation {
   void set_clock(NodeId node, Duration offset, std::int64_t drift_ppm);
   void step_clock(NodeId node, Duration by);
   Time local_time(NodeId node) const;
+  Duration clock_offset(NodeId node) const;     // as last set by set_clock
+  std::int64_t clock_drift_ppm(NodeId node) const;
 
   // ---- network ----
   // Nodes in different groups cannot reach each other; nodes in no group keep
@@ -95,6 +105,12 @@ class Simulation {
   void set_link(NodeId a, NodeId b, const LinkConfig& link);  // both directions
   void heal();                                    // ends every partition, cut and link override
   bool reachable(NodeId from, NodeId to) const;
+  // Finer undo for the fault injector (heal() undoes all of these at once).
+  void heal_partition();                          // ends the partition only
+  void heal_one_way(NodeId from, NodeId to);      // ends one cut_one_way
+  void clear_link(NodeId a, NodeId b);            // back to the default link
+  const LinkConfig& default_link() const;
+  LinkConfig link(NodeId from, NodeId to) const;  // the config a send from -> to uses
   void set_db_endpoint(NodeId primary);
   NodeId db_endpoint() const;
 
@@ -118,6 +134,15 @@ class Simulation {
   // How many messages a cut or partition stopped, and how many sends failed,
   // since the start: the vacuity check asks whether a fault did anything.
   std::uint64_t messages_cut() const;
+  // Further network counters since the start (statistics and vacuity checks).
+  std::uint64_t messages_sent() const;
+  std::uint64_t messages_lost() const;        // dropped by a lossy link
+  std::uint64_t messages_duplicated() const;
+  std::uint64_t messages_reordered() const;   // given extra delay by a reordering link
+  std::uint64_t messages_delayed() const;     // sent over a link with a set_link override
+  std::uint64_t sends_failed() const;         // on_send_failed scheduled (cut or refused)
+  // Virtual time of the next pending event, or kTimeMax when none is left.
+  Time next_event_time() const;
 
   Rng& rng();  // the root generator's "sim" stream (network draws etc. use their own)
 

@@ -1,0 +1,1001 @@
+// The engine behind simulation.h. Hot path: pop an Event from the 4-ary heap,
+// switch on its kind, check it is still valid (timer not cancelled, receiver
+// still the same incarnation), call the node. Payloads live in slabs indexed by
+// the event; nothing on the hot path allocates once the slabs have warmed up.
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "base/assert.h"
+#include "sim/event_queue.h"
+#include "sim/node_clock.h"
+#include "sim/slab.h"
+#include "sim/trace_hash.h"
+
+namespace fl::sim {
+namespace {
+
+enum Kind : std::uint8_t {
+  kTimer,       // node = owner, index = timer slot
+  kDeliver,     // node = receiver, index = message slot
+  kSendFailed,  // node = sender, index = message slot
+  kDbRequest,   // node = member, index = db request slot
+  kDbReply,     // node = requester, index = db reply slot
+  kControl,     // node = target, index = control slot (on_control)
+  kAction,      // index = action slot
+  kResume,      // node, index = pause generation
+  kStart,       // node, index = start generation
+};
+
+// A reordering link gives a message extra delay of up to this many times the
+// link's highest latency (simulation.h, LinkConfig::reorder).
+constexpr std::int64_t kReorderDelayFactor = 10;
+
+enum class TimerState : std::uint8_t { pending, held };
+
+struct TimerSlot {
+  std::int64_t local_deadline = 0;
+  std::int64_t at = 0;          // virtual time of its current event
+  std::uint64_t event_key = 0;  // key of its current event; 0 when free
+  TimerTag tag{};
+  std::uint32_t node = 0;
+  std::uint32_t gen = 0;        // bumped on free: stale TimerIds never match
+  TimerState state = TimerState::pending;
+};
+
+struct MessageSlot {
+  Message message;
+  NodeId from{};
+  NodeId to{};
+  std::uint32_t from_incarnation = 0;
+  std::uint32_t to_incarnation = 0;
+  std::int64_t sent_at = 0;
+};
+
+struct DbRequestSlot {
+  DbRequest request;
+  RequestId id{};
+  NodeId from{};
+  NodeId member{};
+  std::uint32_t member_incarnation = 0;
+};
+
+struct DbReplySlot {
+  DbReply reply;
+  RequestId id{};
+  NodeId to{};
+  std::uint32_t to_incarnation = 0;
+};
+
+struct ControlSlot {
+  ControlOp op;
+  std::uint32_t incarnation = 0;
+};
+
+// A request a database member holds (sent to it, not yet answered): if the
+// member dies, the requester's session dies with it.
+struct InFlightDb {
+  NodeId requester{};
+  std::uint32_t requester_incarnation = 0;
+};
+
+// One ordered pair's network state, recomputed when faults change.
+struct LinkState {
+  bool cut = false;
+  bool fifo = true;            // neither reordering nor duplicating
+  bool overridden = false;     // a set_link applies
+  std::uint16_t config = 0;    // index into Impl::configs_
+};
+
+TimerId make_timer_id(std::uint32_t slot, std::uint32_t gen) {
+  return TimerId{(static_cast<std::uint64_t>(gen) << 32) | slot};
+}
+
+}  // namespace
+
+struct Simulation::Impl {
+  explicit Impl(Simulation* owner, std::uint64_t seed)
+      : self(owner), root(seed), sim_rng(root.split("sim")), net_rng(root.split("network")) {
+    configs.push_back(LinkConfig{});
+  }
+
+  class NodeEnv;
+  struct NodeState {
+    std::string name;
+    NodeFactory factory;
+    std::unique_ptr<Node> object;
+    std::unique_ptr<NodeEnv> env;
+    ProcessState state = ProcessState::never_started;
+    std::uint32_t incarnation = 0;  // bumped at every start and every death
+    std::uint32_t start_gen = 0;    // invalidates scheduled restarts
+    std::uint32_t pause_gen = 0;    // invalidates scheduled resumes
+    bool paused = false;
+    bool dispatching = false;       // one of its inputs is on the stack
+    std::vector<Event> held;        // inputs that arrived while paused, in order
+    NodeClock clock;
+    Rng rng;
+    std::map<std::uint64_t, InFlightDb> db_in_flight;  // by RequestId value
+  };
+
+  Simulation* self;
+  Rng root;
+  Rng sim_rng;
+  Rng net_rng;
+
+  std::vector<NodeState> nodes;
+  EventQueue queue;
+  std::uint64_t next_seq = 1;
+  std::int64_t now = 0;
+  bool stopped = false;
+  bool running_loop = false;
+  std::uint64_t events = 0;
+
+  Slab<TimerSlot> timers;
+  Slab<MessageSlot> messages;
+  Slab<DbRequestSlot> db_requests;
+  Slab<DbReplySlot> db_replies;
+  Slab<ControlSlot> controls;
+  Slab<std::function<void(Simulation&)>> actions;
+
+  // Network.
+  std::vector<LinkConfig> configs;  // [0] is the default link
+  std::vector<std::vector<std::uint32_t>> partition_groups;  // by NodeId value
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> one_way_cuts;  // sorted
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint16_t> overrides;  // (min, max) -> config
+  std::vector<LinkState> links;               // n x n, from * n + to
+  std::vector<std::int64_t> last_delivery;    // n x n: FIFO per connection
+  bool links_dirty = true;
+  NodeId db_endpoint{kNoNode};
+  std::uint64_t next_request = 1;
+
+  std::uint64_t cut = 0, sent = 0, lost = 0, duplicated = 0, reordered = 0, delayed = 0, failed = 0;
+
+  // History.
+  bool keep = false;
+  std::vector<HistoryEvent> history;
+  std::vector<HistoryListener> listeners;
+  std::uint64_t history_seq = 0;
+  TraceHasher hasher;
+  std::function<void(NodeId, const ControlOp&)> spec_hook;
+
+  // ---- helpers ----
+  NodeState& node(NodeId id) {
+    FL_ASSERT(id.value < nodes.size());
+    return nodes[id.value];
+  }
+  const NodeState& node(NodeId id) const {
+    FL_ASSERT(id.value < nodes.size());
+    return nodes[id.value];
+  }
+  void push(std::int64_t at, Kind kind, std::uint32_t node_value, std::uint32_t index) {
+    FL_ASSERT(at >= now);
+    queue.push(Event{at, (next_seq++ << 8) | kind, node_value, index});
+  }
+  std::uint64_t push_keyed(std::int64_t at, Kind kind, std::uint32_t node_value, std::uint32_t index) {
+    FL_ASSERT(at >= now);
+    const std::uint64_t key = (next_seq++ << 8) | kind;
+    queue.push(Event{at, key, node_value, index});
+    return key;
+  }
+
+  const LinkState& link_state(std::uint32_t from, std::uint32_t to) {
+    if (links_dirty) rebuild_links();
+    return links[static_cast<std::size_t>(from) * nodes.size() + to];
+  }
+  void rebuild_links();
+  std::int64_t draw_latency(const LinkConfig& cfg) {
+    const DurationRange& r = cfg.latency;
+    return r.lo == r.hi ? r.lo.count() : net_rng.duration(r).count();
+  }
+
+  // ---- Env requests ----
+  TimerId after(NodeId self_id, Duration d, TimerTag tag);
+  void cancel(NodeId self_id, TimerId id);
+  void send(NodeId from, NodeId to, const Message& message);
+  RequestId db(NodeId from, const DbRequest& request);
+  void db_reply(NodeId member, NodeId to, RequestId id, const DbReply& reply);
+  void schedule_db_reply(std::int64_t at, NodeId to, std::uint32_t to_incarnation, RequestId id,
+                         DbStatus status);
+  void control(NodeId target, const ControlOp& op);
+  void emit(NodeId node_id, EventBody&& body);
+
+  // ---- lifecycle ----
+  void start(NodeId id);
+  void kill(NodeId id, ProcessState why);  // crash or stop: destroy and clean up
+  void crash(NodeId id);
+  void stop(NodeId id);
+  void restart(NodeId id, Duration delay);
+  void pause(NodeId id, Duration length);
+  void resume(NodeId id);
+  void release(const Event& e);  // frees the payload of an event that will not be delivered
+  void reevaluate_timers(NodeId id);
+  void defer(std::function<void(Simulation&)> action) { schedule_action(now, std::move(action)); }
+  void schedule_action(std::int64_t at, std::function<void(Simulation&)> action) {
+    const std::uint32_t slot = actions.alloc();
+    actions[slot] = std::move(action);
+    push(at, kAction, 0, slot);
+  }
+
+  // ---- the loop ----
+  void dispatch(const Event& e);
+  void run_until(std::int64_t until);
+};
+
+// The Env each node sees. `final`, so that the engine's own calls devirtualise;
+// the node's calls through Env& are the one virtual hop per request.
+class Simulation::Impl::NodeEnv final : public Env {
+ public:
+  NodeEnv(Simulation::Impl* impl, NodeId id) : impl_(impl), id_(id) {}
+  NodeId self() const override { return id_; }
+  Time now() override { return time_from_ns(impl_->nodes[id_.value].clock.local(impl_->now)); }
+  TimerId after(Duration after, TimerTag tag) override { return impl_->after(id_, after, tag); }
+  void cancel(TimerId id) override { impl_->cancel(id_, id); }
+  void send(NodeId to, const Message& message) override { impl_->send(id_, to, message); }
+  RequestId db(const DbRequest& request) override { return impl_->db(id_, request); }
+  void db_reply(NodeId to, RequestId id, const DbReply& reply) override { impl_->db_reply(id_, to, id, reply); }
+  void set_db_endpoint(NodeId primary) override {
+    FL_ASSERT(primary == kNoNode || primary.value < impl_->nodes.size());
+    impl_->db_endpoint = primary;
+  }
+  void control(NodeId target, const ControlOp& op) override { impl_->control(target, op); }
+  Rng& rng() override { return impl_->nodes[id_.value].rng; }
+  void emit(EventBody event) override { impl_->emit(id_, std::move(event)); }
+
+ private:
+  Simulation::Impl* impl_;
+  NodeId id_;
+};
+
+// ---------------------------------------------------------------------------
+// Network
+
+void Simulation::Impl::rebuild_links() {
+  const std::size_t n = nodes.size();
+  links.assign(n * n, LinkState{});
+  FL_ASSERT(last_delivery.size() == n * n);  // sized by add_node, before any event
+  std::vector<std::int32_t> group(n, -1);
+  for (std::size_t g = 0; g < partition_groups.size(); ++g) {
+    for (std::uint32_t member : partition_groups[g]) {
+      FL_ASSERT(member < n);
+      FL_ASSERT_MSG(group[member] == -1, "a node is in two partition groups");
+      group[member] = static_cast<std::int32_t>(g);
+    }
+  }
+  for (std::size_t from = 0; from < n; ++from) {
+    for (std::size_t to = 0; to < n; ++to) {
+      LinkState& l = links[from * n + to];
+      l.cut = from != to && group[from] >= 0 && group[to] >= 0 && group[from] != group[to];
+      const auto key = std::make_pair(static_cast<std::uint32_t>(std::min(from, to)),
+                                      static_cast<std::uint32_t>(std::max(from, to)));
+      const auto it = overrides.find(key);
+      l.config = it == overrides.end() ? 0 : it->second;
+      l.overridden = it != overrides.end();
+      const LinkConfig& cfg = configs[l.config];
+      l.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
+    }
+  }
+  for (const auto& [from, to] : one_way_cuts) links[static_cast<std::size_t>(from) * n + to].cut = true;
+  links_dirty = false;
+}
+
+void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
+  FL_ASSERT(to.value < nodes.size());
+  ++sent;
+  const LinkState& link = link_state(from.value, to.value);
+  NodeState& dst = nodes[to.value];
+  const std::uint32_t slot = messages.alloc();
+  MessageSlot& m = messages[slot];
+  m.message = message;
+  m.from = from;
+  m.to = to;
+  m.from_incarnation = nodes[from.value].incarnation;
+  m.to_incarnation = dst.incarnation;
+  m.sent_at = now;
+  if (link.cut) {  // a TCP connect into a partition times out
+    ++cut;
+    ++failed;
+    push(now + kConnectTimeout.count(), kSendFailed, from.value, slot);
+    return;
+  }
+  const LinkConfig& cfg = configs[link.config];
+  if (link.overridden) ++delayed;
+  if (!dst.object) {  // the host answers, the port is closed: refused after one round trip
+    ++failed;
+    push(now + 2 * draw_latency(cfg), kSendFailed, from.value, slot);
+    return;
+  }
+  if (cfg.loss > 0.0 && net_rng.chance(cfg.loss)) {
+    ++lost;
+    messages.free(slot);
+    return;
+  }
+  std::int64_t at = now + draw_latency(cfg);
+  if (!link.fifo) {
+    if (cfg.reorder > 0.0 && net_rng.chance(cfg.reorder)) {
+      ++reordered;
+      at += net_rng.jitter(Duration{kReorderDelayFactor * cfg.latency.hi.count()}).count();
+    }
+    if (cfg.duplicate > 0.0 && net_rng.chance(cfg.duplicate)) {
+      ++duplicated;
+      const std::uint32_t copy = messages.alloc();
+      messages[copy] = messages[slot];
+      push(now + draw_latency(cfg), kDeliver, to.value, copy);
+    }
+  } else {
+    // FIFO per connection: a message never overtakes an earlier one on the same
+    // (from, to) connection; equal times keep insertion order.
+    std::int64_t& last = last_delivery[static_cast<std::size_t>(from.value) * nodes.size() + to.value];
+    if (at < last) at = last;
+    last = at;
+  }
+  push(at, kDeliver, to.value, slot);
+}
+
+RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
+  const RequestId id{next_request++};
+  const NodeId member = request.target.endpoint ? db_endpoint : request.target.node;
+  const std::uint32_t from_incarnation = nodes[from.value].incarnation;
+  if (member == kNoNode) {
+    // No endpoint (the DNS record names nobody): the connection is refused at once.
+    ++failed;
+    schedule_db_reply(now + 2 * draw_latency(configs[0]), from, from_incarnation, id,
+                      DbStatus::connection_refused);
+    return id;
+  }
+  FL_ASSERT(member.value < nodes.size());
+  const LinkState& link = link_state(from.value, member.value);
+  const LinkConfig& cfg = configs[link.config];
+  NodeState& m = nodes[member.value];
+  if (link.cut) {
+    ++cut;
+    ++failed;
+    schedule_db_reply(now + kConnectTimeout.count(), from, from_incarnation, id, DbStatus::timeout);
+    return id;
+  }
+  if (!m.object) {
+    ++failed;
+    schedule_db_reply(now + 2 * draw_latency(cfg), from, from_incarnation, id, DbStatus::connection_refused);
+    return id;
+  }
+  const std::uint32_t slot = db_requests.alloc();
+  DbRequestSlot& s = db_requests[slot];
+  s.request = request;
+  s.id = id;
+  s.from = from;
+  s.member = member;
+  s.member_incarnation = m.incarnation;
+  m.db_in_flight[id.value] = InFlightDb{from, from_incarnation};
+  // A database session is one TCP connection: FIFO, no loss (TCP retransmits).
+  std::int64_t at = now + draw_latency(cfg);
+  std::int64_t& last = last_delivery[static_cast<std::size_t>(from.value) * nodes.size() + member.value];
+  if (at < last) at = last;
+  last = at;
+  push(at, kDbRequest, member.value, slot);
+  return id;
+}
+
+void Simulation::Impl::schedule_db_reply(std::int64_t at, NodeId to, std::uint32_t to_incarnation,
+                                         RequestId id, DbStatus status) {
+  const std::uint32_t slot = db_replies.alloc();
+  DbReplySlot& r = db_replies[slot];
+  r.reply = DbReply{};
+  r.reply.status = status;
+  r.id = id;
+  r.to = to;
+  r.to_incarnation = to_incarnation;
+  push(at, kDbReply, to.value, slot);
+}
+
+void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const DbReply& reply) {
+  NodeState& m = node(member);
+  const auto it = m.db_in_flight.find(id.value);
+  FL_ASSERT_MSG(it != m.db_in_flight.end(), "db_reply to a request this member does not hold");
+  FL_ASSERT_MSG(it->second.requester == to, "db_reply addressed to another node than the requester");
+  const InFlightDb entry = it->second;
+  m.db_in_flight.erase(it);
+  const LinkState& link = link_state(member.value, to.value);
+  const std::uint32_t slot = db_replies.alloc();
+  DbReplySlot& r = db_replies[slot];
+  r.reply = reply;
+  r.id = id;
+  r.to = to;
+  r.to_incarnation = entry.requester_incarnation;
+  if (link.cut) {
+    // The answer cannot get back: the requester's query times out.
+    ++cut;
+    r.reply = DbReply{};
+    r.reply.status = DbStatus::timeout;
+    push(now + kConnectTimeout.count(), kDbReply, to.value, slot);
+    return;
+  }
+  std::int64_t at = now + draw_latency(configs[link.config]);
+  std::int64_t& last = last_delivery[static_cast<std::size_t>(member.value) * nodes.size() + to.value];
+  if (at < last) at = last;
+  last = at;
+  push(at, kDbReply, to.value, slot);
+}
+
+// ---------------------------------------------------------------------------
+// Timers and clocks
+
+TimerId Simulation::Impl::after(NodeId self_id, Duration d, TimerTag tag) {
+  FL_ASSERT(d.count() >= 0);
+  NodeState& n = nodes[self_id.value];
+  FL_ASSERT(n.object != nullptr);
+  const std::uint32_t slot = timers.alloc();
+  TimerSlot& t = timers[slot];
+  t.local_deadline = n.clock.local(now) + d.count();
+  t.at = n.clock.virtual_for(t.local_deadline, now);
+  t.tag = tag;
+  t.node = self_id.value;
+  t.state = TimerState::pending;
+  t.event_key = push_keyed(t.at, kTimer, self_id.value, slot);
+  return make_timer_id(slot, t.gen);
+}
+
+void Simulation::Impl::cancel(NodeId self_id, TimerId id) {
+  const auto slot = static_cast<std::uint32_t>(id.value & 0xffffffffu);
+  const auto gen = static_cast<std::uint32_t>(id.value >> 32);
+  if (!timers.used(slot)) return;
+  TimerSlot& t = timers[slot];
+  if (t.gen != gen || t.node != self_id.value) return;  // fired, or another node's
+  t.event_key = 0;
+  ++t.gen;
+  timers.free(slot);
+}
+
+void Simulation::Impl::reevaluate_timers(NodeId id) {
+  // The clock moved: each pending timer must fire when the LOCAL clock reaches
+  // its deadline, so recompute its virtual time. Re-pushed in their current
+  // (time, seq) order so that ties keep their relative order.
+  struct Pending { std::int64_t at; std::uint64_t key; std::uint32_t slot; };
+  std::vector<Pending> pending;
+  for (std::uint32_t s = 0; s < timers.capacity_used(); ++s) {
+    if (!timers.used(s)) continue;
+    const TimerSlot& t = timers[s];
+    if (t.node == id.value && t.state == TimerState::pending) pending.push_back({t.at, t.event_key, s});
+  }
+  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
+    return a.at < b.at || (a.at == b.at && a.key < b.key);
+  });
+  const NodeClock& clock = nodes[id.value].clock;
+  for (const Pending& p : pending) {
+    TimerSlot& t = timers[p.slot];
+    const std::int64_t at = clock.virtual_for(t.local_deadline, now);
+    if (at == t.at) continue;  // unchanged: keep its event (and its place among ties)
+    t.at = at;
+    t.event_key = push_keyed(at, kTimer, id.value, p.slot);  // the old event goes stale
+  }
+}
+
+// ---------------------------------------------------------------------------
+// History
+
+void Simulation::Impl::emit(NodeId node_id, EventBody&& body) {
+  HistoryEvent e;
+  e.seq = history_seq++;
+  e.at = time_from_ns(now);
+  e.local = node_id == kNoNode ? e.at : time_from_ns(node(node_id).clock.local(now));
+  e.node = node_id;
+  e.body = std::move(body);
+  hasher.add(e);
+  for (const auto& listener : listeners) listener(e);
+  if (keep) history.push_back(std::move(e));
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+
+void Simulation::Impl::start(NodeId id) {
+  NodeState& n = node(id);
+  if (n.object) return;  // already running
+  if (n.dispatching) {
+    defer([id](Simulation& s) { s.start(id); });
+    return;
+  }
+  ++n.incarnation;
+  ++n.start_gen;
+  n.state = ProcessState::running;
+  n.paused = false;
+  n.object = n.factory();
+  FL_ASSERT_MSG(n.object != nullptr, "a node factory returned no node");
+  emit(id, ProcessStarted{});
+  n.dispatching = true;
+  n.object->on_start(*n.env);
+  n.dispatching = false;
+}
+
+void Simulation::Impl::release(const Event& e) {
+  switch (e.kind()) {
+    case kTimer:
+      if (timers.used(e.index) && timers[e.index].event_key == e.key) {
+        TimerSlot& t = timers[e.index];
+        t.event_key = 0;
+        ++t.gen;
+        timers.free(e.index);
+      }
+      break;
+    case kDeliver:
+    case kSendFailed: messages.free(e.index); break;
+    case kDbRequest: db_requests.free(e.index); break;
+    case kDbReply: db_replies.free(e.index); break;
+    case kControl: controls.free(e.index); break;
+    default: FL_UNREACHABLE();
+  }
+}
+
+void Simulation::Impl::kill(NodeId id, ProcessState why) {
+  NodeState& n = node(id);
+  FL_ASSERT(n.object != nullptr && !n.dispatching);
+  FL_ASSERT(why == ProcessState::crashed || why == ProcessState::stopped);
+  n.object.reset();
+  ++n.incarnation;
+  ++n.start_gen;
+  ++n.pause_gen;
+  n.paused = false;
+  n.state = why;
+  for (const Event& e : n.held) release(e);
+  n.held.clear();
+  for (std::uint32_t s = 0; s < timers.capacity_used(); ++s) {
+    if (!timers.used(s) || timers[s].node != id.value) continue;
+    TimerSlot& t = timers[s];
+    t.event_key = 0;
+    ++t.gen;
+    timers.free(s);
+  }
+  // Its database sessions die with it: every request it held is refused.
+  for (const auto& [request, entry] : n.db_in_flight) {
+    const LinkState& link = link_state(id.value, entry.requester.value);
+    if (link.cut) {
+      schedule_db_reply(now + kConnectTimeout.count(), entry.requester, entry.requester_incarnation,
+                        RequestId{request}, DbStatus::timeout);
+    } else {
+      schedule_db_reply(now + draw_latency(configs[link.config]), entry.requester,
+                        entry.requester_incarnation, RequestId{request}, DbStatus::connection_refused);
+    }
+  }
+  n.db_in_flight.clear();
+  if (why == ProcessState::crashed) emit(id, ProcessCrashed{});
+  else emit(id, ProcessStopped{});
+}
+
+void Simulation::Impl::crash(NodeId id) {
+  NodeState& n = node(id);
+  if (!n.object) return;
+  if (n.dispatching) {
+    defer([id](Simulation& s) { s.crash(id); });
+    return;
+  }
+  kill(id, ProcessState::crashed);
+}
+
+void Simulation::Impl::stop(NodeId id) {
+  NodeState& n = node(id);
+  if (!n.object) return;
+  if (n.dispatching) {
+    defer([id](Simulation& s) { s.stop(id); });
+    return;
+  }
+  // A paused process cannot run its shutdown handler: the service manager
+  // kills it, so a paused node stops without on_stop.
+  if (!n.paused) {
+    n.dispatching = true;
+    n.object->on_stop(*n.env);
+    n.dispatching = false;
+  }
+  kill(id, ProcessState::stopped);
+}
+
+void Simulation::Impl::restart(NodeId id, Duration delay) {
+  FL_ASSERT(delay.count() >= 0);
+  NodeState& n = node(id);
+  if (n.dispatching) {
+    defer([id, delay](Simulation& s) { s.restart(id, delay); });
+    return;
+  }
+  if (n.object) kill(id, ProcessState::crashed);
+  push(now + delay.count(), kStart, id.value, n.start_gen);
+}
+
+void Simulation::Impl::pause(NodeId id, Duration length) {
+  FL_ASSERT(length.count() >= 0);
+  NodeState& n = node(id);
+  if (!n.object) return;
+  n.paused = true;
+  ++n.pause_gen;
+  emit(id, ProcessPaused{length});
+  push(now + length.count(), kResume, id.value, n.pause_gen);
+}
+
+void Simulation::Impl::resume(NodeId id) {
+  NodeState& n = node(id);
+  FL_ASSERT(n.paused && n.object);
+  n.paused = false;
+  emit(id, ProcessResumed{});
+  // Deliver what waited, in arrival order. An input may crash or re-pause the
+  // node (through a deferred op, so not within this loop) — checked anyway.
+  std::vector<Event> waiting = std::move(n.held);
+  n.held.clear();
+  for (std::size_t i = 0; i < waiting.size(); ++i) {
+    if (!n.object || n.paused) {
+      for (std::size_t j = i; j < waiting.size(); ++j) {
+        if (n.object) n.held.push_back(waiting[j]);
+        else release(waiting[j]);
+      }
+      break;
+    }
+    dispatch(waiting[i]);
+  }
+}
+
+void Simulation::Impl::control(NodeId target, const ControlOp& op) {
+  NodeState& n = node(target);
+  switch (op.kind) {
+    case ControlOp::Kind::stop: stop(target); break;
+    case ControlOp::Kind::start: start(target); break;
+    case ControlOp::Kind::crash: crash(target); break;
+    case ControlOp::Kind::restart:
+      // systemctl restart: a graceful stop, then a start at once.
+      if (n.dispatching) {
+        defer([target, op](Simulation& s) { s.control(target, op); });
+        return;
+      }
+      stop(target);
+      start(target);
+      break;
+    case ControlOp::Kind::set_spec: {
+      if (spec_hook) spec_hook(target, op);
+      if (n.object) {
+        const std::uint32_t slot = controls.alloc();
+        controls[slot].op = op;
+        controls[slot].incarnation = n.incarnation;
+        push(now, kControl, target.value, slot);
+      }
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The loop
+
+void Simulation::Impl::dispatch(const Event& e) {
+  switch (e.kind()) {
+    case kTimer: {
+      if (!timers.used(e.index)) return;
+      TimerSlot& t = timers[e.index];
+      if (t.event_key != e.key) return;  // cancelled, or moved by a clock change
+      NodeState& n = nodes[t.node];
+      FL_ASSERT(n.object != nullptr);  // a dead node's timers are freed at its death
+      if (n.paused) {
+        t.state = TimerState::held;
+        n.held.push_back(e);
+        return;
+      }
+      const TimerId id = make_timer_id(e.index, t.gen);
+      const TimerTag tag = t.tag;
+      t.event_key = 0;
+      ++t.gen;
+      timers.free(e.index);
+      n.dispatching = true;
+      n.object->on_timer(*n.env, id, tag);
+      n.dispatching = false;
+      return;
+    }
+    case kDeliver: {
+      MessageSlot& m = messages[e.index];
+      NodeState& n = nodes[e.node];
+      if (!n.object || n.incarnation != m.to_incarnation) {  // died with it in flight
+        messages.free(e.index);
+        return;
+      }
+      if (link_state(m.from.value, m.to.value).cut) {
+        // Cut while in flight: the sender's connection times out.
+        ++cut;
+        ++failed;
+        const std::int64_t fail_at = std::max(now, m.sent_at + kConnectTimeout.count());
+        push(fail_at, kSendFailed, m.from.value, e.index);
+        return;
+      }
+      if (n.paused) {
+        n.held.push_back(e);
+        return;
+      }
+      n.dispatching = true;
+      n.object->on_message(*n.env, m.from, m.message);
+      n.dispatching = false;
+      messages.free(e.index);
+      return;
+    }
+    case kSendFailed: {
+      MessageSlot& m = messages[e.index];
+      NodeState& n = nodes[e.node];
+      if (!n.object || n.incarnation != m.from_incarnation) {
+        messages.free(e.index);
+        return;
+      }
+      if (n.paused) {
+        n.held.push_back(e);
+        return;
+      }
+      n.dispatching = true;
+      n.object->on_send_failed(*n.env, m.to, m.message);
+      n.dispatching = false;
+      messages.free(e.index);
+      return;
+    }
+    case kDbRequest: {
+      DbRequestSlot& r = db_requests[e.index];
+      NodeState& n = nodes[e.node];
+      if (!n.object || n.incarnation != r.member_incarnation) {  // its death answered it
+        db_requests.free(e.index);
+        return;
+      }
+      if (n.paused) {
+        n.held.push_back(e);
+        return;
+      }
+      n.dispatching = true;
+      n.object->on_db_request(*n.env, r.from, r.id, r.request);
+      n.dispatching = false;
+      db_requests.free(e.index);
+      return;
+    }
+    case kDbReply: {
+      DbReplySlot& r = db_replies[e.index];
+      NodeState& n = nodes[e.node];
+      if (!n.object || n.incarnation != r.to_incarnation) {
+        db_replies.free(e.index);
+        return;
+      }
+      if (n.paused) {
+        n.held.push_back(e);
+        return;
+      }
+      n.dispatching = true;
+      n.object->on_db_reply(*n.env, r.id, r.reply);
+      n.dispatching = false;
+      db_replies.free(e.index);
+      return;
+    }
+    case kControl: {
+      ControlSlot& c = controls[e.index];
+      NodeState& n = nodes[e.node];
+      if (!n.object || n.incarnation != c.incarnation) {
+        controls.free(e.index);
+        return;
+      }
+      if (n.paused) {
+        n.held.push_back(e);
+        return;
+      }
+      n.dispatching = true;
+      n.object->on_control(*n.env, c.op);
+      n.dispatching = false;
+      controls.free(e.index);
+      return;
+    }
+    case kAction: {
+      std::function<void(Simulation&)> action = std::move(actions[e.index]);
+      actions[e.index] = nullptr;
+      actions.free(e.index);
+      action(*self);
+      return;
+    }
+    case kResume: {
+      NodeState& n = nodes[e.node];
+      if (n.object && n.paused && n.pause_gen == e.index) resume(NodeId{e.node});
+      return;
+    }
+    case kStart: {
+      NodeState& n = nodes[e.node];
+      if (!n.object && n.start_gen == e.index) start(NodeId{e.node});
+      return;
+    }
+    default: FL_UNREACHABLE();
+  }
+}
+
+void Simulation::Impl::run_until(std::int64_t until) {
+  FL_ASSERT_MSG(!running_loop, "run_until called from inside the run");
+  running_loop = true;
+  if (links_dirty) rebuild_links();
+  while (!stopped && !queue.empty() && queue.top().at <= until) {
+    const Event e = queue.pop();
+    FL_ASSERT(e.at >= now);
+    now = e.at;
+    ++events;
+    dispatch(e);
+  }
+  if (!stopped && now < until) now = until;
+  running_loop = false;
+}
+
+// ---------------------------------------------------------------------------
+// Public API
+
+Simulation::Simulation(std::uint64_t seed) : impl_(std::make_unique<Impl>(this, seed)) {}
+Simulation::~Simulation() = default;
+
+NodeId Simulation::add_node(std::string name, NodeFactory factory) {
+  FL_ASSERT_MSG(impl_->events == 0 && impl_->queue.empty(), "nodes are declared before the run");
+  FL_ASSERT(factory != nullptr);
+  for (const Impl::NodeState& n : impl_->nodes) FL_ASSERT_MSG(n.name != name, "two nodes with one name");
+  const NodeId id{static_cast<std::uint32_t>(impl_->nodes.size())};
+  Impl::NodeState n;
+  n.name = std::move(name);
+  n.factory = std::move(factory);
+  n.env = std::make_unique<Impl::NodeEnv>(impl_.get(), id);
+  // Each node's stream is split off the root by its name: adding a node does
+  // not change the draws of another.
+  n.rng = impl_->root.split("node/" + n.name);
+  impl_->nodes.push_back(std::move(n));
+  impl_->links_dirty = true;
+  impl_->last_delivery.assign(impl_->nodes.size() * impl_->nodes.size(), 0);
+  return id;
+}
+
+NodeId Simulation::id(std::string_view name) const {
+  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+    if (impl_->nodes[i].name == name) return NodeId{static_cast<std::uint32_t>(i)};
+  }
+  FL_ASSERT_MSG(false, "no node of that name");
+  return kNoNode;
+}
+
+const std::string& Simulation::name(NodeId id) const { return impl_->node(id).name; }
+std::size_t Simulation::node_count() const { return impl_->nodes.size(); }
+
+void Simulation::set_default_link(const LinkConfig& link) {
+  FL_ASSERT(link.latency.lo.count() >= 0 && link.latency.lo <= link.latency.hi);
+  impl_->configs[0] = link;
+  impl_->links_dirty = true;
+}
+
+void Simulation::keep_history(bool keep) { impl_->keep = keep; }
+void Simulation::add_history_listener(HistoryListener listener) {
+  impl_->listeners.push_back(std::move(listener));
+}
+void Simulation::set_spec_hook(std::function<void(NodeId, const ControlOp&)> hook) {
+  impl_->spec_hook = std::move(hook);
+}
+
+void Simulation::start(NodeId node) { impl_->start(node); }
+void Simulation::crash(NodeId node) { impl_->crash(node); }
+void Simulation::stop(NodeId node) { impl_->stop(node); }
+void Simulation::restart(NodeId node, Duration delay) { impl_->restart(node, delay); }
+void Simulation::pause(NodeId node, Duration length) { impl_->pause(node, length); }
+bool Simulation::running(NodeId node) const { return impl_->node(node).object != nullptr; }
+bool Simulation::paused(NodeId node) const { return impl_->node(node).paused; }
+ProcessState Simulation::process_state(NodeId node) const { return impl_->node(node).state; }
+void Simulation::control(NodeId target, const ControlOp& op) { impl_->control(target, op); }
+Node* Simulation::node(NodeId node) { return impl_->node(node).object.get(); }
+
+void Simulation::set_clock(NodeId node, Duration offset, std::int64_t drift_ppm) {
+  impl_->node(node).clock.set(impl_->now, offset.count(), drift_ppm);
+  impl_->emit(node, ClockChanged{offset, drift_ppm, Duration{0}});
+  impl_->reevaluate_timers(node);
+}
+
+void Simulation::step_clock(NodeId node, Duration by) {
+  NodeClock& clock = impl_->node(node).clock;
+  clock.step(by.count());
+  impl_->emit(node, ClockChanged{Duration{clock.offset()}, clock.drift_ppm(), by});
+  impl_->reevaluate_timers(node);
+}
+
+Time Simulation::local_time(NodeId node) const {
+  return time_from_ns(impl_->node(node).clock.local(impl_->now));
+}
+Duration Simulation::clock_offset(NodeId node) const { return Duration{impl_->node(node).clock.offset()}; }
+std::int64_t Simulation::clock_drift_ppm(NodeId node) const { return impl_->node(node).clock.drift_ppm(); }
+
+void Simulation::partition(const std::vector<std::vector<NodeId>>& groups) {
+  impl_->partition_groups.clear();
+  for (const auto& g : groups) {
+    std::vector<std::uint32_t> members;
+    for (NodeId n : g) {
+      FL_ASSERT(n.value < impl_->nodes.size());
+      members.push_back(n.value);
+    }
+    impl_->partition_groups.push_back(std::move(members));
+  }
+  impl_->links_dirty = true;
+}
+
+void Simulation::cut_one_way(NodeId from, NodeId to) {
+  FL_ASSERT(from.value < impl_->nodes.size() && to.value < impl_->nodes.size());
+  auto& cuts = impl_->one_way_cuts;
+  const auto key = std::make_pair(from.value, to.value);
+  const auto it = std::lower_bound(cuts.begin(), cuts.end(), key);
+  if (it == cuts.end() || *it != key) cuts.insert(it, key);
+  impl_->links_dirty = true;
+}
+
+void Simulation::set_link(NodeId a, NodeId b, const LinkConfig& link) {
+  FL_ASSERT(a.value < impl_->nodes.size() && b.value < impl_->nodes.size());
+  FL_ASSERT(link.latency.lo.count() >= 0 && link.latency.lo <= link.latency.hi);
+  FL_ASSERT_MSG(impl_->configs.size() < UINT16_MAX, "too many link overrides");
+  impl_->configs.push_back(link);
+  impl_->overrides[{std::min(a.value, b.value), std::max(a.value, b.value)}] =
+      static_cast<std::uint16_t>(impl_->configs.size() - 1);
+  impl_->links_dirty = true;
+}
+
+void Simulation::heal() {
+  impl_->partition_groups.clear();
+  impl_->one_way_cuts.clear();
+  impl_->overrides.clear();
+  impl_->configs.resize(1);  // drop the overrides' configs
+  impl_->links_dirty = true;
+}
+
+void Simulation::heal_partition() {
+  impl_->partition_groups.clear();
+  impl_->links_dirty = true;
+}
+
+void Simulation::heal_one_way(NodeId from, NodeId to) {
+  auto& cuts = impl_->one_way_cuts;
+  cuts.erase(std::remove(cuts.begin(), cuts.end(), std::make_pair(from.value, to.value)), cuts.end());
+  impl_->links_dirty = true;
+}
+
+void Simulation::clear_link(NodeId a, NodeId b) {
+  impl_->overrides.erase({std::min(a.value, b.value), std::max(a.value, b.value)});
+  impl_->links_dirty = true;
+}
+
+const LinkConfig& Simulation::default_link() const { return impl_->configs[0]; }
+
+LinkConfig Simulation::link(NodeId from, NodeId to) const {
+  FL_ASSERT(from.value < impl_->nodes.size() && to.value < impl_->nodes.size());
+  return impl_->configs[impl_->link_state(from.value, to.value).config];
+}
+
+bool Simulation::reachable(NodeId from, NodeId to) const {
+  FL_ASSERT(from.value < impl_->nodes.size() && to.value < impl_->nodes.size());
+  return !impl_->link_state(from.value, to.value).cut;
+}
+
+void Simulation::set_db_endpoint(NodeId primary) {
+  FL_ASSERT(primary == kNoNode || primary.value < impl_->nodes.size());
+  impl_->db_endpoint = primary;
+}
+NodeId Simulation::db_endpoint() const { return impl_->db_endpoint; }
+
+void Simulation::at(Time at, std::function<void(Simulation&)> action) {
+  FL_ASSERT_MSG(ns(at) >= impl_->now, "an action scheduled in the past");
+  FL_ASSERT(action != nullptr);
+  impl_->schedule_action(ns(at), std::move(action));
+}
+
+void Simulation::run_until(Time until) { impl_->run_until(ns(until)); }
+void Simulation::stop_run() { impl_->stopped = true; }
+bool Simulation::stopped() const { return impl_->stopped; }
+Time Simulation::now() const { return time_from_ns(impl_->now); }
+std::uint64_t Simulation::events_processed() const { return impl_->events; }
+
+void Simulation::emit(NodeId node, EventBody event) {
+  FL_ASSERT(node == kNoNode || node.value < impl_->nodes.size());
+  impl_->emit(node, std::move(event));
+}
+const std::vector<HistoryEvent>& Simulation::history() const { return impl_->history; }
+std::uint64_t Simulation::trace_hash() const { return impl_->hasher.value(); }
+
+std::uint64_t Simulation::messages_cut() const { return impl_->cut; }
+std::uint64_t Simulation::messages_sent() const { return impl_->sent; }
+std::uint64_t Simulation::messages_lost() const { return impl_->lost; }
+std::uint64_t Simulation::messages_duplicated() const { return impl_->duplicated; }
+std::uint64_t Simulation::messages_reordered() const { return impl_->reordered; }
+std::uint64_t Simulation::messages_delayed() const { return impl_->delayed; }
+std::uint64_t Simulation::sends_failed() const { return impl_->failed; }
+Time Simulation::next_event_time() const {
+  return impl_->queue.empty() ? kTimeMax : time_from_ns(impl_->queue.top().at);
+}
+
+Rng& Simulation::rng() { return impl_->sim_rng; }
+
+}  // namespace fl::sim

@@ -1,0 +1,99 @@
+#include "sim/trace_hash.h"
+
+#include <string>
+#include <type_traits>
+
+#include "base/assert.h"
+
+namespace fl::sim {
+namespace {
+
+// Type tags, so that a field changing type (or an int and a string that happen
+// to encode alike) changes the hash.
+enum Tag : std::uint64_t {
+  kTagEvent = 0xE1, kTagInt = 0x11, kTagUint = 0x12, kTagBool = 0x13, kTagNode = 0x14,
+  kTagDuration = 0x15, kTagTime = 0x16, kTagString = 0x17,
+};
+
+constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+struct FieldHasher {
+  TraceHasher* h;
+  template <class V>
+  void operator()(std::string_view name, const V& value) const {
+    h->add_string(name);
+    using T = std::decay_t<V>;
+    if constexpr (std::is_same_v<T, bool>) {
+      h->add_word(kTagBool);
+      h->add_word(value ? 1 : 0);
+    } else if constexpr (std::is_same_v<T, NodeId>) {
+      h->add_word(kTagNode);
+      h->add_word(value.value);
+    } else if constexpr (std::is_same_v<T, Duration>) {
+      h->add_word(kTagDuration);
+      h->add_word(static_cast<std::uint64_t>(value.count()));
+    } else if constexpr (std::is_same_v<T, Time>) {
+      h->add_word(kTagTime);
+      h->add_word(static_cast<std::uint64_t>(ns(value)));
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      h->add_word(kTagString);
+      h->add_string(value);
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+      h->add_word(kTagInt);
+      h->add_word(static_cast<std::uint64_t>(static_cast<std::int64_t>(value)));
+    } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+      h->add_word(kTagUint);
+      h->add_word(static_cast<std::uint64_t>(value));
+    } else {
+      static_assert(sizeof(T) == 0, "a history field of a type the trace hash cannot encode");
+    }
+  }
+};
+
+}  // namespace
+
+void TraceHasher::add_word(std::uint64_t word) {
+  // One round of a multiply-rotate mix per 64-bit word (the structure of
+  // xxHash64's round, with its primes): order-sensitive and cheap.
+  state_ ^= rotl(word * 0xC2B2AE3D27D4EB4FULL, 31) * 0x9E3779B185EBCA87ULL;
+  state_ = rotl(state_, 27) * 0x9E3779B185EBCA87ULL + 0x85EBCA77C2B2AE63ULL;
+  ++words_;
+}
+
+void TraceHasher::add_string(std::string_view text) {
+  add_word(text.size());
+  std::uint64_t word = 0;
+  int filled = 0;
+  for (unsigned char c : text) {
+    word |= static_cast<std::uint64_t>(c) << (8 * filled);
+    if (++filled == 8) {
+      add_word(word);
+      word = 0;
+      filled = 0;
+    }
+  }
+  if (filled > 0) add_word(word);
+}
+
+void TraceHasher::add(const HistoryEvent& event) {
+  add_word(kTagEvent);
+  add_word(event.seq);
+  add_word(static_cast<std::uint64_t>(ns(event.at)));
+  add_word(static_cast<std::uint64_t>(ns(event.local)));
+  add_word(event.node.value);
+  add_string(event.name());
+  std::visit([this](const auto& body) { body.fields(FieldHasher{this}); }, event.body);
+}
+
+std::uint64_t TraceHasher::value() const {
+  // xxHash64's avalanche, over the state and the length.
+  std::uint64_t h = state_ ^ (words_ * 0x27D4EB2F165667C5ULL);
+  h ^= h >> 33;
+  h *= 0xC2B2AE3D27D4EB4FULL;
+  h ^= h >> 29;
+  h *= 0x165667B19E3779F9ULL;
+  h ^= h >> 32;
+  return h;
+}
+
+}  // namespace fl::sim
