@@ -1,0 +1,60 @@
+// The planted-bug catalogue (MODEL.md, Planted bugs): realistic mistakes, each
+// off by default and turned on by name from a scenario (`bugs = [...]`). The
+// harness's quality figure is how many of them the invariants catch.
+//
+// The cluster core implements the first six; the edge (hub, clients, proxy)
+// implements the last four.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fl {
+
+enum class Bug : unsigned {
+  migration_without_lock,
+  leader_highest_id,
+  down_after_one_failure,
+  job_claim_without_cas,
+  create_job_without_once,
+  join_across_two_minors,
+  no_missed_message_replay,
+  ack_before_commit,
+  proxy_ignores_health,
+  sequence_reset_without_hello,
+  count_,
+};
+
+struct BugInfo {
+  Bug bug;
+  std::string_view name;
+  std::string_view description;
+};
+
+inline constexpr std::size_t kBugCount = static_cast<std::size_t>(Bug::count_);
+
+// The catalogue, in enum order.
+const std::array<BugInfo, kBugCount>& bug_catalogue();
+std::string_view bug_name(Bug bug);
+// nullopt for an unknown name (the scenario loader turns that into a user error).
+std::optional<Bug> parse_bug(std::string_view name);
+
+// The bugs turned on in one run. Empty by default: every bug off.
+class BugSet {
+ public:
+  BugSet() = default;
+  bool on(Bug bug) const { return bits_.test(static_cast<std::size_t>(bug)); }
+  void set(Bug bug, bool value = true) { bits_.set(static_cast<std::size_t>(bug), value); }
+  bool empty() const { return bits_.none(); }
+  // Comma-separated names of the bugs on, in catalogue order ("" when none).
+  std::string str() const;
+  friend bool operator==(const BugSet&, const BugSet&) = default;
+
+ private:
+  std::bitset<kBugCount> bits_;
+};
+
+}  // namespace fl

@@ -1,0 +1,84 @@
+// Every constant of the cluster core, named once, with where it comes from.
+// "REFERENCE.md" values were read from the open-source server's code; "seed"
+// values are the seed document's words; "model" values are choices of this model
+// where neither says (each overridable through the spec where a user would vary it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "base/time.h"
+
+namespace fl::k {
+
+// ---- start-up (REFERENCE.md, Schema migrations) ----
+inline constexpr std::uint32_t kDbConnectAttempts = 5;        // pings before the server exits
+inline constexpr Duration kDbConnectTimeout = seconds(10);    // per ping
+inline constexpr Duration kDbConnectRetryInterval = seconds(10);
+inline constexpr Duration kRestartDelay = seconds(5);         // seed: "a restart takes about five seconds"
+inline constexpr Duration kMigrationTimeDefault = seconds(20);  // MODEL.md default; seed: "up to 30 seconds"
+inline constexpr std::uint32_t kMaxMinorSkew = 1;             // seed: one minor version difference supported
+
+// ---- the migration lock (REFERENCE.md: morph's db_lock) ----
+inline constexpr std::string_view kMigrationLockKey = "mm-lock-key";
+inline constexpr Duration kLockTtl = seconds(15);
+inline constexpr Duration kLockRefreshInterval = milliseconds(7500);
+inline constexpr Duration kLockBackoffInitial = seconds(2);
+inline constexpr Duration kLockBackoffMax = minutes(5);
+inline constexpr Duration kLockBackoffJitter = milliseconds(250);  // subtracted, up to
+
+// ---- cluster discovery (REFERENCE.md, Cluster discovery) ----
+inline constexpr std::string_view kDiscoveryType = "mattermost_app";
+inline constexpr std::uint16_t kGossipPort = 8074;            // seed
+inline constexpr Duration kDiscoveryRefreshInterval = seconds(60);
+inline constexpr Duration kDiscoveryStaleAfter = minutes(30);
+
+// ---- gossip and the 15-second rule (seed: "Server is down") ----
+inline constexpr Duration kGossipRetryInterval = seconds(15);  // the second attempt
+inline constexpr std::uint32_t kGossipFailuresForDown = 2;
+inline constexpr Duration kGossipProbeInterval = seconds(15);  // pings to a down peer
+// model: the closed transport's heartbeat period is not published; 5 s keeps
+// peer information fresh well inside the 15-s rule.
+inline constexpr Duration kGossipPingInterval = seconds(5);
+// model: a TCP connection breaks all messages in flight on it: reliable
+// messages sent within this window before a failure are resent with the retry.
+inline constexpr Duration kReliableInflightWindow = seconds(5);
+inline constexpr std::size_t kReliableOutboxMax = 256;
+
+// ---- bully election (seed: Leader election; timeouts are model choices) ----
+inline constexpr Duration kElectionAnswerTimeout = seconds(5);   // > one connect timeout (3 s)
+inline constexpr Duration kCoordinatorTimeout = seconds(10);     // after an ANSWER
+// model: how long a freshly serving server listens to gossip before electing.
+inline constexpr Duration kElectionStartDelay = seconds(1);
+
+// ---- db_lease election (model: the safe variant's parameters) ----
+inline constexpr std::string_view kLeaderLeaseName = "cluster-leader";
+inline constexpr Duration kLeaseTtl = seconds(30);
+inline constexpr Duration kLeaseRenewInterval = seconds(10);
+
+// ---- jobs (REFERENCE.md, Leader and jobs) ----
+inline constexpr Duration kSchedulerTick = seconds(60);
+inline constexpr Duration kScheduleJitter = seconds(2);         // [0, 2 s)
+inline constexpr Duration kWatcherInterval = seconds(15);       // first poll in [0, 15 s)
+inline constexpr std::uint32_t kStoreRetries = 3;               // serialization failure / deadlock
+
+// ---- database routing (REFERENCE.md, Database routing) ----
+inline constexpr Duration kReplicaReprobeInterval = seconds(5);
+inline constexpr Duration kQueryTimeout = seconds(30);
+inline constexpr Duration kRecycleWait = seconds(12);           // manual failover's recycle
+
+// ---- sessions (REFERENCE.md, Sessions and caches) ----
+inline constexpr Duration kSessionCacheTtl = minutes(10);
+
+// ---- simulated PostgreSQL (model) ----
+// How long a SERIALIZABLE create-once transaction stays open between its read
+// and its commit: two that overlap for the same job type conflict.
+inline constexpr Duration kSerializableTxnTime = milliseconds(5);
+// PostgreSQL's wal_receiver_status_interval default.
+inline constexpr Duration kWalStatusInterval = seconds(10);
+// model: how often the failover controller pings the primary (RDS-like).
+inline constexpr Duration kFailoverPingInterval = seconds(5);
+inline constexpr Duration kFailoverDetectionDefault = seconds(30);  // SCENARIOS.md example
+
+}  // namespace fl::k

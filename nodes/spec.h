@@ -1,0 +1,85 @@
+// What the cluster is made of: the specification the harness builds nodes from.
+// A node's specification is its machine's configuration (config.json, the
+// installed binary, the DataSource): it survives crashes and the operator edits
+// it (ControlOp set_spec); a node reads its own at start and on reload_config.
+//
+// The edge helper adds fields for clients, the proxy, storage and the operator
+// (below the marked line of ClusterSpec).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/db.h"
+#include "base/ids.h"
+#include "base/time.h"
+#include "base/version.h"
+#include "nodes/bugs.h"
+#include "nodes/constants.h"
+
+namespace fl {
+
+// One app server: the seed's Mattermost node.
+struct ServerSpec {
+  std::string name;            // "app1"
+  std::uint32_t id = 0;        // numeric id: lower = higher priority in the bully election
+  Version version{10, 4, 1};   // the installed binary
+  std::map<std::string, std::string> config;  // config.json, flattened "Section.Key" -> value
+  std::string cluster_name = "faultline";
+  DbTarget datasource = DbTarget::cluster_endpoint();  // SqlSettings.DataSource
+  std::vector<NodeId> replicas;                        // SqlSettings.DataSourceReplicas
+  std::vector<std::string> plugins;                    // installed plugin ids
+
+  // The hash peers compare (MODEL.md, Cluster status): FNV-1a over the sorted
+  // "key=value\n" lines, so it depends on content only, never on insertion order.
+  std::uint64_t config_hash() const;
+};
+
+// A job type the leader schedules (REFERENCE.md, Leader and jobs).
+struct JobTypeSpec {
+  std::string type;
+  Duration period{};    // next run = now + period + jitter [0, 2 s)
+  Duration run_time{};  // how long a worker takes to run one
+};
+
+enum class Replication : std::uint8_t { async, sync };
+enum class Failover : std::uint8_t { automatic, manual };
+enum class LeaderElection : std::uint8_t { bully, db_lease };
+enum class MigrationLock : std::uint8_t { morph, db_clock };
+
+struct DatabaseSpec {
+  std::uint32_t replicas = 2;                     // db-replica1..N
+  Replication replication = Replication::async;
+  DurationRange replication_lag{milliseconds(5), milliseconds(50)};  // SCENARIOS.md example
+  Failover failover = Failover::automatic;
+  Duration failover_detection = k::kFailoverDetectionDefault;
+  // The schema the database holds before the run; 0 = the lowest of the
+  // servers' versions (the cluster was already running that version).
+  std::uint32_t initial_schema = 0;
+};
+
+struct ClusterSpec {
+  std::vector<ServerSpec> servers;
+  DatabaseSpec database;
+  LeaderElection leader_election = LeaderElection::bully;
+  MigrationLock migration_lock = MigrationLock::morph;
+  Duration migration_time = k::kMigrationTimeDefault;  // per minor version
+  BugSet bugs;
+  bool allow_unsupported_upgrades = false;
+  // model: ExpiryNotify-like periodic work; scenarios and tests set their own.
+  std::vector<JobTypeSpec> jobs{{"expiry_notify", minutes(10), seconds(5)}};
+
+  // ---- edge (clients, proxy, storage, operator): added by the edge helper ----
+
+  // The schema the database starts with (database.initial_schema, or the
+  // lowest server version's).
+  std::uint32_t initial_schema() const;
+  const ServerSpec* server(std::string_view name) const;
+};
+
+// A spec of n servers app1..appN with ids 1..N, all at `version`.
+ClusterSpec default_cluster_spec(std::uint32_t app_servers, Version version = Version{10, 4, 1});
+
+}  // namespace fl
