@@ -95,7 +95,10 @@ struct DbSchemaRead {};
 // Applies one migration (one minor version) in its own transaction with its
 // version row. Re-applying an applied version is not an error (the real
 // migrations are written IF NOT EXISTS); the reply says it was already there.
-struct DbMigrationApply { std::uint32_t schema = 0; NodeId by{kNoNode}; };
+// fenced with clock = database (db_clock): the same transaction checks that `by`
+// still holds the migration lock by the database's clock, conflict if not.
+// morph has no such check (fenced = false or clock = client).
+struct DbMigrationApply { std::uint32_t schema = 0; NodeId by{kNoNode}; LockClock clock = LockClock::client; bool fenced = true; };
 
 // A lease row for leader_election = "db_lease", judged by the database's clock:
 // acquired (or renewed) when free, expired, or already held by `holder`.

@@ -115,6 +115,7 @@ class AppServer : public Node {
     kJobRunDone,         // arg: job
     kJobDoneRetry,       // arg: job
     kReplicaReprobe,     // arg: index into replicas_
+    kSchemaRetry,
   };
   // Why a database request was sent: how to handle its reply.
   enum class Call : std::uint8_t {
@@ -142,7 +143,7 @@ class AppServer : public Node {
     PeerState state = PeerState::up;
     std::uint32_t failed_attempts = 0;
     std::optional<TimerId> retry_timer, probe_timer;
-    std::uint64_t retry_seq = 0;  // the ping that is the second attempt
+    std::uint64_t retry_seq = 0;  // the ping that is the second attempt (0: not sent yet)
     // Reliable messages recently sent (local send time), and those to resend
     // with the retry after a broken connection.
     std::deque<std::pair<Time, Message>> reliable_inflight;
@@ -180,7 +181,7 @@ class AppServer : public Node {
   Peer& learn_peer(Env& env, NodeId node, std::uint32_t server_id);
   void gossip_tick(Env& env);
   void send_to_peer(Env& env, Peer& peer, const Message& message, bool reliable);
-  void send_ping(Env& env, Peer& peer);
+  std::uint64_t send_ping(Env& env, Peer& peer);  // returns the ping's seq
   void handle_ping(Env& env, NodeId from, const GossipPing& ping);
   void handle_pong(Env& env, NodeId from, const GossipPong& pong);
   void handle_send_failed(Env& env, Peer& peer, const Message& message);
@@ -266,6 +267,7 @@ class AppServer : public Node {
   std::optional<TimerId> scheduler_timer_;
   bool worker_busy_ = false;
   std::uint64_t running_job_ = 0;
+  std::string running_type_;
 
   // sessions: id -> local time cached
   std::map<std::uint64_t, Time> sessions_;

@@ -81,4 +81,38 @@ inline constexpr Duration kWalStatusInterval = seconds(10);
 inline constexpr Duration kFailoverPingInterval = seconds(5);
 inline constexpr Duration kFailoverDetectionDefault = seconds(30);  // SCENARIOS.md example
 
+// ---- the edge: websockets (REFERENCE.md, Websockets) ----
+inline constexpr Duration kWsReconnectMin = seconds(3);        // MIN_WEBSOCKET_RETRY_TIME
+inline constexpr Duration kWsReconnectJitter = seconds(2);     // JITTER_RANGE, [0, 2 s)
+inline constexpr std::uint32_t kWsFailuresBeforeBackoff = 7;   // MAX_WEBSOCKET_FAILS
+inline constexpr Duration kWsReconnectMax = minutes(5);        // MAX_WEBSOCKET_RETRY_TIME
+inline constexpr std::size_t kWsSendQueueSize = 256;           // per connection
+inline constexpr std::size_t kWsReplayBufferSize = 128;        // the "dead queue"
+inline constexpr Duration kWsInactiveReap = minutes(5);        // from the last activity
+// The keep-alive period. REFERENCE.md gives the server's ping as 60 s; the model
+// sends it from the client through the proxy, which is how a client whose proxy
+// forgot it (a proxy restart) learns that its websocket is gone.
+inline constexpr Duration kWsPingInterval = seconds(60);
+
+// ---- the edge: clients (model choices where the web app has no number) ----
+// model: how long the client waits for an answer to a REST call. The browser
+// sets no deadline; the server's own query timeout (30 s) bounds its answer.
+inline constexpr Duration kClientRequestTimeout = seconds(30);
+// model: a failed post is retried (the web app's "retry" on a failed post) after this.
+inline constexpr Duration kPostRetryWait = seconds(5);
+// model: after this many requests failing in a row as "unsupported", the user
+// reloads the page (the seed: "Messages do not post until after reloading").
+inline constexpr std::uint32_t kReloadAfterFailures = 3;
+
+// ---- the edge: proxy (NGINX) ----
+inline constexpr Duration kHealthCheckIntervalDefault = seconds(5);  // SCENARIOS.md; NGINX health_check interval=5
+// NGINX proxy_read_timeout default: a request the upstream has not answered is
+// given up after this (the proxy forgets it).
+inline constexpr Duration kProxyReadTimeout = seconds(60);
+
+// ---- the edge: operator (model: an operator's hand) ----
+inline constexpr Duration kOperatorStepPause = seconds(2);      // between two commands
+inline constexpr Duration kOperatorPollInterval = seconds(1);   // pinging a server it waits for
+inline constexpr Duration kOperatorWaitMax = minutes(10);       // gives up a runbook after this
+
 }  // namespace fl::k

@@ -18,6 +18,7 @@
 #include "base/version.h"
 #include "nodes/bugs.h"
 #include "nodes/constants.h"
+#include "nodes/edge_spec.h"
 
 namespace fl {
 
@@ -72,6 +73,13 @@ struct ClusterSpec {
   std::vector<JobTypeSpec> jobs{{"expiry_notify", minutes(10), seconds(5)}};
 
   // ---- edge (clients, proxy, storage, operator): added by the edge helper ----
+  ProxySpec proxy;
+  ClientsSpec clients;
+  StorageSpec storage;
+  OperatorSpec operator_;
+  // The hosts file: every node's name and address (filled by the builder).
+  std::map<std::string, NodeId> directory;
+  NodeId node_id(std::string_view name) const;  // kNoNode when unknown
 
   // The schema the database starts with (database.initial_schema, or the
   // lowest server version's).

@@ -1,0 +1,303 @@
+#include "nodes/client.h"
+
+#include <algorithm>
+
+#include "base/assert.h"
+
+namespace fl {
+
+Duration client_reconnect_wait(std::uint32_t failures) {
+  FL_ASSERT(failures >= 1);
+  // websocket.ts: MIN_WEBSOCKET_RETRY_TIME, and past MAX_WEBSOCKET_FAILS the
+  // quadratic back-off, capped at MAX_WEBSOCKET_RETRY_TIME.
+  if (failures <= k::kWsFailuresBeforeBackoff) return k::kWsReconnectMin;
+  const std::int64_t n = failures;
+  // Compare in seconds first so that n * n cannot overflow the nanoseconds.
+  if (n > 1000) return k::kWsReconnectMax;
+  return std::min<Duration>(k::kWsReconnectMin * (n * n), k::kWsReconnectMax);
+}
+
+Client::Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index)
+    : file_(std::move(file)), index_(index) {
+  FL_ASSERT(file_ != nullptr);
+  FL_ASSERT(index_ >= 1 && index_ <= file_->clients.nodes.size());
+  proxy_ = file_->clients.proxy;
+  post_interval_ = file_->clients.post_interval;
+  FL_ASSERT(file_->clients.channels >= 1 && file_->clients.channels <= 64);
+}
+
+void Client::on_start(Env& env) {
+  const ClientsSpec& spec = file_->clients;
+  const std::uint32_t channels = spec.channels;
+  if (index_ - 1 < spec.channel_masks.size()) mask_ = spec.channel_masks[index_ - 1];
+  if (mask_ == 0) {
+    // Home channel, plus each other channel with probability 1/2.
+    mask_ = 1ULL << ((index_ - 1) % channels);
+    for (std::uint32_t c = 0; c < channels; ++c)
+      if (env.rng().chance(0.5)) mask_ |= 1ULL << c;
+  }
+  for (std::uint32_t c = 0; c < 64; ++c)
+    if (mask_ & (1ULL << c)) channels_.push_back(c);
+  FL_ASSERT(!channels_.empty());
+  post_until_ = spec.post_until > Duration{0} ? env.now() + spec.post_until : kTimeMax;
+  env.emit(ClientChannels{mask_});
+  connect(env);
+  if (post_interval_ > Duration{0}) schedule_post(env);
+  env.after(k::kWsPingInterval, TimerTag{kPing, 0});
+}
+
+// ---- websocket ------------------------------------------------------------------
+
+void Client::connect(Env& env) {
+  FL_ASSERT(ws_ == WsState::closed);
+  ws_ = WsState::connecting;
+  env.send(proxy_, Message{WsConnect{env.self(), conn_id_, next_seq_, mask_}});
+  connect_timer_ = env.after(k::kClientRequestTimeout, TimerTag{kConnectTimeout, 0});
+}
+
+void Client::disconnected(Env& env, const char* reason) {
+  if (ws_ == WsState::closed) return;
+  ws_ = WsState::closed;
+  server_ = kNoNode;
+  if (connect_timer_) env.cancel(*connect_timer_), connect_timer_.reset();
+  env.emit(ClientDisconnected{reason});
+  // websocket.ts onclose: count the failure, wait, reconnect.
+  ++fail_count_;
+  const Duration wait = client_reconnect_wait(fail_count_) + env.rng().jitter(k::kWsReconnectJitter);
+  env.emit(ClientReconnecting{fail_count_, wait});
+  FL_ASSERT(!reconnect_timer_);
+  reconnect_timer_ = env.after(wait, TimerTag{kReconnect, 0});
+}
+
+void Client::handle_event(Env& env, const WsEvent& event) {
+  if (ws_ != WsState::open) return;  // a frame after we closed: ignored
+  if (event.kind == WsEventKind::hello) {
+    // websocket.ts: a hello carrying another connection id than ours means the
+    // server lost our events (long timeout, restart, sequence not found):
+    // resynchronise and count from 0. A first hello (no id yet) is the page's
+    // initial load of its channels.
+    if (conn_id_ != event.conn_id) {
+      resync_wanted_ = true;
+      next_seq_ = 0;
+    }
+    conn_id_ = event.conn_id;
+    if (!page_version_) page_version_ = event.server_version;
+  }
+  if (event.seq != next_seq_) {
+    // "missed websocket event": close and reconnect; the count is reset so the
+    // reconnect comes after the minimum wait.
+    env.send(proxy_, Message{WsClose{env.self(), WsCloseReason::client_closed}});
+    fail_count_ = 0;
+    disconnected(env, "sequence_gap");
+    return;
+  }
+  next_seq_ = event.seq + 1;
+  if (event.kind == WsEventKind::posted) deliver(env, event.post, "ws");
+  if (resync_wanted_) send_resync(env);
+}
+
+void Client::deliver(Env& env, const PostEvent& post, const char* via) {
+  if ((mask_ & (1ULL << post.channel)) == 0) return;  // not a member: not shown
+  if (!delivered_.insert(post.id).second) return;     // already held
+  env.emit(PostDelivered{post.id, post.channel, via});
+  if (post.create_at >= newest_at_) {
+    newest_at_ = post.create_at;
+    newest_post_ = post.id;
+  }
+}
+
+// ---- posts and REST -------------------------------------------------------------
+
+void Client::schedule_post(Env& env) {
+  // About every post_interval: uniform in [interval/2, 3 interval/2].
+  const Duration wait = env.rng().duration(post_interval_ / 2, post_interval_ * 3 / 2);
+  env.after(wait, TimerTag{kPostTick, 0});
+}
+
+void Client::send_request(Env& env, ApiRequest request, Want want) {
+  request.client = env.self();
+  request.req = ++next_req_;
+  request.page_version = page_version_.value_or(Version{});
+  const TimerId timeout = env.after(k::kClientRequestTimeout, TimerTag{kRequestTimeout, request.req});
+  outstanding_[request.req] = Outstanding{want, timeout};
+  env.send(proxy_, Message{request});
+}
+
+void Client::send_next_post(Env& env) {
+  if (post_in_flight_ || post_retry_armed_ || pending_.empty()) return;
+  const PostEvent& post = pending_.front();
+  ++attempt_;
+  env.emit(PostSent{post.id, post.channel, attempt_});
+  ApiRequest request;
+  request.kind = ApiKind::create_post;
+  request.post = post;
+  post_in_flight_ = true;
+  send_request(env, request, Want::post);
+}
+
+void Client::send_resync(Env& env) {
+  if (resync_in_flight_ || resync_retry_armed_) return;
+  resync_wanted_ = false;
+  env.emit(ClientResync{newest_post_});
+  ApiRequest request;
+  request.kind = ApiKind::posts_since;
+  request.channel_mask = mask_;
+  request.since = newest_at_;
+  resync_in_flight_ = true;
+  send_request(env, request, Want::resync);
+}
+
+void Client::request_failed(Env& env, Want want, const char* reason, bool unsupported) {
+  env.emit(ClientRequestFailed{want == Want::post ? "create_post" : "posts_since", reason});
+  if (want == Want::post) {
+    post_in_flight_ = false;
+    post_retry_armed_ = true;
+    env.after(k::kPostRetryWait, TimerTag{kRetry, 0});
+  } else {
+    resync_in_flight_ = false;
+    resync_retry_armed_ = true;
+    env.after(k::kPostRetryWait, TimerTag{kRetry, 1});
+  }
+  unsupported_in_row_ = unsupported ? unsupported_in_row_ + 1 : 0;
+  if (unsupported_in_row_ >= k::kReloadAfterFailures) reload(env);
+}
+
+void Client::reload(Env& env) {
+  // The user refreshes the page: a new web app from whichever server the proxy
+  // picks, a new websocket, and the initial load of the channels.
+  unsupported_in_row_ = 0;
+  page_version_.reset();
+  if (ws_ != WsState::closed) {
+    env.send(proxy_, Message{WsClose{env.self(), WsCloseReason::client_closed}});
+    ws_ = WsState::closed;
+    if (connect_timer_) env.cancel(*connect_timer_), connect_timer_.reset();
+    env.emit(ClientDisconnected{"reload"});
+  }
+  if (reconnect_timer_) env.cancel(*reconnect_timer_), reconnect_timer_.reset();
+  conn_id_ = 0;
+  next_seq_ = 0;
+  connect(env);
+}
+
+void Client::handle_response(Env& env, const ApiResponse& response) {
+  const auto it = outstanding_.find(response.req);
+  if (it == outstanding_.end()) return;  // timed out already
+  const Want want = it->second.want;
+  env.cancel(it->second.timeout);
+  outstanding_.erase(it);
+  if (response.status != ApiStatus::ok) {
+    request_failed(env, want, api_status_name(response.status), response.status == ApiStatus::unsupported);
+    return;
+  }
+  unsupported_in_row_ = 0;
+  if (want == Want::post) {
+    FL_ASSERT(!pending_.empty());
+    env.emit(PostAckReceived{pending_.front().id});
+    pending_.pop_front();
+    attempt_ = 0;
+    post_in_flight_ = false;
+    send_next_post(env);
+    return;
+  }
+  resync_in_flight_ = false;
+  if (response.posts)
+    for (const PostEvent& post : *response.posts) deliver(env, post, "resync");
+  if (resync_wanted_) send_resync(env);
+}
+
+// ---- inputs ---------------------------------------------------------------------
+
+void Client::on_message(Env& env, NodeId from, const Message& message) {
+  (void)from;
+  if (const auto* m = message.get<WsOpened>()) {
+    if (ws_ != WsState::connecting) return;
+    ws_ = WsState::open;
+    server_ = m->server;
+    if (connect_timer_) env.cancel(*connect_timer_), connect_timer_.reset();
+    fail_count_ = 0;  // websocket.ts onopen
+    env.emit(ClientConnected{m->server, m->conn_id, conn_id_ != 0 && m->conn_id == conn_id_});
+    return;
+  }
+  if (const auto* m = message.get<WsEvent>()) {
+    handle_event(env, *m);
+    return;
+  }
+  if (const auto* m = message.get<WsClose>()) {
+    disconnected(env, ws_close_reason_name(m->reason));
+    return;
+  }
+  if (const auto* m = message.get<ApiResponse>()) {
+    handle_response(env, *m);
+    return;
+  }
+}
+
+void Client::on_send_failed(Env& env, NodeId to, const Message& message) {
+  (void)to;
+  if (message.is<WsConnect>() || message.is<WsPing>()) {
+    disconnected(env, "proxy_unreachable");
+    return;
+  }
+  if (const auto* m = message.get<ApiRequest>()) {
+    const auto it = outstanding_.find(m->req);
+    if (it == outstanding_.end()) return;
+    const Want want = it->second.want;
+    env.cancel(it->second.timeout);
+    outstanding_.erase(it);
+    request_failed(env, want, "proxy_unreachable", false);
+  }
+}
+
+void Client::on_timer(Env& env, TimerId id, TimerTag tag) {
+  (void)id;
+  switch (tag.kind) {
+    case kReconnect:
+      reconnect_timer_.reset();
+      if (ws_ == WsState::closed) connect(env);
+      return;
+    case kConnectTimeout:
+      connect_timer_.reset();
+      if (ws_ == WsState::connecting) {
+        env.send(proxy_, Message{WsClose{env.self(), WsCloseReason::client_closed}});
+        disconnected(env, "connect_timeout");
+      }
+      return;
+    case kPostTick: {
+      if (env.now() >= post_until_) return;
+      const std::uint32_t n = ++posts_made_;
+      PostEvent post;
+      post.id = (std::uint64_t{index_} << 32) | n;
+      post.channel = channels_[env.rng().below(channels_.size())];
+      post.author = env.self();
+      pending_.push_back(post);
+      send_next_post(env);
+      schedule_post(env);
+      return;
+    }
+    case kRequestTimeout: {
+      const auto it = outstanding_.find(tag.arg);
+      if (it == outstanding_.end()) return;
+      const Want want = it->second.want;
+      outstanding_.erase(it);
+      request_failed(env, want, "timeout", false);
+      return;
+    }
+    case kRetry:
+      if (tag.arg == 0) {
+        post_retry_armed_ = false;
+        send_next_post(env);
+      } else {
+        resync_retry_armed_ = false;
+        send_resync(env);
+      }
+      return;
+    case kPing:
+      if (ws_ == WsState::open) env.send(proxy_, Message{WsPing{env.self()}});
+      env.after(k::kWsPingInterval, TimerTag{kPing, 0});
+      return;
+    default:
+      FL_UNREACHABLE();
+  }
+}
+
+}  // namespace fl

@@ -1,0 +1,109 @@
+// A client: the web app in a user's browser. It holds a websocket through the
+// proxy, belongs to channels, posts at the scenario's interval, and keeps what
+// it has received. It knows only what reached it.
+//
+// What it keeps true:
+//  - Post ids are (client index << 32 | n): a retry reuses the id, so a retry
+//    is never a second post (the server's insert is idempotent by id).
+//  - Posts are sent one at a time, in order; the next waits for the previous
+//    one's acknowledgement (the web app's pending-post queue).
+//  - A post is recorded as delivered (PostDelivered) once, the first time it
+//    reaches the client, by the websocket or by a resync; the web app keys its
+//    post store by id.
+//  - Websocket sequence handling follows the web app (REFERENCE.md, Websockets):
+//    a hello with another connection id makes it resynchronise; a sequence
+//    number other than the expected one makes it close and reconnect; the
+//    reconnect wait is 3 s, or 3 s x n^2 after 7 failures (cap 5 min), plus
+//    [0, 2 s) of jitter; the failure count resets when a websocket opens.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "base/env.h"
+#include "nodes/spec.h"
+
+namespace fl {
+
+// The web app's reconnect wait before jitter, after `failures` consecutive
+// failed or closed websockets (failures >= 1).
+Duration client_reconnect_wait(std::uint32_t failures);
+
+class Client : public Node {
+ public:
+  // `index` is the client's 1-based number (client7 -> 7).
+  Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index);
+
+  void on_start(Env& env) override;
+  void on_message(Env& env, NodeId from, const Message& message) override;
+  void on_send_failed(Env& env, NodeId to, const Message& message) override;
+  void on_timer(Env& env, TimerId id, TimerTag tag) override;
+
+  // ---- for tests ----
+  bool connected() const { return ws_ == WsState::open; }
+  std::uint64_t channel_mask() const { return mask_; }
+  std::uint64_t conn_id() const { return conn_id_; }
+  std::size_t pending_posts() const { return pending_.size(); }
+  std::size_t delivered() const { return delivered_.size(); }
+
+ private:
+  enum TimerKind : std::uint32_t { kReconnect = 1, kPostTick, kRequestTimeout, kRetry, kPing, kConnectTimeout };
+  enum class WsState : std::uint8_t { closed, connecting, open };
+  enum class Want : std::uint8_t { post, resync };
+
+  void connect(Env& env);
+  void disconnected(Env& env, const char* reason);
+  void schedule_post(Env& env);
+  void send_next_post(Env& env);
+  void send_resync(Env& env);
+  void send_request(Env& env, ApiRequest request, Want want);
+  void request_failed(Env& env, Want want, const char* reason, bool unsupported);
+  void reload(Env& env);
+  void deliver(Env& env, const PostEvent& post, const char* via);
+  void handle_event(Env& env, const WsEvent& event);
+  void handle_response(Env& env, const ApiResponse& response);
+
+  std::shared_ptr<const ClusterSpec> file_;
+  std::uint32_t index_ = 0;
+  NodeId proxy_{kNoNode};
+  std::uint64_t mask_ = 0;
+  Duration post_interval_{};
+  Time post_until_{};  // local clock; kTimeMax when it never stops
+  std::vector<std::uint32_t> channels_;
+
+  // websocket
+  WsState ws_ = WsState::closed;
+  std::uint64_t conn_id_ = 0;
+  std::uint64_t next_seq_ = 0;
+  NodeId server_{kNoNode};
+  std::uint32_t fail_count_ = 0;
+  std::optional<TimerId> reconnect_timer_;
+  std::optional<TimerId> connect_timer_;
+  std::optional<Version> page_version_;  // the server the page was loaded from
+
+  // posts
+  std::uint32_t posts_made_ = 0;
+  std::deque<PostEvent> pending_;        // not yet acknowledged, oldest first
+  std::uint32_t attempt_ = 0;            // of pending_.front()
+  bool resync_wanted_ = false;
+  std::uint32_t unsupported_in_row_ = 0;
+  std::uint64_t next_req_ = 0;
+  struct Outstanding {
+    Want want = Want::post;
+    TimerId timeout{};
+  };
+  std::map<std::uint64_t, Outstanding> outstanding_;  // req -> what it was
+  bool post_in_flight_ = false, resync_in_flight_ = false;
+  bool post_retry_armed_ = false, resync_retry_armed_ = false;
+
+  // received
+  std::set<std::uint64_t> delivered_;
+  std::uint64_t newest_post_ = 0;
+  Time newest_at_{};  // create_at of the newest post held (server clocks)
+};
+
+}  // namespace fl

@@ -1,0 +1,340 @@
+#include "nodes/proxy.h"
+
+#include <algorithm>
+#include <string>
+
+#include "base/assert.h"
+
+namespace fl {
+
+namespace {
+
+std::string name_of(const ClusterSpec& file, NodeId id) {
+  for (const auto& [name, node] : file.directory)
+    if (node == id) return name;
+  return "node" + std::to_string(id.value);
+}
+
+std::string names_of(const ClusterSpec& file, const std::vector<NodeId>& ids) {
+  std::string out;
+  for (const NodeId id : ids) {
+    if (!out.empty()) out += ",";
+    out += name_of(file, id);
+  }
+  return out;
+}
+
+}  // namespace
+
+Proxy::Proxy(std::shared_ptr<const ClusterSpec> file) : file_(std::move(file)) {
+  FL_ASSERT(file_ != nullptr);
+  with_status_ = file_->proxy.health_with_status;
+  interval_ = file_->proxy.health_interval;
+  ignore_health_ = file_->bugs.on(Bug::proxy_ignores_health);
+  FL_ASSERT(interval_ > Duration{0});
+}
+
+void Proxy::on_start(Env& env) {
+  // The upstream block as the config file has it now (an operator's edit of
+  // the list survives a restart of NGINX).
+  set_upstream(env, file_->proxy.upstream);
+  health_tick(env);
+}
+
+bool Proxy::healthy(NodeId server) const {
+  const auto it = health_.find(server);
+  return it != health_.end() && it->second.healthy;
+}
+
+NodeId Proxy::websocket_server(NodeId client) const {
+  const auto it = websocket_.find(client);
+  return it == websocket_.end() ? kNoNode : it->second;
+}
+
+void Proxy::set_upstream(Env& env, std::vector<NodeId> servers) {
+  upstream_ = std::move(servers);
+  std::map<NodeId, Health> kept;
+  for (const NodeId s : upstream_) {
+    FL_ASSERT(s != kNoNode);
+    const auto it = health_.find(s);
+    kept[s] = it == health_.end() ? Health{} : it->second;
+  }
+  health_ = std::move(kept);
+  round_robin_ = 0;
+  env.emit(UpstreamChanged{names_of(*file_, upstream_)});
+}
+
+bool Proxy::usable(NodeId server) const {
+  const auto it = health_.find(server);
+  if (it == health_.end()) return false;  // not in the upstream list
+  return ignore_health_ || it->second.healthy;
+}
+
+NodeId Proxy::pick(NodeId client, const std::set<NodeId>& tried) {
+  const auto sticky = sticky_.find(client);
+  if (sticky != sticky_.end() && usable(sticky->second) && !tried.count(sticky->second))
+    return sticky->second;
+  // Round robin over the usable servers (NGINX's default balancing).
+  for (std::size_t i = 0; i < upstream_.size(); ++i) {
+    const NodeId s = upstream_[(round_robin_ + i) % upstream_.size()];
+    if (usable(s) && !tried.count(s)) {
+      round_robin_ = (round_robin_ + i + 1) % upstream_.size();
+      sticky_[client] = s;
+      return s;
+    }
+  }
+  return kNoNode;
+}
+
+void Proxy::health_tick(Env& env) {
+  for (const NodeId s : upstream_) {
+    Health& h = health_[s];
+    // A check still unanswered at the next tick timed out: a failure.
+    if (h.outstanding) {
+      h.outstanding.reset();
+      set_health(env, s, false);
+      lose_upstream(env, s);
+    }
+    h.outstanding = ++check_seq_;
+    env.send(s, Message{HealthPing{check_seq_, with_status_}});
+  }
+  // Requests the upstream never answered are given up (proxy_read_timeout);
+  // the client has timed out on them already.
+  const Time now = env.now();
+  for (auto it = api_.begin(); it != api_.end();) {
+    if (now - it->second.sent_at >= k::kProxyReadTimeout) it = api_.erase(it);
+    else ++it;
+  }
+  env.after(interval_, TimerTag{kHealthTick, 0});
+}
+
+void Proxy::set_health(Env& env, NodeId server, bool healthy) {
+  auto it = health_.find(server);
+  if (it == health_.end()) return;  // removed from the list meanwhile
+  Health& h = it->second;
+  if (h.reported && h.healthy == healthy) return;
+  h.healthy = healthy;
+  h.reported = true;
+  env.emit(HealthChecked{server, healthy});
+}
+
+void Proxy::lose_upstream(Env& env, NodeId server) {
+  std::vector<NodeId> clients;
+  for (const auto& [client, s] : websocket_)
+    if (s == server) clients.push_back(client);
+  for (const NodeId c : clients) close_client(env, c, WsCloseReason::upstream_lost);
+}
+
+void Proxy::close_client(Env& env, NodeId client, WsCloseReason reason) {
+  websocket_.erase(client);
+  connecting_.erase(client);
+  env.send(client, Message{WsClose{client, reason}});
+}
+
+void Proxy::route_connect(Env& env, PendingWs pending) {
+  const NodeId client = pending.connect.client;
+  const NodeId server = pick(client, pending.tried);
+  if (server == kNoNode) {
+    close_client(env, client, WsCloseReason::no_upstream);
+    return;
+  }
+  pending.tried.insert(server);
+  websocket_[client] = server;
+  env.emit(ProxyRouted{client, server});
+  env.send(server, Message{pending.connect});
+  connecting_[client] = std::move(pending);
+}
+
+void Proxy::route_api(Env& env, PendingApi pending) {
+  const NodeId client = pending.request.client;
+  const NodeId server = pick(client, pending.tried);
+  if (server == kNoNode) {
+    api_.erase({client, pending.request.req});
+    env.send(client, Message{ApiResponse{client, pending.request.req, ApiStatus::unavailable, kNoNode, nullptr}});
+    return;
+  }
+  pending.tried.insert(server);
+  pending.sent_at = env.now();
+  env.emit(ProxyRouted{client, server});
+  env.send(server, Message{pending.request});
+  api_[{client, pending.request.req}] = std::move(pending);
+}
+
+void Proxy::on_message(Env& env, NodeId from, const Message& message) {
+  // ---- from clients ----
+  if (const auto* m = message.get<WsConnect>()) {
+    FL_ASSERT(m->client == from);
+    // A new websocket replaces the client's old one (a reconnect): the old
+    // server side is closed.
+    const auto old = websocket_.find(from);
+    if (old != websocket_.end()) {
+      env.send(old->second, Message{WsClose{from, WsCloseReason::client_closed}});
+      websocket_.erase(old);
+    }
+    route_connect(env, PendingWs{*m, {}});
+    return;
+  }
+  if (const auto* m = message.get<WsPing>()) {
+    const auto it = websocket_.find(from);
+    if (it == websocket_.end()) {
+      env.send(from, Message{WsClose{from, WsCloseReason::unknown}});
+      return;
+    }
+    env.send(it->second, message);
+    return;
+  }
+  if (const auto* m = message.get<ApiRequest>()) {
+    FL_ASSERT(m->client == from);
+    route_api(env, PendingApi{*m, {}, env.now()});
+    return;
+  }
+  // ---- from servers ----
+  if (const auto* m = message.get<HealthPong>()) {
+    auto it = health_.find(from);
+    if (it == health_.end() || it->second.outstanding != m->seq) return;  // stale
+    it->second.outstanding.reset();
+    set_health(env, from, m->status == 200);
+    // No listener: the process is not serving, its connections are gone.
+    if (m->status == kHealthRefused) lose_upstream(env, from);
+    return;
+  }
+  if (const auto* m = message.get<WsOpened>()) {
+    const auto it = websocket_.find(m->client);
+    if (it == websocket_.end() || it->second != from) {
+      env.send(from, Message{WsClose{m->client, WsCloseReason::client_closed}});
+      return;
+    }
+    connecting_.erase(m->client);
+    env.send(m->client, message);
+    return;
+  }
+  if (const auto* m = message.get<WsEvent>()) {
+    const auto it = websocket_.find(m->client);
+    if (it == websocket_.end() || it->second != from) {
+      // No such websocket on this side any more: tell the server.
+      env.send(from, Message{WsClose{m->client, WsCloseReason::unknown}});
+      return;
+    }
+    env.send(m->client, message);
+    return;
+  }
+  if (const auto* m = message.get<WsClose>()) {
+    if (from == m->client) {  // the client closed its side
+      const auto it = websocket_.find(from);
+      if (it != websocket_.end()) {
+        env.send(it->second, Message{WsClose{from, WsCloseReason::client_closed}});
+        websocket_.erase(it);
+      }
+      connecting_.erase(from);
+      return;
+    }
+    const auto it = websocket_.find(m->client);
+    if (it == websocket_.end() || it->second != from) return;  // stale
+    if (m->reason == WsCloseReason::refused) {
+      // No listener on that server: passive failure, try the next one.
+      auto pending = connecting_.find(m->client);
+      set_health(env, from, false);
+      if (pending != connecting_.end()) {
+        PendingWs again = std::move(pending->second);
+        connecting_.erase(pending);
+        websocket_.erase(m->client);
+        route_connect(env, std::move(again));
+        return;
+      }
+    }
+    close_client(env, m->client, m->reason == WsCloseReason::refused ? WsCloseReason::upstream_lost : m->reason);
+    return;
+  }
+  if (const auto* m = message.get<ApiResponse>()) {
+    const auto it = api_.find({m->client, m->req});
+    if (m->status == ApiStatus::refused && it != api_.end()) {
+      set_health(env, from, false);
+      PendingApi again = std::move(it->second);
+      api_.erase(it);
+      route_api(env, std::move(again));
+      return;
+    }
+    if (it != api_.end()) api_.erase(it);
+    ApiResponse out = *m;
+    if (out.status == ApiStatus::refused) out.status = ApiStatus::unavailable;
+    env.send(m->client, Message{out});
+    return;
+  }
+}
+
+void Proxy::on_send_failed(Env& env, NodeId to, const Message& message) {
+  if (message.is<HealthPing>()) {
+    auto it = health_.find(to);
+    if (it != health_.end()) it->second.outstanding.reset();
+    set_health(env, to, false);
+    lose_upstream(env, to);
+    return;
+  }
+  if (const auto* m = message.get<WsConnect>()) {
+    // Connecting to the upstream failed: passive failure, next upstream.
+    set_health(env, to, false);
+    auto pending = connecting_.find(m->client);
+    if (pending == connecting_.end() || websocket_.count(m->client) == 0 ||
+        websocket_.at(m->client) != to)
+      return;  // superseded
+    PendingWs again = std::move(pending->second);
+    connecting_.erase(pending);
+    websocket_.erase(m->client);
+    route_connect(env, std::move(again));
+    return;
+  }
+  if (const auto* m = message.get<ApiRequest>()) {
+    set_health(env, to, false);
+    const auto it = api_.find({m->client, m->req});
+    if (it == api_.end()) return;
+    PendingApi again = std::move(it->second);
+    api_.erase(it);
+    route_api(env, std::move(again));
+    return;
+  }
+  // A frame towards a server failed: that websocket's upstream is gone.
+  if (const auto* m = message.get<WsPing>()) {
+    const auto it = websocket_.find(m->client);
+    if (it != websocket_.end() && it->second == to) close_client(env, m->client, WsCloseReason::upstream_lost);
+    return;
+  }
+  // A frame towards a client failed: the client is gone; close the server side.
+  NodeId client = kNoNode;
+  if (const auto* e = message.get<WsEvent>()) client = e->client;
+  if (const auto* o = message.get<WsOpened>()) client = o->client;
+  if (client != kNoNode && client == to) {
+    const auto it = websocket_.find(client);
+    if (it != websocket_.end()) {
+      env.send(it->second, Message{WsClose{client, WsCloseReason::client_closed}});
+      websocket_.erase(it);
+    }
+  }
+}
+
+void Proxy::on_timer(Env& env, TimerId id, TimerTag tag) {
+  (void)id;
+  FL_ASSERT(tag.kind == kHealthTick);
+  health_tick(env);
+}
+
+void Proxy::on_control(Env& env, const ControlOp& op) {
+  if (op.kind != ControlOp::Kind::set_spec || op.key != "upstream") return;
+  // "Comment out all but one server and reload NGINX": the new list applies to
+  // new connections at once; websockets already open stay where they are.
+  std::vector<NodeId> servers;
+  std::size_t start = 0;
+  while (start <= op.value.size()) {
+    const std::size_t comma = op.value.find(',', start);
+    const std::string name = op.value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!name.empty()) {
+      const NodeId id = file_->node_id(name);
+      FL_ASSERT_MSG(id != kNoNode, "proxy upstream names an unknown server");
+      servers.push_back(id);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  set_upstream(env, std::move(servers));
+}
+
+}  // namespace fl

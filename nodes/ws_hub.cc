@@ -1,0 +1,271 @@
+#include "nodes/ws_hub.h"
+
+#include <memory>
+#include <vector>
+
+#include "base/assert.h"
+#include "nodes/constants.h"
+
+namespace fl {
+
+WsHub::WsHub(HubHost& host, BugSet bugs) : host_(host), bugs_(bugs) {}
+
+void WsHub::start(Env& env, std::uint32_t timer_kind) {
+  reaper_kind_ = timer_kind;
+  env.after(k::kWsInactiveReap, TimerTag{reaper_kind_, 0});
+}
+
+const WsHub::Conn* WsHub::conn_of(NodeId client) const {
+  const auto it = by_client_.find(client);
+  if (it == by_client_.end()) return nullptr;
+  const auto c = conns_.find(it->second);
+  return c == conns_.end() ? nullptr : &c->second;
+}
+
+std::uint64_t WsHub::new_conn_id(Env& env) {
+  // model.NewId(): random, so an id means nothing to another server or to this
+  // server after a restart.
+  std::uint64_t id = 0;
+  do id = env.rng().next(); while (id == 0 || conns_.count(id));
+  return id;
+}
+
+void WsHub::erase(std::uint64_t id) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  const auto bc = by_client_.find(it->second.client);
+  if (bc != by_client_.end() && bc->second == id) by_client_.erase(bc);
+  conns_.erase(it);
+}
+
+WsHub::Conn& WsHub::open_new(Env& env, NodeId from, const WsConnect& connect, std::uint64_t id,
+                             bool hello) {
+  FL_ASSERT(id != 0 && conns_.count(id) == 0);
+  Conn& conn = conns_[id];
+  conn.id = id;
+  conn.client = connect.client;
+  conn.via = from;
+  conn.channel_mask = connect.channel_mask;
+  conn.connected = true;
+  conn.last_activity = env.now();
+  by_client_[connect.client] = id;
+  env.send(from, Message{WsOpened{connect.client, env.self(), id, host_.version()}});
+  if (hello) {
+    WsEvent event;
+    event.kind = WsEventKind::hello;
+    event.server_version = host_.version();
+    push(env, conn, event);
+    FL_ASSERT(conn.next_seq == 1);
+  }
+  return conn;
+}
+
+void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
+  FL_ASSERT(connect.client != kNoNode);
+  // A client has one websocket: an older connection of it is superseded.
+  const auto old = by_client_.find(connect.client);
+  if (old != by_client_.end() && old->second != connect.conn_id) erase(old->second);
+
+  const auto known = connect.conn_id == 0 ? conns_.end() : conns_.find(connect.conn_id);
+  if (known == conns_.end() || known->second.client != connect.client) {
+    if (connect.conn_id != 0 && bugs_.on(Bug::sequence_reset_without_hello) &&
+        conns_.count(connect.conn_id) == 0) {
+      // Planted: the client's id is taken over and the sequence restarts at 0,
+      // without the hello that would make the client resynchronise.
+      open_new(env, from, connect, connect.conn_id, /*hello=*/false);
+      return;
+    }
+    open_new(env, from, connect, new_conn_id(env), /*hello=*/true);
+    return;
+  }
+
+  Conn& conn = known->second;
+  conn.via = from;
+  conn.channel_mask = connect.channel_mask;
+  conn.connected = true;
+  conn.last_activity = env.now();
+  by_client_[connect.client] = conn.id;
+  const std::uint64_t want = connect.next_seq;
+
+  if (bugs_.on(Bug::no_missed_message_replay)) {
+    // Planted: trust the client's sequence and drop what it missed.
+    conn.buffer.clear();
+    conn.queue.clear();
+    conn.next_seq = want;
+    env.send(from, Message{WsOpened{conn.client, env.self(), conn.id, host_.version()}});
+    return;
+  }
+
+  // The events still available run from the buffer's first to next_seq
+  // (the queue continues the buffer).
+  std::uint64_t first = conn.next_seq;
+  if (!conn.buffer.empty()) first = conn.buffer.front().seq;
+  else if (!conn.queue.empty()) first = conn.queue.front().seq;
+  if (want >= first && want <= conn.next_seq) {
+    env.send(from, Message{WsOpened{conn.client, env.self(), conn.id, host_.version()}});
+    for (const WsEvent& event : conn.buffer)
+      if (event.seq >= want) env.send(from, Message{event});
+    std::deque<WsEvent> queued;
+    queued.swap(conn.queue);
+    for (const WsEvent& event : queued) send_now(env, conn, event);
+    FL_ASSERT(conn.queue.empty());
+    return;
+  }
+
+  // Events were lost.
+  if (bugs_.on(Bug::sequence_reset_without_hello)) {
+    conn.buffer.clear();
+    conn.queue.clear();
+    conn.next_seq = 0;
+    env.send(from, Message{WsOpened{conn.client, env.self(), conn.id, host_.version()}});
+    return;
+  }
+  erase(conn.id);
+  open_new(env, from, connect, new_conn_id(env), /*hello=*/true);
+}
+
+void WsHub::on_close(Env& env, NodeId from, const WsClose& close) {
+  const auto it = by_client_.find(close.client);
+  if (it == by_client_.end()) return;
+  Conn& conn = conns_.at(it->second);
+  if (conn.via != from) return;  // an older path
+  conn.connected = false;
+  conn.last_activity = env.now();
+}
+
+void WsHub::on_ping(Env& env, NodeId from, const WsPing& ping) {
+  const auto it = by_client_.find(ping.client);
+  if (it == by_client_.end() || !conns_.at(it->second).connected) {
+    // The proxy believes in a websocket this server does not hold (it was
+    // reaped, or this server restarted): close it so the client reconnects.
+    env.send(from, Message{WsClose{ping.client, WsCloseReason::server_closed}});
+    return;
+  }
+  conns_.at(it->second).last_activity = env.now();
+}
+
+void WsHub::on_send_failed(Env& env, NodeId to, const Message& message) {
+  NodeId client = kNoNode;
+  if (const auto* e = message.get<WsEvent>()) client = e->client;
+  else if (const auto* o = message.get<WsOpened>()) client = o->client;
+  if (client == kNoNode) return;
+  const auto it = by_client_.find(client);
+  if (it == by_client_.end()) return;
+  Conn& conn = conns_.at(it->second);
+  if (conn.via != to) return;
+  // The event already sits in the replay buffer: the client resumes from it.
+  if (conn.connected) conn.last_activity = env.now();
+  conn.connected = false;
+}
+
+void WsHub::on_reaper(Env& env) {
+  const Time now = env.now();
+  std::vector<std::uint64_t> dead;
+  for (const auto& [id, conn] : conns_)
+    if (!conn.connected && now - conn.last_activity >= k::kWsInactiveReap) dead.push_back(id);
+  for (const std::uint64_t id : dead) erase(id);
+  env.after(k::kWsInactiveReap, TimerTag{reaper_kind_, 0});
+}
+
+void WsHub::send_now(Env& env, Conn& conn, const WsEvent& event) {
+  // The event enters the replay buffer before it is written.
+  conn.buffer.push_back(event);
+  if (conn.buffer.size() > k::kWsReplayBufferSize) conn.buffer.pop_front();
+  FL_ASSERT(conn.buffer.size() <= k::kWsReplayBufferSize);
+  env.send(conn.via, Message{event});
+}
+
+void WsHub::push(Env& env, Conn& conn, WsEvent event) {
+  event.client = conn.client;
+  event.conn_id = conn.id;
+  event.seq = conn.next_seq++;
+  if (conn.connected) {
+    send_now(env, conn, event);
+    return;
+  }
+  if (conn.queue.size() >= k::kWsSendQueueSize) {
+    // A full send queue closes the connection: the client will get a new id.
+    erase(conn.id);
+    return;
+  }
+  conn.queue.push_back(event);
+  FL_ASSERT(conn.queue.size() <= k::kWsSendQueueSize);
+}
+
+void WsHub::deliver(Env& env, const PostEvent& post) {
+  std::vector<std::uint64_t> members;
+  for (const auto& [id, conn] : conns_)
+    if (conn.channel_mask & (1ULL << post.channel)) members.push_back(id);
+  for (const std::uint64_t id : members) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    WsEvent event;
+    event.kind = WsEventKind::posted;
+    event.post = post;
+    push(env, it->second, event);
+  }
+}
+
+void WsHub::on_broadcast(Env& env, const HubPostBroadcast& broadcast) { deliver(env, broadcast.post); }
+
+void WsHub::answer(Env& env, NodeId via, const ApiRequest& request, ApiStatus status, PostList posts) {
+  env.send(via, Message{ApiResponse{request.client, request.req, status, env.self(), std::move(posts)}});
+}
+
+void WsHub::on_api(Env& env, NodeId from, const ApiRequest& request) {
+  // The seed's "Messages do not post until after reloading": a page from a
+  // newer minor version sends requests this server cannot handle.
+  if (request.page_version.schema() > host_.version().schema()) {
+    answer(env, from, request, ApiStatus::unsupported);
+    return;
+  }
+  const std::uint64_t token = ++next_token_;
+  if (request.kind == ApiKind::posts_since) {
+    reads_[token] = PendingRead{from, request};
+    host_.read_posts_since(env, token, request.channel_mask, request.since);
+    return;
+  }
+  FL_ASSERT(request.kind == ApiKind::create_post);
+  PendingPost pending{from, request, false};
+  pending.request.post.create_at = env.now();  // the accepting server's clock
+  pending.request.post.author = request.client;
+  if (bugs_.on(Bug::ack_before_commit)) {
+    // Planted: acknowledge and broadcast first, write afterwards.
+    accept(env, pending);
+    pending.acked = true;
+  }
+  posts_[token] = pending;
+  host_.write_post(env, token, pending.request.post);
+}
+
+void WsHub::accept(Env& env, const PendingPost& pending) {
+  const PostEvent& post = pending.request.post;
+  env.emit(PostAcked{post.id, post.channel, pending.request.client});
+  answer(env, pending.via, pending.request, ApiStatus::ok);
+  host_.broadcast(env, Message{HubPostBroadcast{post}});
+  deliver(env, post);
+}
+
+void WsHub::post_written(Env& env, std::uint64_t token, bool ok) {
+  const auto it = posts_.find(token);
+  FL_ASSERT(it != posts_.end());
+  const PendingPost pending = it->second;
+  posts_.erase(it);
+  if (pending.acked) return;  // ack_before_commit answered already, whatever happened
+  if (!ok) {
+    answer(env, pending.via, pending.request, ApiStatus::error);
+    return;
+  }
+  accept(env, pending);
+}
+
+void WsHub::posts_read(Env& env, std::uint64_t token, bool ok, const PostList& posts) {
+  const auto it = reads_.find(token);
+  FL_ASSERT(it != reads_.end());
+  const PendingRead pending = it->second;
+  reads_.erase(it);
+  answer(env, pending.via, pending.request, ok ? ApiStatus::ok : ApiStatus::error,
+         ok ? posts : nullptr);
+}
+
+}  // namespace fl

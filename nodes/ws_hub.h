@@ -1,0 +1,113 @@
+// The websocket hub of one app server (REFERENCE.md, Websockets; MODEL.md,
+// Websocket hub): the connections the proxy routed here, each with its
+// sequence numbers, send queue and replay buffer; and the post path (write to
+// the primary, acknowledge, broadcast to the other servers, deliver to the
+// connected members of the channel).
+//
+// What it keeps true (FL_ASSERT where the state changes):
+//  - Per connection, sequence numbers are consecutive from 0 (the hello);
+//    every event enters the replay buffer before it is sent, and the buffer
+//    holds the last 128 sent events.
+//  - A disconnected connection keeps queueing (no sends); its queue never
+//    exceeds 256: the event that would overflow it closes the connection.
+//  - A resume (known connection id, sequence still available) replays exactly
+//    the events the client has not seen, in order; otherwise the client gets a
+//    new connection id with a hello (it resynchronises).
+//  - A post is acknowledged only after the primary committed it (unless
+//    ack_before_commit is planted).
+//
+// The hub is sans-IO and knows nothing of the app server: it reaches the
+// database and the other servers through a HubHost (the app server's edge
+// glue, or a fake in unit tests).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+
+#include "base/env.h"
+#include "nodes/bugs.h"
+
+namespace fl {
+
+class HubHost {
+ public:
+  virtual ~HubHost() = default;
+  virtual Version version() const = 0;
+  // Writes the post to the primary; the answer comes back as WsHub::post_written(token, ...).
+  virtual void write_post(Env& env, std::uint64_t token, const PostEvent& post) = 0;
+  // A routed read (a replica when one is online); answer: WsHub::posts_read(token, ...).
+  virtual void read_posts_since(Env& env, std::uint64_t token, std::uint64_t channel_mask, Time since) = 0;
+  // A reliable cluster message to every other server.
+  virtual void broadcast(Env& env, const Message& message) = 0;
+};
+
+class WsHub {
+ public:
+  WsHub(HubHost& host, BugSet bugs);
+
+  // Arms the inactive-connection reaper (timer kind `timer_kind`).
+  void start(Env& env, std::uint32_t timer_kind);
+
+  // ---- inputs (from the proxy at `from`) ----
+  void on_connect(Env& env, NodeId from, const WsConnect& connect);
+  void on_close(Env& env, NodeId from, const WsClose& close);
+  void on_ping(Env& env, NodeId from, const WsPing& ping);
+  void on_api(Env& env, NodeId from, const ApiRequest& request);
+  // A post accepted by another server.
+  void on_broadcast(Env& env, const HubPostBroadcast& broadcast);
+  // A send to `to` failed: the websocket of that frame's client is broken.
+  void on_send_failed(Env& env, NodeId to, const Message& message);
+  void on_reaper(Env& env);
+
+  // ---- answers from the host ----
+  void post_written(Env& env, std::uint64_t token, bool ok);
+  void posts_read(Env& env, std::uint64_t token, bool ok, const PostList& posts);
+
+  // ---- for tests ----
+  struct Conn {
+    std::uint64_t id = 0;
+    NodeId client{kNoNode};
+    NodeId via{kNoNode};  // the proxy it came through
+    std::uint64_t channel_mask = 0;
+    std::uint64_t next_seq = 0;
+    std::deque<WsEvent> buffer;  // last sent events (replay)
+    std::deque<WsEvent> queue;   // not yet sent (while disconnected)
+    bool connected = false;
+    Time last_activity{};        // local clock
+  };
+  const Conn* conn_of(NodeId client) const;
+  std::size_t connections() const { return conns_.size(); }
+
+ private:
+  struct PendingPost {
+    NodeId via{kNoNode};
+    ApiRequest request;
+    bool acked = false;  // ack_before_commit: answered already
+  };
+  struct PendingRead {
+    NodeId via{kNoNode};
+    ApiRequest request;
+  };
+
+  Conn& open_new(Env& env, NodeId from, const WsConnect& connect, std::uint64_t id, bool hello);
+  void erase(std::uint64_t id);
+  void push(Env& env, Conn& conn, WsEvent event);
+  void send_now(Env& env, Conn& conn, const WsEvent& event);
+  void deliver(Env& env, const PostEvent& post);
+  void accept(Env& env, const PendingPost& pending);
+  void answer(Env& env, NodeId via, const ApiRequest& request, ApiStatus status, PostList posts = nullptr);
+  std::uint64_t new_conn_id(Env& env);
+
+  HubHost& host_;
+  BugSet bugs_;
+  std::uint32_t reaper_kind_ = 0;
+  std::map<std::uint64_t, Conn> conns_;        // by connection id
+  std::map<NodeId, std::uint64_t> by_client_;  // a client's current connection
+  std::uint64_t next_token_ = 0;
+  std::map<std::uint64_t, PendingPost> posts_;
+  std::map<std::uint64_t, PendingRead> reads_;
+};
+
+}  // namespace fl
