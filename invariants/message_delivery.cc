@@ -1,0 +1,266 @@
+// message_delivery (MODEL.md): every acknowledged post reaches every client that
+// is a member of its channel and connected at the end of the run, exactly once
+// and in channel order, within `bound` after the later of the acknowledgement
+// and that client's last reconnect.
+//
+// Truth used: membership from the client's last ClientChannels; "connected at
+// the end": running, with a ClientConnected not followed by a disconnect, crash
+// or stop; channel order: the order of the primary's PostCommitted events for the
+// channel (lsn order; after a failover the surviving primary's order); a post
+// committed twice keeps its first position (documented approximation).
+//
+// Online: a second delivery of a post to the same client process (duplicate)
+// and a delivery of a post placed before one the client already received in the
+// same channel (out of order) are violations at the instant of delivery. A
+// restarted client is a new process: duplicates count within one process.
+// Offline (completed runs only): missing deliveries whose deadline has passed;
+// one violation per client, naming its first missing post and counting the rest.
+//
+// Memory: a long run has ~10^5 posts and ~10^7 deliveries, so deliveries are kept
+// per (client, channel) as sets of intervals of channel positions, which stay a
+// handful of intervals when delivery is in order.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "base/assert.h"
+#include "invariants/checkers.h"
+
+namespace fl::inv {
+namespace {
+
+constexpr std::uint32_t kNoIndex = UINT32_MAX;
+
+// Disjoint half-open intervals [start, end) of channel positions.
+class IntervalSet {
+ public:
+  bool contains(std::uint32_t x) const {
+    auto it = spans_.upper_bound(x);
+    if (it == spans_.begin()) return false;
+    --it;
+    return x < it->second;
+  }
+  void insert(std::uint32_t x) {
+    FL_ASSERT(!contains(x));
+    std::uint32_t lo = x, hi = x + 1;
+    auto next = spans_.lower_bound(x);
+    if (next != spans_.end() && next->first == hi) {
+      hi = next->second;
+      next = spans_.erase(next);
+    }
+    if (next != spans_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->second == lo) {
+        lo = prev->first;
+        spans_.erase(prev);
+      }
+    }
+    spans_.emplace(lo, hi);
+    FL_ASSERT(contains(x));
+  }
+  void clear() { spans_.clear(); }
+
+ private:
+  std::map<std::uint32_t, std::uint32_t> spans_;
+};
+
+class MessageDelivery final : public Invariant {
+ public:
+  MessageDelivery(const ClusterInfo& c, Duration bound) : Invariant("message_delivery", c), bound_(bound) {
+    FL_ASSERT(bound_ >= Duration{0});
+  }
+
+ private:
+  struct Post {
+    std::uint64_t id = 0;
+    std::uint32_t channel = 0;
+    std::uint32_t index = kNoIndex;  // position in the channel's commit order
+    bool acked = false;
+    PostAcked ack;                   // the first acknowledgement
+    std::uint64_t ack_seq = 0;
+    Time ack_at{}, ack_local{};
+    NodeId ack_node{kNoNode};
+    HistoryEvent ack_event() const { return HistoryEvent{ack_seq, ack_at, ack_local, ack_node, ack}; }
+  };
+  struct Channel {
+    IntervalSet ever;          // delivered to any process of this client
+    IntervalSet this_process;  // delivered to the current process
+    std::uint32_t max_index = 0;
+    bool any = false;
+  };
+  struct Client {
+    std::uint64_t mask = 0;
+    bool running = true;
+    bool connected = false;
+    Time last_connect{};
+    HistoryEvent connect_event;  // the last ClientConnected
+    std::map<std::uint32_t, Channel> channels;
+    std::set<std::uint64_t> uncommitted;  // posts delivered before their commit was seen
+    bool dup_reported = false, order_reported = false;
+  };
+
+  Post& post(std::uint64_t id) {
+    auto [it, fresh] = index_.try_emplace(id, posts_.size());
+    if (fresh) posts_.push_back(Post{id});
+    return posts_[it->second];
+  }
+  Client& client(NodeId id) { return clients_[id]; }
+
+  void handle(const HistoryEvent& e) override {
+    if (const auto* a = e.get<PostAcked>()) {
+      Post& p = post(a->post);
+      if (!p.acked) {
+        p.acked = true;
+        p.ack = *a;
+        p.channel = a->channel;
+        p.ack_seq = e.seq;
+        p.ack_at = e.at;
+        p.ack_local = e.local;
+        p.ack_node = e.node;
+      }
+    } else if (const auto* c = e.get<PostCommitted>()) {
+      Post& p = post(c->post);
+      if (p.index == kNoIndex) {
+        auto& order = order_[c->channel];
+        p.channel = c->channel;
+        p.index = std::uint32_t(order.size());
+        order.push_back(index_.at(c->post));
+      }
+    } else if (const auto* d = e.get<PostDelivered>()) {
+      delivered(e, *d);
+    } else if (const auto* m = e.get<ClientChannels>()) {
+      client(e.node).mask = m->channel_mask;
+    } else if (e.is<ClientConnected>()) {
+      Client& c = client(e.node);
+      c.connected = true;
+      c.last_connect = e.at;
+      c.connect_event = e;
+    } else if (e.is<ClientDisconnected>()) {
+      if (auto it = clients_.find(e.node); it != clients_.end()) it->second.connected = false;
+    } else if (e.is<ProcessCrashed>() || e.is<ProcessStopped>()) {
+      if (auto it = clients_.find(e.node); it != clients_.end()) it->second.connected = it->second.running = false;
+    } else if (e.is<ProcessStarted>()) {
+      if (auto it = clients_.find(e.node); it != clients_.end()) {
+        Client& c = it->second;
+        c.running = true;
+        c.connected = false;
+        c.uncommitted.clear();
+        for (auto& [ch, state] : c.channels) {
+          state.this_process.clear();
+          state.any = false;
+          state.max_index = 0;
+        }
+      }
+    }
+  }
+
+  void delivered(const HistoryEvent& e, const PostDelivered& d) {
+    Client& c = client(e.node);
+    Post& p = post(d.post);
+    if (p.index == kNoIndex) {  // its commit is not in the history (yet): judged at the end
+      if (!c.uncommitted.insert(d.post).second) duplicate(e, d, p, c);
+      return;
+    }
+    Channel& ch = c.channels[p.channel];
+    if (ch.this_process.contains(p.index)) {
+      duplicate(e, d, p, c);
+      return;
+    }
+    if (ch.any && p.index < ch.max_index && !c.order_reported) {
+      c.order_reported = true;
+      const Post& later = posts_[order_[p.channel][ch.max_index]];
+      Violation v;
+      v.at = e.at;
+      v.nodes = {e.node};
+      v.witnesses.push_back(e);
+      if (later.acked) v.witnesses.push_back(later.ack_event());
+      v.message = name_of(e.node) + " received " + post_text(p.id) + " of channel " + std::to_string(p.channel) +
+                  " at " + at_text(e.at) + " after " + post_text(later.id) +
+                  ", which the primary committed after it: out of channel order.";
+      report(std::move(v));
+    }
+    ch.this_process.insert(p.index);
+    if (!ch.ever.contains(p.index)) ch.ever.insert(p.index);
+    if (!ch.any || p.index > ch.max_index) ch.max_index = p.index;
+    ch.any = true;
+  }
+
+  void duplicate(const HistoryEvent& e, const PostDelivered& d, const Post& p, Client& c) {
+    if (c.dup_reported) return;
+    c.dup_reported = true;
+    Violation v;
+    v.at = e.at;
+    v.nodes = {e.node};
+    v.witnesses.push_back(e);
+    if (p.acked) v.witnesses.push_back(p.ack_event());
+    v.message = name_of(e.node) + " received " + post_text(d.post) + " of channel " + std::to_string(d.channel) +
+                " a second time at " + at_text(e.at) + " (via " + d.via + "): not exactly once.";
+    report(std::move(v));
+  }
+
+  void judge_at_end(const RunEnd& end) override {
+    if (!end.completed) return;
+    std::vector<const Post*> never_committed;  // acknowledged, no PostCommitted in the history
+    for (const auto& p : posts_)
+      if (p.index == kNoIndex && p.acked) never_committed.push_back(&p);
+    for (auto& [id, c] : clients_) {
+      if (!c.running || !c.connected) continue;
+      const Post* first = nullptr;
+      Time first_due = kTimeMax;
+      std::size_t missing = 0;
+      auto consider = [&](const Post& p) {
+        if (!p.acked) return;
+        const Time due = std::max(p.ack_at, c.last_connect) + bound_;
+        if (due > end.end) return;
+        ++missing;
+        if (due < first_due) {
+          first_due = due;
+          first = &p;
+        }
+      };
+      for (std::uint32_t ch = 0; ch < 64; ++ch) {
+        if (!(c.mask >> ch & 1)) continue;
+        auto order = order_.find(ch);
+        if (order != order_.end()) {
+          const Channel* state = c.channels.count(ch) ? &c.channels.at(ch) : nullptr;
+          for (std::uint32_t i = 0; i < order->second.size(); ++i)
+            if (!state || !state->ever.contains(i)) consider(posts_[order->second[i]]);
+        }
+      }
+      // Acknowledged posts of the client's channels that the primary never committed.
+      for (const Post* p : never_committed)
+        if (p->channel < 64 && (c.mask >> p->channel & 1) && !c.uncommitted.count(p->id)) consider(*p);
+      if (!first) continue;
+      Violation v;
+      v.at = first_due;
+      v.nodes = {id, first->ack_node};
+      v.witnesses.push_back(first->ack_event());
+      if (const auto* cc = c.connect_event.get<ClientConnected>()) {
+        v.witnesses.push_back(c.connect_event);
+        if (cc->server != first->ack_node) v.nodes.push_back(cc->server);
+      }
+      v.message = name_of(id) + " never received " + post_text(first->id) + " of channel " +
+                  std::to_string(first->channel) + ", acknowledged by " + name_of(first->ack_node) + " at " +
+                  at_text(first->ack_at) + ", although it was connected since " + at_text(c.last_connect) +
+                  " and the post was due by " + at_text(first_due);
+      if (missing > 1) v.message += "; " + std::to_string(missing - 1) + " other posts are missing too";
+      v.message += ".";
+      report(std::move(v));
+    }
+  }
+
+  Duration bound_;
+  std::vector<Post> posts_;
+  std::unordered_map<std::uint64_t, std::size_t> index_;  // lookups only
+  std::map<std::uint32_t, std::vector<std::size_t>> order_;  // channel -> posts_ indexes in commit order
+  std::map<NodeId, Client> clients_;
+};
+
+}  // namespace
+
+std::unique_ptr<Invariant> make_message_delivery(const ClusterInfo& c, const OptionValues& o) {
+  return std::make_unique<MessageDelivery>(c, option(o, "bound"));
+}
+
+}  // namespace fl::inv
