@@ -1,0 +1,174 @@
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include "tests/invariants/history_builder.h"
+
+namespace fl::inv::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(SingleLeader, HandOverPasses) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(60s, h.app1, LeaderEnd{});
+  h.at(61s, h.app2, LeaderBegin{});
+  EXPECT_TRUE(h.check("single_leader", 120s).empty());
+}
+
+TEST(SingleLeader, CrashEndsLeadership) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(30s, h.app1, ProcessCrashed{});
+  h.at(40s, h.app2, LeaderBegin{});
+  EXPECT_TRUE(h.check("single_leader", 120s).empty());
+}
+
+TEST(SingleLeader, TwoLeadersUnderPartitionCaughtAtTheSecondBegin) {
+  Hist h;
+  h.start_servers(0s);
+  const auto b1 = h.at(5s, h.app1, LeaderBegin{});
+  const auto part = h.at(60s, kNoNode, FaultInjected{0, "partition", R"([["app1"], ["app2", "app3"]])"});
+  const auto b2 = h.at(83s, h.app2, LeaderBegin{});
+  const auto online = h.check_online("single_leader", b2);
+  ASSERT_EQ(online.size(), 1u);  // known at the instant it happens
+  const auto& v = online[0];
+  EXPECT_EQ(v.invariant, "single_leader");
+  EXPECT_EQ(v.at, T(83s));
+  EXPECT_TRUE(names_node(v, h.app1));
+  EXPECT_TRUE(names_node(v, h.app2));
+  EXPECT_TRUE(has_witness(v, b1));
+  EXPECT_TRUE(has_witness(v, b2));
+  EXPECT_TRUE(has_witness(v, part));
+  EXPECT_NE(v.message.find("app1 and app2 both lead"), std::string::npos) << v.message;
+  EXPECT_EQ(h.check("single_leader", 120s).size(), 1u);  // one overlap, one violation
+}
+
+TEST(SingleLeader, GraceToleratesShortOverlapOnly) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(10s, h.app2, LeaderBegin{});
+  h.at(12s, h.app1, LeaderEnd{});  // 2 s of overlap
+  EXPECT_TRUE(h.check("single_leader", 60s, {{"grace", 3s}}).empty());
+  const auto v = h.check("single_leader", 60s, {{"grace", 1s}});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(11s));  // the instant the grace ran out
+}
+
+TEST(SingleLeader, GraceOverlapStillOnAtTheEndIsCaught) {
+  Hist h;
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(10s, h.app2, LeaderBegin{});
+  const auto v = h.check("single_leader", 60s, {{"grace", 5s}});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(15s));
+}
+
+TEST(SingleLeader, SkewIsNamed) {
+  Hist h;
+  const auto skew = h.at(1s, h.app2, ClockChanged{20s, 0, 0s});
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(10s, h.app2, LeaderBegin{});
+  const auto v = h.check("single_leader", 60s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].message.find("clock skew"), std::string::npos) << v[0].message;
+  EXPECT_NE(v[0].message.find("app2's clock +20s"), std::string::npos) << v[0].message;
+  EXPECT_TRUE(has_witness(v[0], skew));
+}
+
+// Property: histories in which leadership strictly alternates (each begin after
+// the previous leader's end or crash) never trip single_leader.
+RC_GTEST_PROP(SingleLeaderProperty, AlternatingLeadershipNeverFires, ()) {
+  Hist h;
+  const auto steps = *rc::gen::inRange(1, 40);
+  std::int64_t t = 0;
+  for (int i = 0; i < steps; ++i) {
+    const NodeId who = std::vector<NodeId>{h.app1, h.app2, h.app3}[*rc::gen::inRange(0, 3)];
+    t += *rc::gen::inRange(0, 5000);
+    h.at(milliseconds(t), who, LeaderBegin{});
+    t += *rc::gen::inRange(0, 5000);
+    if (*rc::gen::arbitrary<bool>()) h.at(milliseconds(t), who, LeaderEnd{});
+    else h.at(milliseconds(t), who, ProcessCrashed{});
+  }
+  RC_ASSERT(h.check("single_leader", milliseconds(t + 1)).empty());
+}
+
+// And the converse: any two begins without an end between them are caught.
+RC_GTEST_PROP(SingleLeaderProperty, OverlapAlwaysCaught, ()) {
+  Hist h;
+  const auto a = *rc::gen::inRange(0, 10000);
+  const auto gap = *rc::gen::inRange(0, 10000);
+  h.at(milliseconds(a), h.app1, LeaderBegin{});
+  h.at(milliseconds(a + gap), h.app3, LeaderBegin{});
+  const auto v = h.check("single_leader", milliseconds(a + gap + 1));
+  RC_ASSERT(v.size() == 1u);
+  RC_ASSERT(v[0].at == T(milliseconds(a + gap)));
+}
+
+TEST(LeaderLiveness, LowestIdLeadsAfterQuietPasses) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  EXPECT_TRUE(h.check("leader_liveness", 300s).empty());
+}
+
+TEST(LeaderLiveness, NoLeaderAfterQuietIsCaught) {
+  Hist h;
+  h.start_servers(0s);
+  const auto b = h.at(5s, h.app1, LeaderBegin{});
+  h.at(10s, h.app1, LeaderEnd{});
+  const auto heal = h.at(100s, kNoNode, SettleBegin{});
+  const auto v = h.check("leader_liveness", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(160s));  // settle + 60 s bound
+  EXPECT_TRUE(has_witness(v[0], heal));
+  EXPECT_FALSE(has_witness(v[0], b));
+  EXPECT_NE(v[0].message.find("No server leads"), std::string::npos);
+}
+
+TEST(LeaderLiveness, HighestIdLeaderUnderBullyIsCaught) {
+  Hist h;
+  h.start_servers(0s);
+  const auto b = h.at(5s, h.app3, LeaderBegin{});
+  const auto v = h.check("leader_liveness", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(names_node(v[0], h.app3));
+  EXPECT_TRUE(names_node(v[0], h.app1));
+  EXPECT_TRUE(has_witness(v[0], b));
+  EXPECT_NE(v[0].message.find("app1 is the lowest-id live server"), std::string::npos) << v[0].message;
+  // Under db_lease any single leader will do.
+  h.info.leader_election = "db_lease";
+  EXPECT_TRUE(h.check("leader_liveness", 300s).empty());
+}
+
+TEST(LeaderLiveness, NotJudgedWhileFaultyOrTooSoonOrIncomplete) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(6s, h.app2, LeaderBegin{});
+  h.at(100s, kNoNode, FaultInjected{0, "partition", "app1 | app2 app3"});
+  EXPECT_TRUE(h.check("leader_liveness", 300s).empty());  // the partition never healed
+  h.at(200s, kNoNode, FaultHealed{0, "partition"});
+  EXPECT_TRUE(h.check("leader_liveness", 250s).empty());   // only 50 s fault-free
+  EXPECT_TRUE(h.check("leader_liveness", 300s, {}, false).empty());  // run stopped early
+  const auto v = h.check("leader_liveness", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(260s));
+  EXPECT_NE(v[0].message.find("app1 and app2 all lead"), std::string::npos) << v[0].message;
+}
+
+TEST(LeaderLiveness, CrashedLowestIdIsNotExpected) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(50s, h.app1, ProcessCrashed{});
+  h.at(60s, h.app2, LeaderBegin{});
+  EXPECT_TRUE(h.check("leader_liveness", 300s).empty());
+}
+
+}  // namespace
+}  // namespace fl::inv::testing
