@@ -84,7 +84,10 @@ void AppServer::on_message(Env& env, NodeId from, const Message& message) {
 
 void AppServer::on_send_failed(Env& env, NodeId to, const Message& message) {
   auto it = peers_.find(to);
-  if (it == peers_.end()) return;  // not a peer (an edge connection): the edge's concern
+  if (it == peers_.end()) {  // not a peer (an edge connection): the edge's concern
+    if (phase_ != Phase::refused && phase_ != Phase::stopped) handle_edge_send_failed(env, to, message);
+    return;
+  }
   handle_send_failed(env, it->second, message);
 }
 

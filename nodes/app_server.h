@@ -93,6 +93,8 @@ class AppServer : public Node {
   void handle_edge_timer(Env& env, TimerId id, TimerTag tag);  // tag.kind >= kEdgeTimerBase
   // A control op the core does not know; returns true when the edge handled it.
   bool handle_edge_control(Env& env, const ControlOp& op);
+  // A send to a node that is not a peer (the proxy, the storage) failed.
+  void handle_edge_send_failed(Env& env, NodeId to, const Message& message);
 
  private:
   enum class Phase : std::uint8_t { created, connecting, locking, migrating, registering, serving, refused, stopped };

@@ -62,7 +62,7 @@ class Operator : public Node {
   void begin(Env& env, std::size_t action);
   void run(Env& env, std::uint64_t program);
   void ping(Env& env, std::uint64_t program);
-  void finish_wait(Env& env, std::uint64_t program, bool served);
+  void on_poll(Env& env, std::uint64_t seq);
 
   std::shared_ptr<const ClusterSpec> file_;
   std::vector<OperatorAction> actions_;

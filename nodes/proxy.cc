@@ -174,7 +174,7 @@ void Proxy::on_message(Env& env, NodeId from, const Message& message) {
     route_connect(env, PendingWs{*m, {}});
     return;
   }
-  if (const auto* m = message.get<WsPing>()) {
+  if (message.is<WsPing>()) {
     const auto it = websocket_.find(from);
     if (it == websocket_.end()) {
       env.send(from, Message{WsClose{from, WsCloseReason::unknown}});

@@ -167,6 +167,14 @@ void WsHub::on_reaper(Env& env) {
   env.after(k::kWsInactiveReap, TimerTag{reaper_kind_, 0});
 }
 
+void WsHub::close_all(Env& env) {
+  for (auto& [id, conn] : conns_) {
+    if (!conn.connected) continue;
+    env.send(conn.via, Message{WsClose{conn.client, WsCloseReason::server_closed}});
+    conn.connected = false;
+  }
+}
+
 void WsHub::send_now(Env& env, Conn& conn, const WsEvent& event) {
   // The event enters the replay buffer before it is written.
   conn.buffer.push_back(event);

@@ -60,6 +60,8 @@ class WsHub {
   // A send to `to` failed: the websocket of that frame's client is broken.
   void on_send_failed(Env& env, NodeId to, const Message& message);
   void on_reaper(Env& env);
+  // A graceful stop: every connected websocket is closed (its client reconnects).
+  void close_all(Env& env);
 
   // ---- answers from the host ----
   void post_written(Env& env, std::uint64_t token, bool ok);
