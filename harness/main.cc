@@ -1,6 +1,6 @@
-// The faultline command. The command line arrives with the harness issue.
-#include <cstdio>
-int main() {
-  std::puts("faultline: the scenario runner is not built yet");
-  return 3;
-}
+// The faultline command: see harness/cli.h.
+#include <iostream>
+
+#include "harness/cli.h"
+
+int main(int argc, char** argv) { return fl::harness::run_cli(argc, argv, std::cout, std::cerr); }

@@ -1,0 +1,99 @@
+#include "harness/catalog.h"
+
+#include "base/assert.h"
+#include "nodes/bugs.h"
+
+namespace fl::harness {
+namespace {
+
+// MODEL.md, "Invariants".
+constexpr CatalogEntry kInvariants[] = {
+    {"single_leader", "grace", "at no instant do two servers both act as leader"},
+    {"leader_liveness", "bound", "after `bound` fault-free (60s), exactly one server leads (the lowest-id live one under bully)"},
+    {"message_delivery", "bound", "every acknowledged post reaches every connected member of its channel, once and in order"},
+    {"no_lost_writes", "", "every acknowledged post is in the primary at the end of the run"},
+    {"migration_by_first_starter", "", "each migration applied once, by the first starter of the new version, before it serves"},
+    {"job_exactly_once", "", "no job runs twice; no two instances of a create-once type pending or running"},
+    {"job_progress", "bound", "every job claimed more than `bound` before the end has finished"},
+    {"version_skew", "", "no two running servers differ by more than one minor version"},
+    {"status_accuracy", "", "each server's red/green view of its peers matches the truth within 30s + e"},
+    {"health_routing", "bound", "no new connection to an unhealthy server; no request fails longer than `bound`"},
+    {"plugin_convergence", "bound", "with shared storage, every running server runs the same plugins within `bound`"},
+};
+
+
+
+// SCENARIOS.md, fault kinds; order = FaultKind. Every kind also takes `at`, and
+// all but heal, restart and db_failover take `for`.
+constexpr CatalogEntry kFaults[] = {
+    {"partition", "groups", "nodes in different groups cannot reach each other"},
+    {"one_way", "from to", "messages from `from` to `to` fail; the reverse works"},
+    {"heal", "", "ends every network fault"},
+    {"loss", "rate between?", "drop messages with probability `rate` (on every link, or `between` two nodes)"},
+    {"duplicate", "rate between?", "deliver messages twice with probability `rate`"},
+    {"reorder", "rate between?", "delay messages past later ones with probability `rate`"},
+    {"delay", "latency between?", "latency drawn from the range `latency`"},
+    {"crash", "node|nodes restart_after?", "kill the process (all memory lost); restart after `restart_after`"},
+    {"restart", "node|nodes", "start a crashed or stopped node again"},
+    {"pause", "node|nodes for", "freeze the process; its inputs wait"},
+    {"clock_skew", "node|nodes offset drift_ppm?", "offset the node's clock (\"+90s\", \"-2s\"), optionally drifting"},
+    {"clock_step", "node|nodes by", "step the node's clock once (an NTP correction)"},
+    {"gossip_send_failure", "node|nodes peer for", "sends from node to peer fail (the 15-second retry path)"},
+    {"db_crash", "node|nodes", "crash a database member"},
+    {"replica_lag", "node|nodes lag for", "a replica applies the write stream `lag` late"},
+    {"db_failover", "", "promote the most advanced replica"},
+    {"storage_outage", "for", "the shared file store is unreachable"},
+};
+static_assert(std::size(kFaults) == kFaultKindCount);
+
+// SCENARIOS.md, operations; order = Runbook.
+constexpr CatalogEntry kRunbooks[] = {
+    {"rolling_upgrade", "to_version", "route the proxy to one server, stop the others, upgrade, start, repeat for the last"},
+    {"upgrade_with_schema_change", "to_version", "stop the proxy, upgrade all, start one, then the rest, start the proxy"},
+    {"config_change_continuous", "key value", "change a setting on every server while operating continuously"},
+    {"manual_failover", "to?", "promote a replica, update DataSource on each server, reload, recycle connections"},
+    {"add_server", "version?", "start one more app server (the next appN)"},
+    {"remove_server", "node", "take a server out of the proxy and stop it"},
+    {"install_plugin", "node plugin", "install a plugin through shared storage from one server"},
+};
+
+// Order = StepKind. Each applies to `node` or `nodes` (proxy_route: the proxy).
+constexpr CatalogEntry kSteps[] = {
+    {"stop", "node|nodes", "graceful stop"},
+    {"start", "node|nodes", "start"},
+    {"restart", "node|nodes", "graceful stop, then start"},
+    {"upgrade", "node|nodes version", "replace the binary (takes effect at the next start)"},
+    {"proxy_route", "to", "the proxy's upstream list becomes `to`"},
+    {"config_change", "node|nodes key value", "a System Console edit on that server only"},
+    {"set_datasource", "node|nodes to", "point the server's DataSource at a database member"},
+    {"reload_config", "node|nodes", "the server rereads its configuration"},
+    {"recycle_connections", "node|nodes", "close and reopen the database connections"},
+    {"install_plugin", "node|nodes plugin", "install a plugin on that server"},
+};
+
+}  // namespace
+
+std::span<const CatalogEntry> invariant_catalog() { return kInvariants; }
+std::span<const CatalogEntry> bug_catalog() {
+  // nodes/bugs.h is the one list of planted bugs (MODEL.md, "Planted bugs").
+  static const std::vector<CatalogEntry> entries = [] {
+    std::vector<CatalogEntry> out;
+    for (const BugInfo& b : bug_catalogue()) out.push_back(CatalogEntry{b.name, "", b.description});
+    FL_ASSERT(out.size() == kBugCount);
+    return out;
+  }();
+  return entries;
+}
+std::span<const CatalogEntry> fault_catalog() { return kFaults; }
+std::span<const CatalogEntry> runbook_catalog() { return kRunbooks; }
+std::span<const CatalogEntry> step_catalog() { return kSteps; }
+
+std::vector<std::string_view> names_of(std::span<const CatalogEntry> entries) {
+  std::vector<std::string_view> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) out.push_back(e.name);
+  FL_ASSERT(out.size() == entries.size());
+  return out;
+}
+
+}  // namespace fl::harness

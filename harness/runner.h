@@ -1,0 +1,74 @@
+// One run of one scenario with one seed (DESIGN.md, "Phases of a run"): build
+// the cluster from the Scenario, schedule its faults and operations, attach the
+// invariants, run the safety phase (`duration`), then settle (heal every fault,
+// restart crashed nodes, run `settle`), judge [expect] and the vacuity check.
+//
+// A run shares nothing with another: each has its own Simulation, so runs of
+// different seeds may go on different threads at once.
+//
+// Invariants kept:
+//  - The verdict depends only on (scenario, seed): never on wall time, thread
+//    or order of runs. wall_seconds is reported, never decided on.
+//  - A scenario that expects a violation fails when none of the expected
+//    invariants broke (SCENARIOS.md, [expect]); an unexpected violation fails.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/time.h"
+#include "harness/scenario.h"
+
+namespace fl::harness {
+
+struct RunOptions {
+  std::uint64_t seed = 1;
+  bool verbose = false;           // print every option derived from the seed to `log`
+  std::ostream* log = nullptr;    // verbose output (nullptr: none)
+  std::string out_dir;            // write the folder of a failing run here ("" : none)
+  bool always_write = false;      // write the folder even when the run passes
+};
+
+struct RunViolation {
+  std::string invariant;
+  Time at{};
+  std::string message;
+  std::vector<std::string> nodes;
+  bool expected = false;          // named in [expect] violations
+};
+
+enum class Outcome : std::uint8_t { pass, fail, internal_error };
+
+struct RunResult {
+  std::string path;
+  std::uint64_t seed = 0;
+  Outcome outcome = Outcome::internal_error;
+  Duration sim_time{};            // virtual time when the run stopped
+  double wall_seconds = 0;        // reported only
+  std::uint64_t events = 0;
+  std::uint64_t trace_hash = 0;
+  std::vector<RunViolation> violations;  // every violation found, in time order
+  // Why the run failed, first reason first: an unexpected violation, an expected
+  // one not found, a vacuous scenario, an internal error.
+  std::vector<std::string> problems;
+  // Vacuity findings (a fault that had no effect), reported on every run.
+  std::vector<std::string> notes;
+  std::string report_dir;         // the folder written, if any
+};
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+// The one line per run of SCENARIOS.md:
+//   PASS scenarios/steady_state.toml seed=7 sim=1h0m wall=0.84s events=3.1M hash=9f3a1c0b2d4e5f60
+//   FAIL scenarios/split_brain.toml seed=3 single_leader at 2m03.412s: app1 and app2 both lead -> out/split_brain-3/
+std::string result_line(const RunResult& result);
+
+// Virtual times as the result line writes them: "2m03.412s", "1h0m", "15s", "250ms".
+std::string line_time(Duration d);
+// Event counts: "950", "12.3k", "3.1M".
+std::string line_count(std::uint64_t n);
+
+}  // namespace fl::harness
