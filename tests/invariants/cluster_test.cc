@@ -1,0 +1,227 @@
+// Migrations, jobs, versions, plugins.
+#include <gtest/gtest.h>
+
+#include "tests/invariants/history_builder.h"
+
+namespace fl::inv::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The seed's upgrade with a schema change: 10.4 -> 10.5, app1 starts first.
+Hist upgraded() {
+  Hist h;
+  h.start_servers(0s, "10.4.1");
+  for (NodeId s : {h.app1, h.app2, h.app3}) h.at(60s, s, ProcessStopped{});
+  h.at(70s, h.app1, ProcessStarted{});
+  h.at(70s, h.app1, ServerStarting{"10.5.0", 7});
+  h.at(71s, h.app1, MigrationLockAcquired{T(86s), false});
+  h.at(71s, h.app1, MigrationStarted{10005});
+  return h;
+}
+
+TEST(MigrationByFirstStarter, FirstStarterMigratesOthersWaitPasses) {
+  Hist h = upgraded();
+  h.at(80s, h.app2, ProcessStarted{});
+  h.at(80s, h.app2, ServerStarting{"10.5.0", 7});
+  h.at(91s, h.app1, MigrationApplied{10005});
+  h.at(91s, h.app1, MigrationLockReleased{});
+  h.at(92s, h.app1, ServerServing{"10.5.0"});
+  h.at(93s, h.app2, MigrationLockAcquired{T(108s), false});
+  h.at(94s, h.app2, ServerServing{"10.5.0"});
+  EXPECT_TRUE(h.check("migration_by_first_starter", 300s).empty());
+}
+
+TEST(MigrationByFirstStarter, TwoMigratingAtOnceUnderSkewIsCaughtAndNamesTheSkew) {
+  Hist h = upgraded();
+  const auto skew = h.at(75s, h.app2, ClockChanged{20s, 0, 20s});
+  h.at(80s, h.app2, ProcessStarted{});
+  h.at(80s, h.app2, ServerStarting{"10.5.0", 7});
+  const auto lock2 = h.at(81s, h.app2, MigrationLockAcquired{T(116s), true});
+  const auto start2 = h.at(81s, h.app2, MigrationStarted{10005});
+  h.at(91s, h.app1, MigrationApplied{10005});
+  const auto again = h.at(101s, h.app2, MigrationApplied{10005});
+  const auto v = h.check("migration_by_first_starter", 300s);
+  ASSERT_GE(v.size(), 2u);
+  // First: both migrating at 81 s.
+  EXPECT_EQ(v[0].at, T(81s));
+  EXPECT_TRUE(names_node(v[0], h.app1));
+  EXPECT_TRUE(names_node(v[0], h.app2));
+  EXPECT_TRUE(has_witness(v[0], start2));
+  EXPECT_TRUE(has_witness(v[0], lock2));
+  EXPECT_TRUE(has_witness(v[0], skew));
+  EXPECT_NE(v[0].message.find("both migrate schema 10.5"), std::string::npos) << v[0].message;
+  EXPECT_NE(v[0].message.find("under clock skew: app2's clock +20s"), std::string::npos) << v[0].message;
+  // And the double application at 101 s.
+  bool twice = false;
+  for (const auto& x : v)
+    if (x.at == T(101s) && has_witness(x, again) && x.message.find("applied twice") != std::string::npos) twice = true;
+  EXPECT_TRUE(twice);
+}
+
+TEST(MigrationByFirstStarter, MigrationByALaterStarterIsCaught) {
+  Hist h;
+  h.start_servers(0s, "10.4.1");
+  h.at(70s, h.app1, ProcessStarted{});
+  h.at(70s, h.app1, ServerStarting{"10.5.0", 7});
+  h.at(80s, h.app2, ProcessStarted{});
+  h.at(80s, h.app2, ServerStarting{"10.5.0", 7});
+  const auto m = h.at(81s, h.app2, MigrationStarted{10005});  // migration_without_lock, say
+  const auto v = h.check("migration_by_first_starter", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(81s));
+  EXPECT_EQ(v[0].nodes, (std::vector<NodeId>{h.app2, h.app1}));
+  EXPECT_TRUE(has_witness(v[0], m));
+  EXPECT_NE(v[0].message.find("app1 started version 10.5.0 first"), std::string::npos) << v[0].message;
+}
+
+TEST(MigrationByFirstStarter, CrashedFirstStarterLeavesTheRaceAndTiesAreFair) {
+  Hist h;
+  h.start_servers(0s, "10.4.1");
+  h.at(70s, h.app1, ProcessStarted{});
+  h.at(70s, h.app1, ServerStarting{"10.5.0", 7});
+  h.at(70s, h.app2, ProcessStarted{});
+  h.at(70s, h.app2, ServerStarting{"10.5.0", 7});
+  h.at(71s, h.app2, MigrationStarted{10005});  // app2 won the lock in a tie
+  h.at(72s, h.app2, ProcessCrashed{});           // and died mid-migration
+  h.at(80s, h.app1, MigrationStarted{10005});    // app1 takes over: fine
+  h.at(100s, h.app1, MigrationApplied{10005});
+  EXPECT_TRUE(h.check("migration_by_first_starter", 300s).empty());
+}
+
+TEST(MigrationByFirstStarter, ServingBeforeTheMigrationFinishedIsCaught) {
+  Hist h = upgraded();
+  h.at(80s, h.app2, ProcessStarted{});
+  h.at(80s, h.app2, ServerStarting{"10.5.0", 7});
+  const auto serve = h.at(85s, h.app2, ServerServing{"10.5.0"});
+  const auto v = h.check_online("migration_by_first_starter", serve);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(85s));
+  EXPECT_EQ(v[0].nodes, (std::vector<NodeId>{h.app2, h.app1}));
+  EXPECT_NE(v[0].message.find("app1 has been migrating it since 1m11s"), std::string::npos) << v[0].message;
+}
+
+TEST(JobExactlyOnce, OneRunPerJobAndOneOpenPerTypePasses) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(60s, h.app1, JobCreated{1, "cleanup", true});
+  h.at(70s, h.app2, JobClaimed{1, "cleanup"});
+  h.at(70s, h.app2, JobRunStarted{1, "cleanup"});
+  h.at(80s, h.app2, JobFinished{1, "cleanup"});
+  h.at(120s, h.app1, JobCreated{2, "cleanup", true});
+  h.at(121s, h.app1, JobCreated{3, "export", false});
+  h.at(122s, h.app1, JobCreated{4, "export", false});  // not create-once: may pile up
+  EXPECT_TRUE(h.check("job_exactly_once", 300s).empty());
+}
+
+TEST(JobExactlyOnce, JobRunTwiceCaught) {
+  Hist h;
+  h.at(60s, h.app1, JobCreated{1, "cleanup", true});
+  const auto r1 = h.at(70s, h.app2, JobRunStarted{1, "cleanup"});
+  const auto r2 = h.at(70s, h.app3, JobRunStarted{1, "cleanup"});
+  const auto v = h.check_online("job_exactly_once", r2);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(70s));
+  EXPECT_EQ(v[0].nodes, (std::vector<NodeId>{h.app2, h.app3}));
+  EXPECT_TRUE(has_witness(v[0], r1));
+  EXPECT_TRUE(has_witness(v[0], r2));
+}
+
+TEST(JobExactlyOnce, TwoPendingCreateOnceJobsCaught) {
+  Hist h;
+  const auto c1 = h.at(60s, h.app1, JobCreated{1, "cleanup", true});
+  const auto c2 = h.at(61s, h.app2, JobCreated{2, "cleanup", true});  // split brain: two schedulers
+  const auto v = h.check("job_exactly_once", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(61s));
+  EXPECT_TRUE(has_witness(v[0], c1));
+  EXPECT_TRUE(has_witness(v[0], c2));
+  EXPECT_NE(v[0].message.find("create-once jobs of type cleanup"), std::string::npos);
+}
+
+TEST(JobProgress, FinishedOrRecentJobsPass) {
+  Hist h;
+  h.at(60s, h.app2, JobClaimed{1, "cleanup"});
+  h.at(70s, h.app2, JobFinished{1, "cleanup"});
+  h.at(250s, h.app2, JobClaimed{2, "cleanup"});  // 50 s before the end: within the 2-min bound
+  EXPECT_TRUE(h.check("job_progress", 300s).empty());
+}
+
+TEST(JobProgress, JobOfACrashedWorkerIsStuck) {
+  Hist h;
+  const auto claim = h.at(60s, h.app2, JobClaimed{1, "cleanup"});
+  h.at(61s, h.app2, JobRunStarted{1, "cleanup"});
+  const auto crash = h.at(65s, h.app2, ProcessCrashed{});
+  const auto v = h.check("job_progress", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(180s));  // claim + 2 min
+  EXPECT_TRUE(has_witness(v[0], claim));
+  EXPECT_TRUE(has_witness(v[0], crash));
+  EXPECT_NE(v[0].message.find("app2 crashed at 1m05s"), std::string::npos) << v[0].message;
+  EXPECT_TRUE(h.check("job_progress", 300s, {{"bound", 5min}}).empty());
+}
+
+TEST(VersionSkew, OneMinorApartPasses) {
+  Hist h;
+  h.start_servers(0s, "10.4.1");
+  h.at(60s, h.app1, ProcessStopped{});
+  h.at(65s, h.app1, ProcessStarted{});
+  h.at(65s, h.app1, ServerStarting{"10.5.0", 7});
+  h.at(66s, h.app1, MigrationLockAcquired{T(80s), false});
+  EXPECT_TRUE(h.check("version_skew", 300s).empty());
+}
+
+TEST(VersionSkew, TwoMinorsApartCaughtAndRefusalIsNotAJoin) {
+  Hist h;
+  h.start_servers(0s, "10.4.1");
+  h.at(60s, h.app1, ProcessStopped{});
+  h.at(65s, h.app1, ProcessStarted{});
+  h.at(65s, h.app1, ServerStarting{"10.2.0", 7});
+  h.at(66s, h.app1, ServerRefusedStart{"binary older than the database"});  // the safe behaviour
+  EXPECT_TRUE(h.check("version_skew", 300s).empty());
+  h.at(70s, h.app1, ProcessStarted{});
+  const auto start = h.at(70s, h.app1, ServerStarting{"10.6.0", 7});
+  const auto life = h.at(71s, h.app1, MigrationLockAcquired{T(85s), false});
+  const auto v = h.check("version_skew", 300s);
+  ASSERT_EQ(v.size(), 2u);  // with app2 and with app3
+  EXPECT_EQ(v[0].at, T(70s));
+  EXPECT_TRUE(names_node(v[0], h.app1));
+  EXPECT_TRUE(has_witness(v[0], start));
+  EXPECT_TRUE(has_witness(v[0], life));
+  EXPECT_NE(v[0].message.find("2 minor versions apart"), std::string::npos) << v[0].message;
+}
+
+TEST(PluginConvergence, EveryServerLoadsWithinBoundPasses) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(100s, h.app1, PluginLoaded{"jira"});
+  h.at(110s, h.app2, PluginLoaded{"jira"});
+  h.at(120s, h.app3, PluginLoaded{"jira"});
+  EXPECT_TRUE(h.check("plugin_convergence", 300s).empty());
+}
+
+TEST(PluginConvergence, AServerWithoutThePluginIsCaughtAtTheBound) {
+  Hist h;
+  h.start_servers(0s);
+  const auto first = h.at(100s, h.app1, PluginLoaded{"jira"});
+  h.at(110s, h.app2, PluginLoaded{"jira"});
+  const auto v = h.check("plugin_convergence", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(160s));
+  EXPECT_EQ(v[0].nodes, (std::vector<NodeId>{h.app3, h.app1}));
+  EXPECT_TRUE(has_witness(v[0], first));
+  // A storage outage suspends the deadline; a server that is down owes nothing.
+  Hist g;
+  g.start_servers(0s);
+  g.at(100s, g.app1, PluginLoaded{"jira"});
+  g.at(100s, g.app2, PluginLoaded{"jira"});
+  g.at(101s, kNoNode, FaultInjected{0, "storage_outage", "for=90s"});
+  g.at(191s, kNoNode, FaultHealed{0, "storage_outage"});
+  g.at(200s, g.app3, PluginLoaded{"jira"});
+  EXPECT_TRUE(g.check("plugin_convergence", 300s).empty());
+  h.info.shared_storage = false;
+  EXPECT_TRUE(h.check("plugin_convergence", 300s).empty());
+}
+
+}  // namespace
+}  // namespace fl::inv::testing
