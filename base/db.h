@@ -171,7 +171,7 @@ struct DbJobs { std::vector<JobRow> jobs; };
 struct DbPostResult { std::uint64_t lsn = 0; bool duplicate = false; };
 struct DbPosts { std::vector<PostRow> posts; };
 enum class DbRole : std::uint8_t { primary, replica };
-struct DbMemberState { DbRole role = DbRole::primary; std::uint64_t applied_lsn = 0; };
+struct DbMemberState { DbRole role = DbRole::primary; std::uint64_t received_lsn = 0; std::uint64_t applied_lsn = 0; };
 struct DbPromoted { std::uint64_t lsn = 0; };
 
 struct DbReply {

@@ -57,6 +57,7 @@ struct WalRecord {
 struct WalStatus {
   std::uint64_t received_lsn = 0;
   std::uint64_t applied_lsn = 0;
+  bool resend = false;  // asks for everything after received_lsn (a gap, a restart)
 };
 
 #define FL_CLUSTER_MESSAGES                                                             \

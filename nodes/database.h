@@ -1,0 +1,147 @@
+// The simulated PostgreSQL: one member (primary or replica) of the database
+// cluster, answering the typed operations of base/db.h.
+//
+// What it keeps true:
+//  - Durable data (tables, the write-ahead log, the role) lives in a DbDisk
+//    owned outside the node, so it survives a crash of the process; what a
+//    session holds in memory (an open serializable transaction, a commit waiting
+//    for a sync standby) vanishes with the process.
+//  - The log is contiguous: record i has lsn i + 1; a member's tables are the
+//    base backup plus records 1..applied_lsn, in order, always.
+//  - A replica answers reads only (writes -> read_only), applies the primary's
+//    stream in lsn order after a lag drawn per record from the scenario's range,
+//    and reports what it has received and applied (WalStatus).
+//  - async acknowledges a commit at the primary; sync when one replica has
+//    received it (synchronous_commit = on).
+//  - Promotion applies everything received, then accepts writes; a member told
+//    to follow a new primary from a fork point it is ahead of throws away what
+//    it had beyond (pg_rewind) and says so (CommitsLost).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/db.h"
+#include "base/env.h"
+#include "base/message.h"
+#include "nodes/spec.h"
+
+namespace fl {
+
+// ---- row images in the write-ahead log ----------------------------------------------
+struct LockRow { std::string key; NodeId holder{kNoNode}; Time expire_at{}; };
+struct MigrationRow { std::uint32_t schema = 0; NodeId by{kNoNode}; std::uint32_t applied_count = 0; };
+struct LeaseRow { std::string name; NodeId holder{kNoNode}; Time expire_at{}; };
+struct WalDiscoveryDelete { std::uint64_t id = 0; };
+struct WalLockDelete { std::string key; };
+struct WalLeaseDelete { std::string name; };
+
+// One committed change (a row put or delete). Immutable once logged.
+struct WalWrite {
+  std::variant<DiscoveryRow, WalDiscoveryDelete, LockRow, WalLockDelete, MigrationRow, LeaseRow,
+               WalLeaseDelete, JobRow, PostRow>
+      change;
+};
+
+// The tables of one member.
+struct DbTables {
+  std::map<std::uint64_t, DiscoveryRow> discovery;  // by row id
+  std::map<std::string, LockRow> locks;             // db_lock, by key
+  std::map<std::uint32_t, MigrationRow> migrations; // db_migrations, by version
+  std::map<std::string, LeaseRow> leases;
+  std::map<std::uint64_t, JobRow> jobs;             // by job id
+  std::map<std::uint64_t, PostRow> posts;           // by post id (the idempotency key)
+
+  void apply(const WalWrite& write);
+  std::uint32_t schema() const { return migrations.empty() ? 0 : migrations.rbegin()->first; }
+};
+
+// What survives a crash of a database member.
+struct DbDisk {
+  DbRole role = DbRole::primary;
+  NodeId upstream{kNoNode};  // the primary a replica follows
+  DbTables base;             // the base backup (state at lsn 0)
+  DbTables tables;           // base + log[0 .. applied_lsn)
+  std::vector<WalRecord> log;  // received (replica) or committed (primary) records
+  std::uint64_t applied_lsn = 0;
+  bool clean_shutdown = true;
+
+  std::uint64_t last_lsn() const { return log.size(); }
+  // A fresh database at `schema` (every minor version up to it applied).
+  static DbDisk initial(DbRole role, NodeId upstream, std::uint32_t schema);
+};
+
+struct DatabaseConfig {
+  std::vector<NodeId> members;  // every database member, this one included
+  Replication replication = Replication::async;
+  DurationRange replication_lag{};
+};
+
+class Database : public Node {
+ public:
+  Database(DbDisk& disk, DatabaseConfig config);
+
+  void on_start(Env& env) override;
+  void on_message(Env& env, NodeId from, const Message& message) override;
+  void on_timer(Env& env, TimerId id, TimerTag tag) override;
+  void on_db_request(Env& env, NodeId from, RequestId id, const DbRequest& request) override;
+  void on_stop(Env& env) override;
+  // set_spec keys: "promote"; "report_contents" (PostPresent for every post held);
+  // "replication_lag" (a range, "" = back to the scenario's).
+  void on_control(Env& env, const ControlOp& op) override;
+
+  const DbDisk& disk() const { return disk_; }
+
+ private:
+  enum TimerKind : std::uint32_t { kApply = 1, kTxnCommit, kStatus };
+  struct Txn {  // an open SERIALIZABLE create-once transaction
+    NodeId from{kNoNode};
+    RequestId id{};
+    std::string type;
+    std::uint64_t read_version = 0;
+    bool exists = false;
+  };
+  struct SyncWaiter {  // a commit waiting for a standby (sync replication)
+    std::uint64_t lsn = 0;
+    NodeId from{kNoNode};
+    RequestId id{};
+    DbReply reply;
+  };
+
+  // Appends a committed write: applies it, logs it, streams it. Returns its lsn.
+  std::uint64_t commit(Env& env, WalWrite write);
+  void answer(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn);
+  void release_sync_waiters(Env& env);
+  void stream(Env& env, const WalRecord& record, NodeId to);
+  void receive(Env& env, NodeId from, const WalRecord& record);
+  void schedule_apply(Env& env);
+  void apply_due(Env& env);
+  void send_status(Env& env, bool resend);
+  void promote(Env& env);
+  void follow(Env& env, NodeId primary, std::uint64_t fork_lsn);
+  void rebuild_tables(std::uint64_t upto);
+  std::uint64_t& type_version(const std::string& type) { return type_versions_[type]; }
+  void handle(Env& env, NodeId from, RequestId id, const DbOp& op);
+  std::uint64_t next_job_id() const;
+
+  DbDisk& disk_;
+  DatabaseConfig config_;
+  DurationRange lag_{};
+  // primary: what each replica reported (received lsn)
+  std::map<NodeId, std::uint64_t> replica_received_;
+  std::vector<SyncWaiter> sync_waiters_;
+  std::map<std::uint64_t, Txn> txns_;
+  std::uint64_t next_txn_ = 1;
+  std::map<std::string, std::uint64_t> type_versions_;  // bumped by every job write of a type
+  // replica: records received out of order, and the apply schedule
+  std::map<std::uint64_t, WalRecord> out_of_order_;
+  std::vector<std::pair<Time, std::uint64_t>> apply_queue_;  // (local apply time, lsn), in lsn order
+  Time last_apply_at_{};
+  bool apply_timer_armed_ = false;
+};
+
+}  // namespace fl
