@@ -1,0 +1,28 @@
+// The failing-run folder (SCENARIOS.md, Reports): summary.txt (plain text),
+// report.json (schema "faultline.report/1"), report.md (for people) and
+// report.html (self-contained, with a space-time diagram). history.jsonl is
+// written beside them by the simulator's streamer; the report only names it.
+#pragma once
+
+#include <string>
+
+#include "reports/run_result.h"
+
+namespace fl::reports {
+
+inline constexpr const char* kReportSchema = "faultline.report/1";
+
+std::string summary_text(const RunResult& run);
+std::string report_json(const RunResult& run);  // pretty-printed, deterministic key order
+std::string report_markdown(const RunResult& run);
+std::string report_html(const RunResult& run);
+
+// Creates `dir` if needed and writes the four files; returns "" or an error sentence.
+std::string write_run_folder(const std::string& dir, const RunResult& run);
+
+// Helpers shared by the writers (exposed for tests).
+std::string lane_name(const RunResult& run, NodeId id);
+// "leader_begin", then "peer=app2 failed_attempts=2" (nodes by name, times formatted).
+std::string event_fields_text(const RunResult& run, const HistoryEvent& e);
+
+}  // namespace fl::reports

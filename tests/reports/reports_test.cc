@@ -1,0 +1,223 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "reports/escape.h"
+#include "reports/junit.h"
+#include "reports/report.h"
+
+namespace fl::reports {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A small XML well-formedness check, enough for what the writers produce: a
+// prolog, balanced and properly nested tags, quoted attributes, no raw '<' or
+// '&' in text or attribute values except entity references. Returns the error.
+std::string xml_problem(const std::string& x, std::vector<std::string>* tags_seen = nullptr) {
+  std::vector<std::string> stack;
+  std::size_t i = 0;
+  auto entity_ok = [&](std::size_t at) {
+    for (const char* e : {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"})
+      if (x.compare(at, std::strlen(e), e) == 0) return true;
+    return false;
+  };
+  if (x.rfind("<?xml", 0) != 0) return "no prolog";
+  i = x.find("?>") + 2;
+  bool root_done = false;
+  while (i < x.size()) {
+    if (x[i] == '&' && !entity_ok(i)) return "raw & in text at " + std::to_string(i);
+    if (x[i] != '<') {
+      if (root_done && !std::isspace(static_cast<unsigned char>(x[i]))) return "text after root";
+      ++i;
+      continue;
+    }
+    const bool closing = x[i + 1] == '/';
+    std::size_t j = i + (closing ? 2 : 1);
+    std::string name;
+    while (j < x.size() && (std::isalnum(static_cast<unsigned char>(x[j])) || x[j] == '_' || x[j] == '-')) name += x[j++];
+    if (name.empty()) return "bad tag at " + std::to_string(i);
+    bool self_closing = false;
+    while (j < x.size() && x[j] != '>') {  // attributes
+      if (x[j] == '"') {
+        const std::size_t end = x.find('"', j + 1);
+        if (end == std::string::npos) return "unterminated attribute";
+        for (std::size_t k = j + 1; k < end; ++k) {
+          if (x[k] == '<') return "raw < in attribute";
+          if (x[k] == '&' && !entity_ok(k)) return "raw & in attribute";
+        }
+        j = end + 1;
+        continue;
+      }
+      if (x[j] == '<') return "raw < in tag";
+      if (x[j] == '/' && x[j + 1] == '>') self_closing = true;
+      ++j;
+    }
+    if (j >= x.size()) return "unterminated tag";
+    if (closing) {
+      if (stack.empty() || stack.back() != name) return "mismatched </" + name + ">";
+      stack.pop_back();
+      if (stack.empty()) root_done = true;
+    } else {
+      if (root_done) return "second root";
+      if (tags_seen) tags_seen->push_back(name);
+      if (!self_closing) stack.push_back(name);
+    }
+    i = j + 1;
+  }
+  return stack.empty() ? "" : "unclosed <" + stack.back() + ">";
+}
+
+RunResult failing_run() {
+  RunResult r;
+  r.scenario_path = "scenarios/split_brain.toml";
+  r.scenario_name = "split brain <&> \"quoted\" 'single'";
+  r.scenario_hash = 0xabc;
+  r.seed = 3;
+  r.trace_hash = 0x9f3a1c0b2d4e5f60ULL;
+  r.outcome = Outcome::fail;
+  r.expected = {};
+  r.problems = {"unexpected violation of single_leader"};
+  r.lanes = {{"app1", "app_server"}, {"app2", "app_server"}, {"<script>alert(1)</script>", "client"}};
+  inv::Violation v;
+  v.invariant = "single_leader";
+  v.at = Time{123412ms};
+  v.message = "app1 and app2 both lead at 2m03.412s | <b>&\x01 'x' \"y\"";
+  v.nodes = {NodeId{0}, NodeId{1}};
+  v.witnesses.push_back(HistoryEvent{4, Time{5s}, Time{5s}, NodeId{0}, LeaderBegin{}});
+  v.witnesses.push_back(HistoryEvent{9, Time{123412ms}, Time{123412ms}, NodeId{1}, PeerDown{NodeId{0}, 2}});
+  r.violations = {v};
+  r.faults = {{0, Time{60s}, "partition", R"([["app1"], ["app2"]])", {"app1"}, true, Time{240s}}};
+  r.sim_end = Time{600s};
+  r.settle_begin = Time{480s};
+  r.events = 31337;
+  r.wall_seconds = 0.84;
+  r.statistics = {{"messages_cut", 17}};
+  r.reproduce = "faultline run scenarios/split_brain.toml --seed 3";
+  r.timeline = {HistoryEvent{4, Time{5s}, Time{5s}, NodeId{0}, LeaderBegin{}},
+                HistoryEvent{8, Time{100s}, Time{100s}, NodeId{1}, LeaderBegin{}},
+                HistoryEvent{10, Time{300s}, Time{300s}, NodeId{1}, ProcessCrashed{}},
+                HistoryEvent{11, Time{310s}, Time{310s}, NodeId{1}, ProcessStarted{}}};
+  return r;
+}
+
+TEST(Escape, XmlEscapesTheFiveAndControls) {
+  EXPECT_EQ(xml_escape("a<b>&\"'c"), "a&lt;b&gt;&amp;&quot;&apos;c");
+  EXPECT_EQ(xml_escape(std::string("x\x01y\tz\n", 6)), "x?y\tz\n");
+  EXPECT_EQ(md_cell("a|b\nc<d>"), "a\\|b c&lt;d&gt;");
+  EXPECT_EQ(md_code("a`b"), "``a`b``");
+  EXPECT_EQ(hex64(0x9f3a1c0b2d4e5f60ULL), "9f3a1c0b2d4e5f60");
+  EXPECT_EQ(hex64(1), "0000000000000001");
+}
+
+TEST(XmlChecker, CatchesBrokenDocuments) {  // the checker itself must be able to fail
+  EXPECT_EQ(xml_problem("<?xml version=\"1.0\"?><a><b/></a>"), "");
+  EXPECT_NE(xml_problem("<?xml version=\"1.0\"?><a><b></a>"), "");
+  EXPECT_NE(xml_problem("<?xml version=\"1.0\"?><a x=\"<\"/>"), "");
+  EXPECT_NE(xml_problem("<?xml version=\"1.0\"?><a>&</a>"), "");
+}
+
+TEST(JUnit, OneTestcasePerRunWellFormedAndEscaped) {
+  RunResult pass;
+  pass.scenario_path = "scenarios/steady&state.toml";
+  pass.seed = 7;
+  pass.outcome = Outcome::pass;
+  RunResult err = failing_run();
+  err.outcome = Outcome::error;
+  err.seed = 4;
+  const std::string x = junit_xml({pass, failing_run(), err});
+  std::vector<std::string> tags;
+  EXPECT_EQ(xml_problem(x, &tags), "") << x;
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), "testcase"), 3);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), "failure"), 1);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), "error"), 1);
+  EXPECT_NE(x.find("classname=\"scenarios/steady&amp;state.toml\" name=\"seed=7\""), std::string::npos) << x;
+  EXPECT_NE(x.find("tests=\"3\" failures=\"1\" errors=\"1\""), std::string::npos);
+  EXPECT_NE(x.find("&lt;b&gt;&amp;? &apos;x&apos; &quot;y&quot;"), std::string::npos) << x;
+  EXPECT_EQ(x.find('\x01'), std::string::npos);
+}
+
+TEST(JUnit, WritesAFile) {
+  const auto path = std::filesystem::temp_directory_path() / "fl_reports_junit_test.xml";
+  EXPECT_EQ(write_junit(path.string(), {failing_run()}), "");
+  std::ifstream f(path);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, junit_xml({failing_run()}));
+  std::filesystem::remove(path);
+  EXPECT_NE(write_junit("/nonexistent-dir/x/y.xml", {}), "");
+}
+
+TEST(ReportJson, SchemaAndKeys) {
+  const auto j = nlohmann::json::parse(report_json(failing_run()));
+  EXPECT_EQ(j.at("schema"), "faultline.report/1");
+  EXPECT_EQ(j.at("scenario").at("path"), "scenarios/split_brain.toml");
+  EXPECT_EQ(j.at("scenario").at("hash"), "0000000000000abc");
+  EXPECT_EQ(j.at("seed"), 3);
+  EXPECT_EQ(j.at("trace_hash"), "9f3a1c0b2d4e5f60");
+  EXPECT_EQ(j.at("result"), "FAIL");
+  ASSERT_EQ(j.at("violations").size(), 1u);
+  const auto& v = j.at("violations")[0];
+  EXPECT_EQ(v.at("invariant"), "single_leader");
+  EXPECT_EQ(v.at("time"), "2m03.412s");
+  EXPECT_EQ(v.at("time_ns"), 123412000000LL);
+  EXPECT_EQ(v.at("nodes"), nlohmann::json::array({"app1", "app2"}));
+  ASSERT_EQ(v.at("witnesses").size(), 2u);
+  EXPECT_EQ(v.at("witnesses")[1].at("event"), "peer_down");
+  EXPECT_EQ(v.at("witnesses")[1].at("fields").at("peer"), "app1");
+  EXPECT_EQ(v.at("witnesses")[1].at("fields").at("failed_attempts"), 2);
+  EXPECT_EQ(j.at("faults")[0].at("kind"), "partition");
+  EXPECT_EQ(j.at("faults")[0].at("healed"), "4m");
+  EXPECT_EQ(j.at("statistics").at("messages_cut"), 17);
+  EXPECT_EQ(j.at("statistics").at("events"), 31337);
+  EXPECT_EQ(j.at("reproduce"), "faultline run scenarios/split_brain.toml --seed 3");
+  EXPECT_EQ(j.at("history"), "history.jsonl");
+  EXPECT_EQ(report_json(failing_run()), report_json(failing_run()));  // deterministic
+}
+
+TEST(Markdown, SaysWhatBrokeWithWitnessTableAndFaults) {
+  const std::string m = report_markdown(failing_run());
+  EXPECT_NE(m.find("# FAIL scenarios/split_brain.toml (seed 3)"), std::string::npos) << m;
+  EXPECT_NE(m.find("### `single_leader` at 2m03.412s"), std::string::npos) << m;
+  EXPECT_NE(m.find("| 9 | 2m03.412s | app2 | peer_down | peer=app1 failed_attempts=2 |"), std::string::npos) << m;
+  EXPECT_NE(m.find("\\| &lt;b&gt;&amp;"), std::string::npos) << m;  // the pipe cannot break the table
+  EXPECT_NE(m.find("| 0 | 1m | 4m | partition |"), std::string::npos) << m;
+  EXPECT_NE(m.find("faultline run scenarios/split_brain.toml --seed 3"), std::string::npos);
+}
+
+TEST(Html, SelfContainedEscapedWithDiagram) {
+  const std::string h = report_html(failing_run());
+  EXPECT_EQ(h.find("<script>alert"), std::string::npos);
+  EXPECT_NE(h.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(h.find("<svg"), std::string::npos);
+  EXPECT_NE(h.find("class=\"violation\""), std::string::npos);
+  EXPECT_NE(h.find("class=\"witness\""), std::string::npos);
+  EXPECT_NE(h.find("class=\"leader\""), std::string::npos);
+  EXPECT_NE(h.find("class=\"down\""), std::string::npos);
+  EXPECT_NE(h.find("class=\"fault\""), std::string::npos);
+  EXPECT_EQ(h.find("src="), std::string::npos);  // nothing loaded from anywhere
+  EXPECT_EQ(h.find("<link"), std::string::npos);
+  EXPECT_EQ(h.find("https://"), std::string::npos);
+  // The SVG part is well-formed XML on its own.
+  const auto a = h.find("<svg"), b = h.find("</svg>") + 6;
+  EXPECT_EQ(xml_problem("<?xml version=\"1.0\"?>" + h.substr(a, b - a)), "");
+}
+
+TEST(RunFolder, WritesTheFourFiles) {
+  const auto dir = std::filesystem::temp_directory_path() / "fl_reports_folder_test";
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(write_run_folder(dir.string(), failing_run()), "");
+  for (const char* f : {"summary.txt", "report.json", "report.md", "report.html"})
+    EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
+  std::ifstream s(dir / "summary.txt");
+  std::string text((std::istreambuf_iterator<char>(s)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, summary_text(failing_run()));
+  EXPECT_NE(text.find("FAIL scenarios/split_brain.toml seed=3"), std::string::npos);
+  EXPECT_NE(text.find("single_leader at 2m03.412s"), std::string::npos);
+  EXPECT_NE(text.find("reproduce: faultline run"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace fl::reports
