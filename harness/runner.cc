@@ -6,35 +6,8 @@
 
 namespace fl::harness {
 
-std::string line_time(Duration d) {
-  if (d < Duration::zero()) return "-" + line_time(-d);
-  const std::int64_t total = ns(d);
-  constexpr std::int64_t kSec = 1'000'000'000, kMin = 60 * kSec, kHour = 60 * kMin;
-  if (total < kMin) return format_duration(d);
-  const std::int64_t h = total / kHour, m = (total % kHour) / kMin, rest = total % kMin;
-  std::string out;
-  if (h) out += std::to_string(h) + "h";
-  out += std::to_string(m) + "m";
-  if (rest) {
-    // Seconds under a minute, zero-padded to two digits ("2m03.412s").
-    std::string s = format_duration(Duration{rest});
-    // format_duration of a sub-minute duration ends in "s" unless it is in ms/us/ns.
-    const std::int64_t whole = rest / kSec, frac = rest % kSec;
-    char buf[48];
-    if (frac == 0) {
-      std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(whole));
-    } else {
-      std::snprintf(buf, sizeof buf, "%02lld.%09lld", static_cast<long long>(whole), static_cast<long long>(frac));
-      std::string t = buf;
-      while (t.back() == '0') t.pop_back();
-      std::snprintf(buf, sizeof buf, "%s", t.c_str());
-    }
-    (void)s;
-    out += std::string(buf) + "s";
-  }
-  FL_ASSERT(!out.empty());
-  return out;
-}
+// format_duration already writes "2m03.412s" and "1h0m", as the line wants.
+std::string line_time(Duration d) { return format_duration(d); }
 
 std::string line_count(std::uint64_t n) {
   char buf[32];

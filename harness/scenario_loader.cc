@@ -115,6 +115,7 @@ class Parser {
       const std::string_view k = key.str();
       if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
       const SourcePos p = key.source().begin.line ? pos(key.source()) : pos(value);
+      if (!reported_keys_.insert({p.line, p.column}).second) continue;
       if (std::find(other_kind_keys.begin(), other_kind_keys.end(), k) != other_kind_keys.end()) {
         error(p, "key " + quote(k) + " does not apply to " + std::string(kind_note) + "; expected one of " +
                      join(allowed));
@@ -131,8 +132,19 @@ class Parser {
     error(pos(n), std::string(key) + " is " + describe(n) + "; expected " + std::string(expected));
   }
 
-  void missing(SourcePos table_pos, std::string_view where, std::string_view key, std::string_view expected) {
-    error(table_pos, std::string(where) + " has no " + std::string(key) + "; expected " + std::string(key) +
+  // A required key is absent. When a key of the table is a near miss of it
+  // ("kid" for "kind"), that key is the mistake: say so there, once.
+  void missing(const toml::table& t, std::string_view where, std::string_view key, std::string_view expected) {
+    const std::vector<std::string_view> wanted = {key};
+    for (auto&& [k, v] : t) {
+      if (k.str() == key || !closest_name(k.str(), std::span<const std::string_view>(wanted))) continue;
+      const SourcePos p = k.source().begin.line ? pos(k.source()) : pos(v);
+      if (!reported_keys_.insert({p.line, p.column}).second) return;
+      error(p, "unknown key " + quote(k.str()) + " in " + std::string(where) + " (did you mean " + quote(key) +
+                   "?); expected " + std::string(key) + " = " + std::string(expected));
+      return;
+    }
+    error(pos(t), std::string(where) + " has no " + std::string(key) + "; expected " + std::string(key) +
                          " = " + std::string(expected));
   }
 
@@ -314,7 +326,7 @@ class Parser {
       return {NameRef{std::string(one->as_string()->get()), pos(*one)}};
     }
     if (many) return name_list(*many, "nodes", false, "a list of node names").value_or(std::vector<NameRef>{});
-    if (required) missing(table_pos, where, "node", "\"app1\" (or nodes = [\"app1\", \"app2\"])");
+    if (required) missing(t, where, "node", "\"app1\" (or nodes = [\"app1\", \"app2\"])");
     return {};
   }
 
@@ -335,6 +347,7 @@ class Parser {
                {"name", "description", "duration", "seed", "settle", "cluster", "database", "proxy", "network",
                 "clients", "faults", "operations", "invariants", "expect", "fuzz"},
                "the top level");
+    const std::size_t errors_before_frame = errors_.size();
     if (auto v = get_string(root, "name")) s.name = *v;
     if (auto v = get_string(root, "description")) s.description = *v;
     if (const toml::node* n = get(root, "duration")) {
@@ -348,7 +361,7 @@ class Parser {
         }
       }
     } else {
-      error(SourcePos{1, 1}, "the scenario has no duration; expected duration = \"10m\" (simulated time) at the top level");
+      missing(root, "the top level", "duration", "\"10m\" (simulated time)");
     }
     if (auto v = get_int(root, "seed", 0, INT64_MAX)) s.seed = std::uint64_t(*v);
     if (const toml::node* n = get(root, "settle")) {
@@ -365,7 +378,7 @@ class Parser {
     if (const auto* t = sub_table(root, "clients")) parse_clients(*t, s.clients);
     // What the meaning checks judge against (the cluster's node names, the
     // duration) is settled here: later errors do not make them misleading.
-    frame_ok_ = errors_.empty();
+    frame_ok_ = errors_.size() == errors_before_frame;
     if (const auto* t = sub_table(root, "proxy")) parse_proxy(*t, s.proxy);
     if (const auto* t = sub_table(root, "network")) parse_network(*t, s.network);
     for_each_table(root, "faults", kMaxFaults, [&](const toml::table& t) { parse_fault(t, s); });
@@ -421,7 +434,7 @@ class Parser {
       if (auto n = get_string(st, "name", &np)) {
         o.name = NameRef{*n, np};
       } else if (!get(st, "name")) {
-        missing(o.pos, "[[cluster.server]]", "name", "\"app1\"");
+        missing(st, "[[cluster.server]]", "name", "\"app1\"");
       }
       o.version = get_version(st, "version", &o.version_pos);
       c.servers.push_back(std::move(o));
@@ -488,7 +501,7 @@ class Parser {
 
   void parse_at(const toml::table& t, SourcePos table_pos, std::string_view where, Time& at, SourcePos& at_pos) {
     if (!get(t, "at")) {
-      missing(table_pos, where, "at", "\"2m\" (when, in simulated time since the start)");
+      missing(t, where, "at", "\"2m\" (when, in simulated time since the start)");
       return;
     }
     if (auto d = get_duration(t, "at", false, &at_pos)) at = Time{*d};
@@ -501,7 +514,7 @@ class Parser {
     SourcePos kind_pos;
     const auto kind_text = get_string(t, "kind", &kind_pos);
     if (!get(t, "kind")) {
-      missing(f.pos, "[[faults]]", "kind", "\"partition\" (faultline list faults)");
+      missing(t, "[[faults]]", "kind", "\"partition\" (faultline list faults)");
       return;
     }
     if (!kind_text) return;
@@ -529,7 +542,7 @@ class Parser {
       case FaultKind::partition: {
         const toml::node* g = get(t, "groups");
         if (!g) {
-          missing(f.pos, where, "groups", "[[\"app1\"], [\"app2\", \"app3\"]]");
+          missing(t, where, "groups", "[[\"app1\"], [\"app2\", \"app3\"]]");
           break;
         }
         const toml::array* a = g->as_array();
@@ -551,20 +564,20 @@ class Parser {
       }
       case FaultKind::one_way:
         if (auto v = get_name_list(t, "from", false)) f.from = *v;
-        else if (!get(t, "from")) missing(f.pos, where, "from", "[\"app1\"]");
+        else if (!get(t, "from")) missing(t, where, "from", "[\"app1\"]");
         if (auto v = get_name_list(t, "to", false)) f.to = *v;
-        else if (!get(t, "to")) missing(f.pos, where, "to", "[\"app2\"]");
+        else if (!get(t, "to")) missing(t, where, "to", "[\"app2\"]");
         break;
       case FaultKind::loss:
       case FaultKind::duplicate:
       case FaultKind::reorder:
         if (auto v = get_probability(t, "rate")) f.rate = *v;
-        else if (!get(t, "rate")) missing(f.pos, where, "rate", "0.1 (a probability)");
+        else if (!get(t, "rate")) missing(t, where, "rate", "0.1 (a probability)");
         parse_between(t, f);
         break;
       case FaultKind::delay:
         if (auto v = get_range(t, "latency")) f.latency = *v;
-        else if (!get(t, "latency")) missing(f.pos, where, "latency", "\"100ms..500ms\"");
+        else if (!get(t, "latency")) missing(t, where, "latency", "\"100ms..500ms\"");
         parse_between(t, f);
         break;
       case FaultKind::crash:
@@ -573,27 +586,27 @@ class Parser {
           error(f.for_pos, "crash has both for and restart_after; expected one of them (both restart the node)");
         break;
       case FaultKind::pause:
-        if (!get(t, "for")) missing(f.pos, where, "for", "\"15s\" (how long the process is frozen)");
+        if (!get(t, "for")) missing(t, where, "for", "\"15s\" (how long the process is frozen)");
         break;
       case FaultKind::clock_skew:
         if (auto v = get_duration(t, "offset", true)) f.offset = *v;
-        else if (!get(t, "offset")) missing(f.pos, where, "offset", "\"+90s\" or \"-2s\"");
+        else if (!get(t, "offset")) missing(t, where, "offset", "\"+90s\" or \"-2s\"");
         // A real oscillator is off by tens of ppm; a million ppm doubles the rate.
         if (auto v = get_int(t, "drift_ppm", -1'000'000, 1'000'000)) f.drift_ppm = *v;
         break;
       case FaultKind::clock_step:
         if (auto v = get_duration(t, "by", true)) f.by = *v;
-        else if (!get(t, "by")) missing(f.pos, where, "by", "\"+30s\" or \"-5s\"");
+        else if (!get(t, "by")) missing(t, where, "by", "\"+30s\" or \"-5s\"");
         break;
       case FaultKind::gossip_send_failure: {
         SourcePos pp;
         if (auto v = get_string(t, "peer", &pp)) f.peer = NameRef{*v, pp};
-        else if (!get(t, "peer")) missing(f.pos, where, "peer", "\"app2\"");
+        else if (!get(t, "peer")) missing(t, where, "peer", "\"app2\"");
         break;
       }
       case FaultKind::replica_lag:
         if (auto v = get_duration(t, "lag", false, nullptr, true)) f.lag = *v;
-        else if (!get(t, "lag")) missing(f.pos, where, "lag", "\"30s\"");
+        else if (!get(t, "lag")) missing(t, where, "lag", "\"30s\"");
         break;
       case FaultKind::heal:
       case FaultKind::restart:
@@ -666,7 +679,7 @@ class Parser {
       return;
     }
     if (!rb && !st) {
-      missing(op.pos, "[[operations]]", "runbook", "\"rolling_upgrade\" (or step = \"stop\"; faultline list runbooks)");
+      missing(t, "[[operations]]", "runbook", "\"rolling_upgrade\" (or step = \"stop\"; faultline list runbooks)");
       return;
     }
     Names specific;
@@ -702,25 +715,25 @@ class Parser {
     else if (has("node")) {
       SourcePos p;
       if (auto v = get_string(t, "node", &p)) op.nodes = {NameRef{*v, p}};
-      else if (!get(t, "node")) missing(op.pos, full, "node", "\"app3\"");
+      else if (!get(t, "node")) missing(t, full, "node", "\"app3\"");
     }
     if (has("to_version")) {
       op.version = get_version(t, "to_version", &op.version_pos);
-      if (!get(t, "to_version")) missing(op.pos, full, "to_version", "\"10.5.0\"");
+      if (!get(t, "to_version")) missing(t, full, "to_version", "\"10.5.0\"");
     }
     if (has("version")) {
       op.version = get_version(t, "version", &op.version_pos);
-      if (!get(t, "version") && op.step) missing(op.pos, full, "version", "\"10.5.0\"");
+      if (!get(t, "version") && op.step) missing(t, full, "version", "\"10.5.0\"");
     }
     if (has("key")) {
       if (auto v = get_string(t, "key")) op.key = *v;
-      else if (!get(t, "key")) missing(op.pos, full, "key", "\"ServiceSettings.SiteURL\"");
+      else if (!get(t, "key")) missing(t, full, "key", "\"ServiceSettings.SiteURL\"");
       if (auto v = get_config_value(t)) op.value = *v;
-      else if (!get(t, "value")) missing(op.pos, full, "value", "\"...\"");
+      else if (!get(t, "value")) missing(t, full, "value", "\"...\"");
     }
     if (has("plugin")) {
       if (auto v = get_string(t, "plugin")) op.plugin = *v;
-      else if (!get(t, "plugin")) missing(op.pos, full, "plugin", "\"com.example.plugin\"");
+      else if (!get(t, "plugin")) missing(t, full, "plugin", "\"com.example.plugin\"");
     }
     if (has("to")) {
       const toml::node* n = get(t, "to");
@@ -731,7 +744,7 @@ class Parser {
         if (n->is_string()) op.to = {NameRef{std::string(n->as_string()->get()), pos(*n)}};
         else type_error(*n, "to", "a database member name such as \"db-replica1\"");
       } else if (list || op.step == StepKind::set_datasource) {
-        missing(op.pos, full, "to", list ? "[\"app1\"]" : "\"db-replica1\"");
+        missing(t, full, "to", list ? "[\"app1\"]" : "\"db-replica1\"");
       }
     }
     s.operations.push_back(std::move(op));
@@ -795,6 +808,7 @@ class Parser {
   std::string file_;
   std::vector<LoadError> errors_;
   bool frame_ok_ = false;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> reported_keys_;  // keys already named in an error
 };
 
 // ---- the second pass: meaning -----------------------------------------------
@@ -898,8 +912,12 @@ class Validator {
     check_names(s_.cluster.bugs, names_of(bug_catalog()), "bug");
     if (!s_.invariants.all) check_names(s_.invariants.check, invariants, "invariant");
     check_names(s_.expect.violations, invariants, "invariant");
+    const bool check_list_known = std::all_of(s_.invariants.check.begin(), s_.invariants.check.end(), [&](const NameRef& c) {
+      return std::find(invariants.begin(), invariants.end(), c.name) != invariants.end();
+    });
     for (const auto& v : s_.expect.violations) {
-      if (!s_.invariants.checks(v.name) &&
+      // A misspelled check list is already reported; it may be the missing name.
+      if (check_list_known && !s_.invariants.checks(v.name) &&
           std::find(invariants.begin(), invariants.end(), v.name) != invariants.end())
         error(v.pos, "expected violation " + quote(v.name) +
                          " is not checked; expected it in [invariants] check (or no check list: every invariant)");
