@@ -127,11 +127,11 @@ BuiltCluster build_cluster(sim::Simulation& sim, const ClusterSpec& input) {
   return c;
 }
 
-void start_cluster(sim::Simulation& sim, const BuiltCluster& cluster) {
+void start_cluster(sim::Simulation& sim, const BuiltCluster& cluster, const std::set<NodeId>& held) {
   for (NodeId m : cluster.db_members) sim.start(m);
   if (cluster.failover != kNoNode) sim.start(cluster.failover);
   for (NodeId a : cluster.app_servers) {
-    if (!is_spare(cluster, a)) sim.start(a);
+    if (!is_spare(cluster, a) && held.count(a) == 0) sim.start(a);
   }
   start_edge(sim, cluster);
 }

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,8 +52,9 @@ struct BuiltCluster {
 BuiltCluster build_cluster(sim::Simulation& sim, const ClusterSpec& spec);
 
 // Starts every node of the cluster now: database members, the controller, then
-// the app servers in spec order.
-void start_cluster(sim::Simulation& sim, const BuiltCluster& cluster);
+// the app servers in spec order (except those in `held`, which a test or the
+// operator starts later), then the edge.
+void start_cluster(sim::Simulation& sim, const BuiltCluster& cluster, const std::set<NodeId>& held = {});
 
 // The spec hook's work, callable by a harness that chains its own hook: applies
 // a set_spec op for `target` to `spec`. Keys: "version" (a version), "config.<Key>",

@@ -57,15 +57,11 @@ Database::Database(DbDisk& disk, DatabaseConfig config) : disk_(disk), config_(s
 void Database::on_start(Env& env) {
   if (!disk_.clean_shutdown) env.emit(DbCrashed{});  // recovering after a crash
   disk_.clean_shutdown = false;
-  if (disk_.role == DbRole::replica) {
-    // Crash recovery replays what was received but not yet applied.
-    for (std::uint64_t lsn = disk_.applied_lsn + 1; lsn <= disk_.last_lsn(); ++lsn) {
-      apply_queue_.emplace_back(env.now(), lsn);
-    }
-    last_apply_at_ = env.now();
-    schedule_apply(env);
-    send_status(env, /*resend=*/true);
-  }
+  // Crash recovery replays the log: what is in it is applied.
+  if (disk_.applied_lsn < disk_.last_lsn()) rebuild_tables(disk_.last_lsn());
+  queued_upto_ = disk_.last_lsn();
+  last_arrival_at_ = env.now();
+  if (disk_.role == DbRole::replica) send_status(env, /*resend=*/true);
   env.after(k::kWalStatusInterval, TimerTag{kStatus, 0});
 }
 
@@ -449,35 +445,35 @@ void Database::release_sync_waiters(Env& env) {
 
 void Database::receive(Env& env, NodeId from, const WalRecord& record) {
   if (disk_.role != DbRole::replica || from != disk_.upstream) return;  // not our primary
-  if (record.lsn <= disk_.last_lsn()) return;                            // a duplicate
-  if (record.lsn > disk_.last_lsn() + 1) {
-    // A gap (records lost to a partition): keep it and ask for the rest.
+  if (record.lsn <= queued_upto_) return;                                // a duplicate
+  if (record.lsn > queued_upto_ + 1) {
+    // A gap (records lost to a partition or a restart): keep it, ask for the rest.
     const bool first_gap = out_of_order_.empty();
     out_of_order_.emplace(record.lsn, record);
     if (first_gap) send_status(env, /*resend=*/true);
     return;
   }
-  auto append = [&](const WalRecord& r) {
-    FL_ASSERT(r.lsn == disk_.last_lsn() + 1);
-    disk_.log.push_back(r);
-    // Per-record lag from the scenario's range; applied in order.
+  auto enqueue = [&](const WalRecord& r) {
+    FL_ASSERT(r.lsn == queued_upto_ + 1);
+    // The replication lag, drawn per record from the scenario's range: how far
+    // behind the primary this replica's WAL is. Kept in order.
     Time at = env.now() + env.rng().duration(lag_);
-    if (at < last_apply_at_) at = last_apply_at_;
-    last_apply_at_ = at;
-    apply_queue_.emplace_back(at, r.lsn);
+    if (at < last_arrival_at_) at = last_arrival_at_;
+    last_arrival_at_ = at;
+    incoming_.push_back(Incoming{at, r});
+    queued_upto_ = r.lsn;
   };
-  append(record);
-  while (!out_of_order_.empty() && out_of_order_.begin()->first <= disk_.last_lsn() + 1) {
+  enqueue(record);
+  while (!out_of_order_.empty() && out_of_order_.begin()->first <= queued_upto_ + 1) {
     auto node = out_of_order_.extract(out_of_order_.begin());
-    if (node.key() == disk_.last_lsn() + 1) append(node.mapped());
+    if (node.key() == queued_upto_ + 1) enqueue(node.mapped());
   }
   schedule_apply(env);
-  if (config_.replication == Replication::sync) send_status(env, /*resend=*/false);  // flush feedback
 }
 
 void Database::schedule_apply(Env& env) {
-  if (apply_timer_armed_ || apply_queue_.empty()) return;
-  Duration wait = apply_queue_.front().first - env.now();
+  if (apply_timer_armed_ || incoming_.empty()) return;
+  Duration wait = incoming_.front().at - env.now();
   if (wait.count() < 0) wait = Duration{0};
   env.after(wait, TimerTag{kApply, 0});
   apply_timer_armed_ = true;
@@ -486,17 +482,20 @@ void Database::schedule_apply(Env& env) {
 void Database::apply_due(Env& env) {
   apply_timer_armed_ = false;
   const Time now = env.now();
-  std::size_t done = 0;
-  while (done < apply_queue_.size() && apply_queue_[done].first <= now) {
-    const std::uint64_t lsn = apply_queue_[done].second;
-    if (lsn == disk_.applied_lsn + 1 && lsn <= disk_.last_lsn()) {
-      disk_.tables.apply(*disk_.log[lsn - 1].write);
-      disk_.applied_lsn = lsn;
-      env.emit(ReplicaApplied{lsn});
-    }
-    ++done;
+  bool any = false;
+  while (!incoming_.empty() && incoming_.front().at <= now) {
+    const WalRecord record = std::move(incoming_.front().record);
+    incoming_.pop_front();
+    if (record.lsn != disk_.last_lsn() + 1) continue;  // stale after a follow
+    // Received (flushed) and applied: the record is now this replica's.
+    disk_.log.push_back(record);
+    disk_.tables.apply(*record.write);
+    disk_.applied_lsn = record.lsn;
+    env.emit(ReplicaApplied{record.lsn});
+    any = true;
   }
-  apply_queue_.erase(apply_queue_.begin(), apply_queue_.begin() + static_cast<std::ptrdiff_t>(done));
+  FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
+  if (any && config_.replication == Replication::sync) send_status(env, /*resend=*/false);  // flush feedback
   schedule_apply(env);
 }
 
@@ -507,14 +506,10 @@ void Database::send_status(Env& env, bool resend) {
 
 void Database::promote(Env& env) {
   FL_ASSERT(disk_.role == DbRole::replica);
-  // Replay everything received before accepting writes.
-  for (std::uint64_t lsn = disk_.applied_lsn + 1; lsn <= disk_.last_lsn(); ++lsn) {
-    disk_.tables.apply(*disk_.log[lsn - 1].write);
-    disk_.applied_lsn = lsn;
-    env.emit(ReplicaApplied{lsn});
-  }
-  apply_queue_.clear();
+  // What had not reached this replica yet (still in the lag) never will.
+  incoming_.clear();
   out_of_order_.clear();
+  queued_upto_ = disk_.last_lsn();
   disk_.role = DbRole::primary;
   disk_.upstream = kNoNode;
   replica_received_.clear();
@@ -550,13 +545,11 @@ void Database::follow(Env& env, NodeId primary, std::uint64_t fork_lsn) {
     disk_.log.resize(fork_lsn);
     if (disk_.applied_lsn > fork_lsn) rebuild_tables(fork_lsn);
   }
-  apply_queue_.clear();
+  incoming_.clear();
   out_of_order_.clear();
-  last_apply_at_ = env.now();
-  for (std::uint64_t lsn = disk_.applied_lsn + 1; lsn <= disk_.last_lsn(); ++lsn) {
-    apply_queue_.emplace_back(env.now(), lsn);
-  }
-  schedule_apply(env);
+  queued_upto_ = disk_.last_lsn();
+  last_arrival_at_ = env.now();
+  FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
   send_status(env, /*resend=*/true);
 }
 

@@ -8,17 +8,20 @@
 //    for a sync standby) vanishes with the process.
 //  - The log is contiguous: record i has lsn i + 1; a member's tables are the
 //    base backup plus records 1..applied_lsn, in order, always.
-//  - A replica answers reads only (writes -> read_only), applies the primary's
-//    stream in lsn order after a lag drawn per record from the scenario's range,
-//    and reports what it has received and applied (WalStatus).
+//  - A replica answers reads only (writes -> read_only). A record of the
+//    primary's stream reaches it (and is applied, in lsn order) after a lag
+//    drawn per record from the scenario's range: the lag is how far behind the
+//    primary its WAL is, so reads are stale by it and a promotion loses what is
+//    still within it. It reports what it has (WalStatus).
 //  - async acknowledges a commit at the primary; sync when one replica has
 //    received it (synchronous_commit = on).
-//  - Promotion applies everything received, then accepts writes; a member told
+//  - Promotion keeps exactly what the replica has, then accepts writes; a member told
 //    to follow a new primary from a fork point it is ahead of throws away what
 //    it had beyond (pg_rewind) and says so (CommitsLost).
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -137,10 +140,16 @@ class Database : public Node {
   std::map<std::uint64_t, Txn> txns_;
   std::uint64_t next_txn_ = 1;
   std::map<std::string, std::uint64_t> type_versions_;  // bumped by every job write of a type
-  // replica: records received out of order, and the apply schedule
+  // replica: records on their way (still within the lag; lost with the
+  // process), and records that arrived after a gap
+  struct Incoming {
+    Time at{};  // local clock: when the record reaches this replica's WAL
+    WalRecord record;
+  };
+  std::deque<Incoming> incoming_;
+  std::uint64_t queued_upto_ = 0;  // highest lsn received or on its way
   std::map<std::uint64_t, WalRecord> out_of_order_;
-  std::vector<std::pair<Time, std::uint64_t>> apply_queue_;  // (local apply time, lsn), in lsn order
-  Time last_apply_at_{};
+  Time last_arrival_at_{};
   bool apply_timer_armed_ = false;
 };
 

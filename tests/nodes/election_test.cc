@@ -1,33 +1,104 @@
 // The seed's bully election, in the simulator: lowest id wins, a partition
-// elects a leader on each side, a heal brings back one leader.
+// elects a leader on each side, a heal brings back one leader; the db_lease
+// variant keeps one leader across the partition; leader_highest_id inverts it.
 #include <gtest/gtest.h>
-
-#include <iostream>
 
 #include "tests/support/cluster_dsl.h"
 
 namespace fl::test {
 namespace {
 
+Time at(Duration d) { return time_from_ns(ns(d)); }
+
 TEST(Election, ThreeServersElectApp1AndKeepIt) {
   TestCluster c({.app_servers = 3});
-  c.run_for(minutes(5));
+  c.run_for(minutes(10));
   EXPECT_EQ(c.serving(), names({"app1", "app2", "app3"}));
-  EXPECT_EQ(c.leaders(), names({"app1"}));
+  EXPECT_EQ(c.leaders(), names({"app1"})) << c.dump();
   // Kept: app1 began leading once and never stopped.
   EXPECT_EQ(c.count<LeaderBegin>("app1"), 1u);
   EXPECT_EQ(c.count<LeaderEnd>("app1"), 0u);
-  // After the start-up settles, never two leaders.
-  EXPECT_EQ(c.max_simultaneous_leaders(time_from_ns(ns(minutes(2))), kTimeMax), 1u);
+  // Once everyone serves, never two leaders.
+  const Time all_serving = c.events<ServerServing>().back().at;
+  EXPECT_EQ(c.max_simultaneous_leaders(all_serving + seconds(5), kTimeMax), 1u);
+  // The others learned it from app1's COORDINATOR.
+  ASSERT_FALSE(c.events<ElectionLost>("app2").empty());
+  EXPECT_EQ(c.events<ElectionLost>("app2").back().event.leader, c.id("app1"));
+  EXPECT_EQ(c.events<ElectionLost>("app3").back().event.leader, c.id("app1"));
+}
+
+TEST(Election, PartitionElectsALeaderOnEachSideAndHealBringsBackApp1) {
+  TestCluster c({.app_servers = 3});
+  c.run_for(minutes(2));
+  ASSERT_EQ(c.leaders(), names({"app1"}));
+  c.partition({"app1"}, {"app2", "app3"});
+  c.run_for(minutes(2));
+  // The seed's real behaviour: app1 keeps leading its side, app2 leads the other.
+  EXPECT_EQ(c.leaders(), names({"app1", "app2"})) << c.dump(at(minutes(2)));
+  EXPECT_EQ(c.count<LeaderEnd>("app1"), 0u);
+  // app2 started its election only after app1 was marked down (2 failed attempts).
+  const auto downs = c.events<PeerDown>("app2");
+  ASSERT_FALSE(downs.empty());
+  EXPECT_EQ(downs.front().event.peer, c.id("app1"));
+  EXPECT_LE(downs.front().at, c.events<LeaderBegin>("app2").back().at);
+  c.heal();
+  c.run_for(minutes(1));
+  EXPECT_EQ(c.leaders(), names({"app1"})) << c.dump(at(minutes(4)));
+  EXPECT_EQ(c.count<LeaderEnd>("app2"), 2u);  // once at start-up's handover, once after heal
+}
+
+TEST(Election, CrashedLeaderIsReplacedByTheNextLowestId) {
+  TestCluster c({.app_servers = 3});
+  c.run_for(minutes(2));
+  ASSERT_EQ(c.leaders(), names({"app1"}));
+  c.crash("app1");
+  c.run_for(minutes(1));
+  EXPECT_EQ(c.leaders(), names({"app2"}));
+  // A restarted app1 takes leadership back (bully).
+  c.start_node("app1");
+  c.run_for(minutes(2));
+  EXPECT_EQ(c.leaders(), names({"app1"})) << c.dump(at(minutes(3)));
+}
+
+TEST(Election, PlantedBugLeaderHighestIdElectsApp3) {
+  TestCluster good({.app_servers = 3});
+  good.run_for(minutes(3));
+  TestCluster bug({.app_servers = 3, .tweak = [](ClusterSpec& s) { s.bugs.set(Bug::leader_highest_id); }});
+  bug.run_for(minutes(3));
+  EXPECT_EQ(good.leaders(), names({"app1"}));
+  EXPECT_EQ(bug.leaders(), names({"app3"}));
+}
+
+TEST(Election, DbLeaseKeepsOneLeaderAcrossThePartition) {
+  TestCluster c({.app_servers = 3, .tweak = [](ClusterSpec& s) { s.leader_election = LeaderElection::db_lease; }});
+  c.run_for(minutes(2));
+  ASSERT_EQ(c.leaders(), names({"app1"})) << c.dump();
+  const Time cut = c.now();
+  c.partition({"app1"}, {"app2", "app3"});  // all still reach the database
+  c.run_for(minutes(3));
+  // app2 wins the bully election on its side but cannot get the lease app1 renews.
+  EXPECT_FALSE(c.events<ElectionWon>("app2").empty());
+  EXPECT_EQ(c.leaders(), names({"app1"}));
+  EXPECT_EQ(c.max_simultaneous_leaders(cut, kTimeMax), 1u);
+}
+
+TEST(Election, DbLeaseLeaderCutFromTheDatabaseStepsDownBeforeAnotherTakesOver) {
+  TestCluster c({.app_servers = 3, .tweak = [](ClusterSpec& s) { s.leader_election = LeaderElection::db_lease; }});
+  c.run_for(minutes(2));
+  ASSERT_EQ(c.leaders(), names({"app1"}));
+  const Time cut = c.now();
+  // app1 alone on one side, with nothing: it loses the database and its peers.
+  c.partition({"app1"}, {"app2", "app3", "db-primary", "db-replica1", "db-replica2", "db-failover"});
+  c.run_for(minutes(3));
+  EXPECT_EQ(c.leaders(), names({"app2"})) << c.dump(cut);
+  EXPECT_EQ(c.max_simultaneous_leaders(cut, kTimeMax), 1u);
+  // ...and under bully the same cut gives two leaders.
+  TestCluster b({.app_servers = 3});
+  b.run_for(minutes(2));
+  b.partition({"app1"}, {"app2", "app3", "db-primary", "db-replica1", "db-replica2", "db-failover"});
+  b.run_for(minutes(3));
+  EXPECT_EQ(b.leaders(), names({"app1", "app2"}));
 }
 
 }  // namespace
-}  // namespace fl::test
-
-namespace fl::test {
-TEST(Debug, Dump) {
-  TestCluster c({.app_servers = 3});
-  c.run_for(minutes(2));
-  std::cout << c.dump();
-}
 }  // namespace fl::test

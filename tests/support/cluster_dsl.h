@@ -75,6 +75,13 @@ class TestCluster {
     started_ = true;
     start_cluster(sim_, cluster_);
   }
+  // Starts the cluster but not these servers (start them with start_node).
+  void start_except(std::vector<std::string> held) {
+    FL_ASSERT(!started_);
+    started_ = true;
+    const auto list = ids(held);
+    start_cluster(sim_, cluster_, std::set<NodeId>(list.begin(), list.end()));
+  }
   void run_for(Duration d) {
     start();
     sim_.run_until(sim_.now() + d);
