@@ -1,25 +1,13 @@
 #include "harness/catalog.h"
 
 #include "base/assert.h"
+#include "invariants/registry.h"
 #include "nodes/bugs.h"
 
 namespace fl::harness {
 namespace {
 
-// MODEL.md, "Invariants".
-constexpr CatalogEntry kInvariants[] = {
-    {"single_leader", "grace", "at no instant do two servers both act as leader"},
-    {"leader_liveness", "bound", "after `bound` fault-free (60s), exactly one server leads (the lowest-id live one under bully)"},
-    {"message_delivery", "bound", "every acknowledged post reaches every connected member of its channel, once and in order"},
-    {"no_lost_writes", "", "every acknowledged post is in the primary at the end of the run"},
-    {"migration_by_first_starter", "", "each migration applied once, by the first starter of the new version, before it serves"},
-    {"job_exactly_once", "", "no job runs twice; no two instances of a create-once type pending or running"},
-    {"job_progress", "bound", "every job claimed more than `bound` before the end has finished"},
-    {"version_skew", "", "no two running servers differ by more than one minor version"},
-    {"status_accuracy", "", "each server's red/green view of its peers matches the truth within 30s + e"},
-    {"health_routing", "bound", "no new connection to an unhealthy server; no request fails longer than `bound`"},
-    {"plugin_convergence", "bound", "with shared storage, every running server runs the same plugins within `bound`"},
-};
+
 
 
 
@@ -73,7 +61,25 @@ constexpr CatalogEntry kSteps[] = {
 
 }  // namespace
 
-std::span<const CatalogEntry> invariant_catalog() { return kInvariants; }
+std::span<const CatalogEntry> invariant_catalog() {
+  // invariants/registry.h is the one list of invariants and their options.
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const auto& spec : inv::invariant_specs()) {
+      std::string k;
+      for (const auto& o : spec.options) k += (k.empty() ? "" : " ") + o.key;
+      out.push_back(k);
+    }
+    return out;
+  }();
+  static const std::vector<CatalogEntry> entries = [] {
+    std::vector<CatalogEntry> out;
+    const auto& specs = inv::invariant_specs();
+    for (std::size_t i = 0; i < specs.size(); ++i) out.push_back(CatalogEntry{specs[i].name, keys[i], specs[i].summary});
+    return out;
+  }();
+  return entries;
+}
 std::span<const CatalogEntry> bug_catalog() {
   // nodes/bugs.h is the one list of planted bugs (MODEL.md, "Planted bugs").
   static const std::vector<CatalogEntry> entries = [] {

@@ -2,9 +2,9 @@
 // invariants (MODEL.md, "Invariants"), planted bugs (MODEL.md, "Planted bugs"),
 // fault kinds, runbooks and operator steps (SCENARIOS.md).
 //
-// One source of truth: when the invariants registry (invariants/) and the bug
-// catalogue (nodes/bugs.h) exist, tests/harness/catalog_test.cc holds these lists
-// equal to theirs.
+// One source of truth: invariants and their options come from the invariants
+// registry (invariants/registry.h), bugs from the bug catalogue (nodes/bugs.h);
+// fault kinds, runbooks and steps are defined here (the scenario format's own).
 #pragma once
 
 #include <span>

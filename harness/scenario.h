@@ -167,9 +167,10 @@ struct Operation {
 
 // ---- [invariants], [expect], [fuzz] -----------------------------------------
 // [invariants.<name>]: options of one invariant (MODEL.md, "Invariants").
+// Keys are the invariant's options in the invariants registry (bound, grace,
+// epsilon, ...); every option is a duration.
 struct InvariantOptions {
-  std::optional<Duration> bound;
-  std::optional<Duration> grace;
+  std::map<std::string, Duration> values;
   SourcePos pos;
 };
 
@@ -234,12 +235,13 @@ std::string_view to_string(HealthCheck v);
 
 // Node names of a scenario's cluster, in declaration order (SCENARIOS.md):
 // app1..appN (plus one per add_server operation), db-primary, db-replica1..K,
-// proxy, client1..clientM.
+// proxy, storage, client1..clientM.
 std::string app_name(std::uint32_t index1);
 std::string replica_name(std::uint32_t index1);
 std::string client_name(std::uint32_t index1);
 inline constexpr std::string_view kDbPrimaryName = "db-primary";
 inline constexpr std::string_view kProxyName = "proxy";
+inline constexpr std::string_view kStorageName = "storage";  // the shared file store
 inline constexpr std::string_view kOperatorName = "operator";
 
 }  // namespace fl::harness

@@ -770,15 +770,22 @@ class Parser {
         continue;
       }
       const toml::table& ot = *n->as_table();
-      // Options each invariant takes (MODEL.md, "Invariants"): the catalogue's keys.
+      // Options each invariant takes: the registry's (invariants/registry.h).
       Names options;
-      for (const auto& e : invariant_catalog())
-        if (e.name == name && !e.keys.empty()) options.push_back(e.keys);
+      for (const auto& e : invariant_catalog()) {
+        if (e.name != name) continue;
+        std::string_view keys = e.keys;
+        while (!keys.empty()) {
+          const auto space = keys.find(' ');
+          options.push_back(keys.substr(0, space));
+          keys = space == std::string_view::npos ? std::string_view{} : keys.substr(space + 1);
+        }
+      }
       check_keys(ot, options, where);
       InvariantOptions o;
       o.pos = pos(ot);
-      o.bound = get_duration(ot, "bound", false, nullptr, true);
-      o.grace = get_duration(ot, "grace");
+      for (auto key : options)
+        if (auto d = get_duration(ot, key)) o.values[std::string(key)] = *d;
       inv.options[std::string(name)] = o;
     }
   }
@@ -875,7 +882,7 @@ class Validator {
     } else {
       expected = "expected a node of this cluster (app1..app" + std::to_string(apps_.size()) + ", db-primary, " +
                  (replicas_.empty() ? "" : "db-replica1..db-replica" + std::to_string(replicas_.size()) + ", ") +
-                 "proxy" + (s_.clients.count ? ", client1..client" + std::to_string(s_.clients.count) : "") + ")";
+                 "proxy, storage" + (s_.clients.count ? ", client1..client" + std::to_string(s_.clients.count) : "") + ")";
     }
     error(n.pos, msg + "; " + expected);
     return false;
@@ -1085,8 +1092,9 @@ std::vector<std::string> node_names(const Scenario& s) {
   out.emplace_back(kDbPrimaryName);
   for (std::uint32_t i = 1; i <= s.database.replicas; ++i) out.push_back(replica_name(i));
   out.emplace_back(kProxyName);
+  out.emplace_back(kStorageName);
   for (std::uint32_t i = 1; i <= s.clients.count; ++i) out.push_back(client_name(i));
-  FL_ASSERT(out.size() == apps + 2 + s.database.replicas + s.clients.count);
+  FL_ASSERT(out.size() == apps + 3 + s.database.replicas + s.clients.count);
   return out;
 }
 

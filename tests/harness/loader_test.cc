@@ -396,7 +396,7 @@ TEST(Loader, NodeNamesInDeclarationOrder) {
   s.cluster.app_servers = 2;
   s.database.replicas = 1;
   s.clients.count = 2;
-  EXPECT_EQ(node_names(s), (std::vector<std::string>{"app1", "app2", "db-primary", "db-replica1", "proxy", "client1", "client2"}));
+  EXPECT_EQ(node_names(s), (std::vector<std::string>{"app1", "app2", "db-primary", "db-replica1", "proxy", "storage", "client1", "client2"}));
 }
 
 }  // namespace
