@@ -136,7 +136,8 @@ struct PostAcked {
 // At a client.
 struct PostSent { std::uint64_t post = 0; std::uint32_t channel = 0; std::uint32_t attempt = 0; FL_EVENT(PostSent, "post_sent"); template <class F> void fields(F&& f) const { f("post", post); f("channel", channel); f("attempt", attempt); } };
 struct PostAckReceived { std::uint64_t post = 0; FL_EVENT(PostAckReceived, "post_ack_received"); template <class F> void fields(F&& f) const { f("post", post); } };
-// A post reached the client: over the websocket (`via` "ws") or a resync fetch ("resync").
+// A post reached the client: over the websocket (`via` "ws"), a resync fetch
+// ("resync"), or, for its author, the answer to its own POST ("ack").
 struct PostDelivered {
   std::uint64_t post = 0; std::uint32_t channel = 0; std::string via;
   FL_EVENT(PostDelivered, "post_delivered");

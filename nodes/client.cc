@@ -42,7 +42,6 @@ void Client::on_start(Env& env) {
   post_until_ = spec.post_until > Duration{0} ? env.now() + spec.post_until : kTimeMax;
   env.emit(ClientChannels{mask_});
   connect(env);
-  if (post_interval_ > Duration{0}) schedule_post(env);
   env.after(k::kWsPingInterval, TimerTag{kPing, 0});
 }
 
@@ -193,6 +192,10 @@ void Client::handle_response(Env& env, const ApiResponse& response) {
   if (want == Want::post) {
     FL_ASSERT(!pending_.empty());
     env.emit(PostAckReceived{pending_.front().id});
+    // The web app adds its own post from the answer to the POST.
+    PostEvent own = pending_.front();
+    own.create_at = newest_at_;  // not known here; never moves the resync point
+    deliver(env, own, "ack");
     pending_.pop_front();
     attempt_ = 0;
     post_in_flight_ = false;
@@ -215,6 +218,11 @@ void Client::on_message(Env& env, NodeId from, const Message& message) {
     server_ = m->server;
     if (connect_timer_) env.cancel(*connect_timer_), connect_timer_.reset();
     fail_count_ = 0;  // websocket.ts onopen
+    // The user posts once the page has loaded (its first websocket open).
+    if (!posting_ && post_interval_ > Duration{0}) {
+      posting_ = true;
+      schedule_post(env);
+    }
     env.emit(ClientConnected{m->server, m->conn_id, conn_id_ != 0 && m->conn_id == conn_id_});
     return;
   }

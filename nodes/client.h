@@ -86,6 +86,7 @@ class Client : public Node {
   std::optional<Version> page_version_;  // the server the page was loaded from
 
   // posts
+  bool posting_ = false;  // started after the first websocket open
   std::uint32_t posts_made_ = 0;
   std::deque<PostEvent> pending_;        // not yet acknowledged, oldest first
   std::uint32_t attempt_ = 0;            // of pending_.front()

@@ -27,7 +27,8 @@ struct ProxySpec {
 };
 
 struct ClientsSpec {
-  std::vector<NodeId> nodes;         // client1..clientN (index i-1)
+  std::uint32_t count = 0;           // client1..clientN (the builder declares them)
+  std::vector<NodeId> nodes;         // filled by the builder (index i-1)
   std::uint32_t channels = 5;
   Duration post_interval = seconds(10);
   // Clients stop posting this long after they start (0: never). Tests use it
