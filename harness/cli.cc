@@ -18,7 +18,7 @@
 
 #include "base/assert.h"
 #include "harness/catalog.h"
-#include "harness/junit.h"
+#include "reports/junit.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
 
@@ -221,15 +221,15 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
   FL_ASSERT(next_print == jobs.size());
 
   int code = kExitOk;
-  std::vector<RunResult> all;
+  std::vector<reports::RunResult> all;
   for (auto& r : results) {
     if (r->outcome == Outcome::internal_error) code = kExitInternal;
     else if (r->outcome == Outcome::fail && code == kExitOk) code = kExitFailed;
-    all.push_back(std::move(*r));
+    all.push_back(std::move(r->report));
   }
   if (!flags.junit.empty()) {
-    std::string error;
-    if (!write_junit(flags.junit, all, &error)) {
+    const std::string error = reports::write_junit(flags.junit, all);
+    if (!error.empty()) {
       err << "faultline run: " << error << "\n";
       return kExitInternal;
     }

@@ -1,8 +1,22 @@
 #include "harness/runner.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <set>
 
 #include "base/assert.h"
+#include "harness/cluster_builder.h"
+#include "harness/edge_builder.h"
+#include "harness/history_jsonl.h"
+#include "invariants/registry.h"
+#include "nodes/spec.h"
+#include "reports/report.h"
+#include "sim/simulation.h"
 
 namespace fl::harness {
 
@@ -48,13 +62,697 @@ std::string result_line(const RunResult& r) {
   return line;
 }
 
-RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+namespace {
+
+// The report's space-time diagram keeps the notable events only, at most this
+// many (a one-hour run has millions of post events; the diagram needs the
+// leader terms, crashes, faults and migrations).
+constexpr std::size_t kMaxTimelineEvents = 20'000;
+
+bool notable(const HistoryEvent& e) {
+  return !(e.is<PostSent>() || e.is<PostAcked>() || e.is<PostAckReceived>() || e.is<PostDelivered>() ||
+           e.is<PostCommitted>() || e.is<ReplicaApplied>() || e.is<PostPresent>() || e.is<HealthChecked>() ||
+           e.is<ProxyRouted>() || e.is<ClientChannels>() || e.is<DiscoveryRowWritten>() || e.is<Probe>());
+}
+
+fl::Replication to_spec(Replication r) { return r == Replication::async ? fl::Replication::async : fl::Replication::sync; }
+fl::Failover to_spec(Failover f) { return f == Failover::automatic ? fl::Failover::automatic : fl::Failover::manual; }
+
+OperatorRunbook to_spec(Runbook r) {
+  switch (r) {
+    case Runbook::rolling_upgrade: return OperatorRunbook::rolling_upgrade;
+    case Runbook::upgrade_with_schema_change: return OperatorRunbook::upgrade_with_schema_change;
+    case Runbook::config_change_continuous: return OperatorRunbook::config_change_continuous;
+    case Runbook::manual_failover: return OperatorRunbook::manual_failover;
+    case Runbook::add_server: return OperatorRunbook::add_server;
+    case Runbook::remove_server: return OperatorRunbook::remove_server;
+    case Runbook::install_plugin: return OperatorRunbook::install_plugin;
+  }
+  FL_UNREACHABLE();
+}
+
+OperatorStepKind to_spec(StepKind k) {
+  switch (k) {
+    case StepKind::stop: return OperatorStepKind::stop;
+    case StepKind::start: return OperatorStepKind::start;
+    case StepKind::restart: return OperatorStepKind::restart;
+    case StepKind::upgrade: return OperatorStepKind::upgrade;
+    case StepKind::proxy_route: return OperatorStepKind::proxy_route;
+    case StepKind::config_change: return OperatorStepKind::config_change;
+    case StepKind::set_datasource: return OperatorStepKind::set_datasource;
+    case StepKind::reload_config: return OperatorStepKind::reload_config;
+    case StepKind::recycle_connections: return OperatorStepKind::recycle_connections;
+    case StepKind::install_plugin: return OperatorStepKind::install_plugin;
+  }
+  FL_UNREACHABLE();
+}
+
+bool FaultKind_is_network(FaultKind k) {
+  return k == FaultKind::partition || k == FaultKind::one_way || k == FaultKind::gossip_send_failure ||
+         k == FaultKind::loss || k == FaultKind::duplicate || k == FaultKind::reorder || k == FaultKind::delay;
+}
+
+std::vector<std::string> names_of(const std::vector<NameRef>& refs) {
+  std::vector<std::string> out;
+  for (const auto& r : refs) out.push_back(r.name);
+  return out;
+}
+
+}  // namespace
+
+// The Scenario as the nodes' specification (nodes/spec.h).
+ClusterSpec cluster_spec_of(const Scenario& s) {
+  std::uint32_t added = 0;
+  for (const auto& op : s.operations) added += op.runbook == Runbook::add_server ? 1 : 0;
+  ClusterSpec spec = default_cluster_spec(s.cluster.app_servers + added, s.cluster.version);
+  for (const auto& o : s.cluster.servers)
+    for (auto& server : spec.servers)
+      if (server.name == o.name.name && o.version) server.version = *o.version;
+  // Servers that add_server brings up: declared, not started (spares), at the
+  // version the operation names.
+  std::uint32_t next = s.cluster.app_servers;
+  for (const auto& op : s.operations) {
+    if (op.runbook != Runbook::add_server) continue;
+    ServerSpec& server = spec.servers.at(next++);
+    if (op.version) server.version = *op.version;
+    spec.operator_.spares.push_back(server.name);
+  }
+  spec.database.replicas = s.database.replicas;
+  spec.database.replication = to_spec(s.database.replication);
+  spec.database.replication_lag = s.database.replication_lag;
+  spec.database.failover = to_spec(s.database.failover);
+  spec.database.failover_detection = s.database.failover_detection;
+  spec.leader_election = s.cluster.leader_election == LeaderElection::bully ? fl::LeaderElection::bully
+                                                                            : fl::LeaderElection::db_lease;
+  spec.migration_lock = s.cluster.migration_lock == MigrationLock::morph ? fl::MigrationLock::morph
+                                                                         : fl::MigrationLock::db_clock;
+  spec.migration_time = s.cluster.migration_time;
+  for (const auto& b : s.cluster.bugs) {
+    const auto bug = parse_bug(b.name);
+    FL_ASSERT_MSG(bug.has_value(), "the loader validates bug names");
+    spec.bugs.set(*bug);
+  }
+  spec.allow_unsupported_upgrades = s.cluster.allow_unsupported_upgrades;
+  spec.proxy.health_with_status = s.proxy.health_check == HealthCheck::ping_with_status;
+  spec.proxy.health_interval = s.proxy.health_check_interval;
+  spec.clients.count = s.clients.count;
+  spec.clients.channels = s.clients.channels;
+  spec.clients.post_interval = s.clients.post_interval;
+  // Clients post during the safety phase only: settle is for convergence, and
+  // message_delivery judges what was acknowledged (DESIGN.md, Phases of a run).
+  spec.clients.post_until = s.duration;
+  for (const auto& op : s.operations) {
+    OperatorAction a;
+    a.at = op.at.time_since_epoch();
+    if (op.runbook) a.runbook = to_spec(*op.runbook);
+    if (op.step) a.step = to_spec(*op.step);
+    a.nodes = names_of(op.nodes);
+    a.version = op.version;
+    a.key = op.key;
+    a.value = op.value;
+    a.to = names_of(op.to);
+    a.plugin = op.plugin;
+    spec.operator_.actions.push_back(std::move(a));
+  }
+  FL_ASSERT(spec.servers.size() == s.cluster.app_servers + added);
+  return spec;
+}
+
+namespace {
+
+class Run {
+ public:
+  Run(const Scenario& s, const RunOptions& o) : s_(s), o_(o), sim_(o.seed) {}
+
+  RunResult go();
+
+ private:
+  struct FaultState {
+    bool active = false;
+    bool healed = false;
+    Time injected_at{}, healed_at{};
+    std::uint64_t cut_at_inject = 0;
+    std::vector<NodeId> nodes;     // the nodes it names (crash targets, sender, ...)
+    std::vector<std::pair<NodeId, NodeId>> cuts;  // one_way / gossip_send_failure
+    std::string detail;
+    std::string vacuous;           // why it had no effect ("" : it had one, or no check applies)
+  };
+
+  NodeId id(const std::string& name) const { return cluster_.id(name); }
+  std::vector<NodeId> ids(const std::vector<NameRef>& refs) const {
+    std::vector<NodeId> out;
+    for (const auto& r : refs) out.push_back(id(r.name));
+    return out;
+  }
+  std::string where(std::size_t i) const {
+    const Fault& f = s_.faults[i];
+    return "fault #" + std::to_string(i + 1) + " " + std::string(to_string(f.kind)) + " at " +
+           format_duration(f.at.time_since_epoch()) + " (line " + std::to_string(f.pos.line) + ")";
+  }
+
+  void build();
+  void schedule();
+  void inject(std::size_t i);
+  void end(std::size_t i, bool settling);
+  void apply_network();
+  void settle();
+  void dump_primary();
+  void on_event(const HistoryEvent& e);
+  void print_plan(std::ostream& out) const;
+  void finish(RunResult& r, double wall);
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  sim::Simulation sim_;
+  BuiltCluster cluster_;
+  inv::ClusterInfo info_;
+  std::vector<std::unique_ptr<inv::Invariant>> checks_;
+  std::vector<FaultState> faults_;
+  sim::LinkConfig base_link_;
+  std::optional<std::size_t> partition_;           // the active partition fault
+  std::set<NodeId> crashed_by_faults_;
+  std::set<NodeId> skewed_;
+  std::set<NodeId> lagging_;
+  bool storage_out_ = false;
+  Time settle_begin_{};
+  bool stopping_ = false;
+  std::unique_ptr<HistoryJsonl> jsonl_;
+  std::string folder_;
+  std::vector<HistoryEvent> timeline_;
+  std::string internal_error_;
+};
+
+void Run::build() {
+  cluster_ = build_cluster(sim_, cluster_spec_of(s_));
+  base_link_.latency = s_.network.latency;
+  base_link_.loss = s_.network.loss;
+  base_link_.duplicate = s_.network.duplicate;
+  base_link_.reorder = s_.network.reorder;
+  sim_.set_default_link(base_link_);
+  sim_.keep_history(false);
+
+  // What the checkers know before the run: names, roles, election ids.
+  info_.nodes.resize(sim_.node_count());
+  for (std::uint32_t i = 0; i < sim_.node_count(); ++i) {
+    inv::NodeInfo& n = info_.nodes[i];
+    n.name = sim_.name(NodeId{i});
+    if (n.name == kDbPrimaryName) n.role = inv::Role::db_primary;
+    else if (n.name.rfind("db-replica", 0) == 0) n.role = inv::Role::db_replica;
+    else if (n.name == kProxyName) n.role = inv::Role::proxy;
+    else if (n.name == kStorageName) n.role = inv::Role::storage;
+    else if (n.name == kOperatorName) n.role = inv::Role::oper;
+    else if (n.name.rfind("client", 0) == 0) n.role = inv::Role::client;
+    if (const ServerSpec* server = cluster_.spec->server(n.name)) {
+      n.role = inv::Role::app_server;
+      n.server_id = server->id;
+    }
+  }
+  info_.leader_election = std::string(to_string(s_.cluster.leader_election));
+  info_.initial_schema = cluster_.spec->initial_schema();
+  info_.shared_storage = true;
+
+  for (const auto& spec : inv::invariant_specs()) {
+    if (!s_.invariants.checks(spec.name)) continue;
+    std::map<std::string, std::string> options;
+    if (auto it = s_.invariants.options.find(spec.name); it != s_.invariants.options.end())
+      for (const auto& [k, v] : it->second.values) options[k] = format_duration(v);
+    inv::MadeInvariant made = inv::make_invariant(spec.name, options, info_);
+    FL_ASSERT_MSG(made.invariant != nullptr, "the loader validates invariant names and options");
+    checks_.push_back(std::move(made.invariant));
+  }
+  faults_.resize(s_.faults.size());
+
+  if (!o_.out_dir.empty()) {
+    std::string stem = s_.path;
+    if (auto slash = stem.find_last_of('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
+    if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".toml") stem.resize(stem.size() - 5);
+    folder_ = (std::filesystem::path(o_.out_dir) / (stem + "-" + std::to_string(o_.seed))).string() + "/";
+    std::error_code ec;
+    std::filesystem::create_directories(folder_, ec);
+    std::vector<std::string> names;
+    for (const auto& n : info_.nodes) names.push_back(n.name);
+    jsonl_ = std::make_unique<HistoryJsonl>(std::move(names));
+    std::string error;
+    if (ec || !jsonl_->open(folder_ + "history.jsonl", &error)) {
+      internal_error_ = ec ? "cannot create " + folder_ + ": " + ec.message() : error;
+      jsonl_.reset();
+    }
+  }
+  sim_.add_history_listener([this](const HistoryEvent& e) { on_event(e); });
+}
+
+void Run::on_event(const HistoryEvent& e) {
+  if (jsonl_) jsonl_->write(e);
+  if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
+  for (auto& c : checks_) {
+    c->on_event(e);
+    // Online: stop at the first violation, with its virtual time.
+    if (!stopping_ && c->failed()) {
+      stopping_ = true;
+      sim_.stop_run();
+    }
+  }
+}
+
+void Run::schedule() {
+  for (std::size_t i = 0; i < s_.faults.size(); ++i) {
+    const Fault& f = s_.faults[i];
+    sim_.at(f.at, [this, i](sim::Simulation&) { inject(i); });
+    std::optional<Duration> length = f.for_;
+    if (f.kind == FaultKind::crash && f.restart_after) length = f.restart_after;
+    if (length) sim_.at(f.at + *length, [this, i](sim::Simulation&) { end(i, false); });
+  }
+}
+
+// The network as the active faults make it: the sim's network state is rebuilt
+// from scratch, so ending one fault leaves the others in force.
+void Run::apply_network() {
+  sim_.heal();
+  if (partition_) {
+    std::vector<std::vector<NodeId>> groups;
+    for (const auto& g : s_.faults[*partition_].groups) groups.push_back(ids(g));
+    sim_.partition(groups);
+  }
+  sim::LinkConfig all = base_link_;
+  std::map<std::pair<NodeId, NodeId>, sim::LinkConfig> pairs;
+  for (std::size_t i = 0; i < s_.faults.size(); ++i) {
+    if (!faults_[i].active) continue;
+    const Fault& f = s_.faults[i];
+    for (const auto& [from, to] : faults_[i].cuts) sim_.cut_one_way(from, to);
+    auto modify = [&](sim::LinkConfig& l) {
+      switch (f.kind) {
+        case FaultKind::loss: l.loss = f.rate; break;
+        case FaultKind::duplicate: l.duplicate = f.rate; break;
+        case FaultKind::reorder: l.reorder = f.rate; break;
+        case FaultKind::delay: l.latency = f.latency; break;
+        default: break;
+      }
+    };
+    if (f.kind != FaultKind::loss && f.kind != FaultKind::duplicate && f.kind != FaultKind::reorder &&
+        f.kind != FaultKind::delay)
+      continue;
+    if (f.between.empty()) {
+      modify(all);
+    } else {
+      auto key = std::minmax(id(f.between[0].name), id(f.between[1].name));
+      auto [it, fresh] = pairs.emplace(key, all);
+      modify(it->second);
+    }
+  }
+  sim_.set_default_link(all);
+  for (const auto& [pair, link] : pairs) sim_.set_link(pair.first, pair.second, link);
+}
+
+void Run::inject(std::size_t i) {
+  const Fault& f = s_.faults[i];
+  FaultState& st = faults_[i];
+  st.injected_at = sim_.now();
+  st.cut_at_inject = sim_.messages_cut();
+  st.nodes = ids(f.nodes);
+  auto join_names = [](const std::vector<NameRef>& v) {
+    std::string out;
+    for (const auto& n : v) out += (out.empty() ? "" : " ") + n.name;
+    return out;
+  };
+  bool lasting = true;  // has an end (healed later)
+  switch (f.kind) {
+    case FaultKind::partition: {
+      for (const auto& g : f.groups) st.detail += "[" + join_names(g) + "] ";
+      if (partition_) {  // a new partition replaces the earlier one (Simulation::partition)
+        faults_[*partition_].active = false;
+        faults_[*partition_].healed = true;
+        faults_[*partition_].healed_at = sim_.now();
+        sim_.emit(kNoNode, FaultHealed{std::uint32_t(*partition_), "partition"});
+      }
+      partition_ = i;
+      break;
+    }
+    case FaultKind::one_way:
+      for (NodeId a : ids(f.from))
+        for (NodeId b : ids(f.to)) st.cuts.push_back({a, b});
+      st.detail = "from=[" + join_names(f.from) + "] to=[" + join_names(f.to) + "]";
+      st.nodes = ids(f.from);
+      break;
+    case FaultKind::gossip_send_failure:
+      // The chat-specific fault as the network sees it: a one-way cut from each
+      // node to the peer (the 15-second retry path, MODEL.md).
+      for (NodeId a : st.nodes) st.cuts.push_back({a, id(f.peer.name)});
+      st.detail = join_names(f.nodes) + " -> " + f.peer.name;
+      break;
+    case FaultKind::heal: {
+      lasting = false;
+      bool any = false;
+      for (std::size_t j = 0; j < s_.faults.size(); ++j) {
+        if (!faults_[j].active || !FaultKind_is_network(s_.faults[j].kind)) continue;
+        any = true;
+        end(j, false);
+      }
+      if (!any) st.vacuous = "there was no network fault to heal";
+      break;
+    }
+    case FaultKind::loss:
+    case FaultKind::duplicate:
+    case FaultKind::reorder:
+      st.detail = "rate=" + std::to_string(f.rate) + (f.between.empty() ? "" : " between " + join_names(f.between));
+      break;
+    case FaultKind::delay:
+      st.detail = "latency=" + format_duration(f.latency.lo) + ".." + format_duration(f.latency.hi) +
+                  (f.between.empty() ? "" : " between " + join_names(f.between));
+      break;
+    case FaultKind::crash:
+    case FaultKind::db_crash:
+      st.detail = join_names(f.nodes);
+      for (NodeId n : st.nodes) {
+        if (!sim_.running(n)) {
+          st.vacuous = "the crash of " + sim_.name(n) + " found it already down";
+          continue;
+        }
+        sim_.crash(n);
+        if (f.kind == FaultKind::db_crash) sim_.emit(n, DbCrashed{});
+        crashed_by_faults_.insert(n);
+      }
+      break;
+    case FaultKind::restart:
+      lasting = false;
+      st.detail = join_names(f.nodes);
+      for (NodeId n : st.nodes) {
+        if (sim_.running(n)) {
+          st.vacuous = "the restart of " + sim_.name(n) + " found it running";
+          continue;
+        }
+        sim_.start(n);
+        crashed_by_faults_.erase(n);
+      }
+      break;
+    case FaultKind::pause:
+      lasting = false;  // the simulator resumes it after `for`
+      st.detail = join_names(f.nodes) + " for " + format_duration(*f.for_);
+      for (NodeId n : st.nodes) {
+        if (!sim_.running(n)) {
+          st.vacuous = "the pause of " + sim_.name(n) + " found it down";
+          continue;
+        }
+        sim_.pause(n, *f.for_);
+      }
+      break;
+    case FaultKind::clock_skew:
+      st.detail = join_names(f.nodes) + " offset=" + format_duration(f.offset) + " drift_ppm=" + std::to_string(f.drift_ppm);
+      for (NodeId n : st.nodes) {
+        sim_.set_clock(n, f.offset, f.drift_ppm);
+        skewed_.insert(n);
+      }
+      break;
+    case FaultKind::clock_step:
+      lasting = false;
+      st.detail = join_names(f.nodes) + " by=" + format_duration(f.by);
+      for (NodeId n : st.nodes) sim_.step_clock(n, f.by);
+      break;
+    case FaultKind::replica_lag:
+      st.detail = join_names(f.nodes) + " lag=" + format_duration(f.lag);
+      for (NodeId n : st.nodes) {
+        sim_.control(n, ControlOp{ControlOp::Kind::set_spec, "replication_lag", format_duration(f.lag)});
+        lagging_.insert(n);
+      }
+      break;
+    case FaultKind::db_failover: {
+      lasting = false;
+      // Promote the most advanced running replica (what a managed database's
+      // failover does); ties go to the first in declaration order.
+      NodeId best = kNoNode;
+      std::uint64_t best_lsn = 0;
+      for (NodeId m : cluster_.db_members) {
+        const DbDisk& disk = cluster_.disk(m);
+        if (disk.role != DbRole::replica || !sim_.running(m)) continue;
+        if (best == kNoNode || disk.last_lsn() > best_lsn) {
+          best = m;
+          best_lsn = disk.last_lsn();
+        }
+      }
+      if (best == kNoNode) {
+        st.vacuous = "no running replica to promote";
+        break;
+      }
+      st.nodes = {best};
+      st.detail = "promote " + sim_.name(best);
+      sim_.control(best, ControlOp{ControlOp::Kind::set_spec, "promote", ""});
+      sim_.set_db_endpoint(best);
+      if (cluster_.failover_state) {
+        // The automatic controller follows the new primary and tells the others.
+        FailoverState& fs = *cluster_.failover_state;
+        fs.primary = best;
+        fs.fork_lsn = best_lsn;
+        fs.to_follow.clear();
+        for (NodeId m : cluster_.db_members)
+          if (m != best) fs.to_follow.insert(m);
+      }
+      break;
+    }
+    case FaultKind::storage_outage:
+      st.detail = "storage";
+      st.nodes = {cluster_.storage};
+      sim_.control(cluster_.storage, ControlOp{ControlOp::Kind::set_spec, "outage", "on"});
+      storage_out_ = true;
+      break;
+  }
+  st.active = lasting;
+  sim_.emit(st.nodes.empty() ? kNoNode : st.nodes.front(), FaultInjected{std::uint32_t(i), std::string(to_string(f.kind)), st.detail});
+  if (FaultKind_is_network(f.kind) || f.kind == FaultKind::heal) apply_network();
+}
+
+void Run::end(std::size_t i, bool settling) {
+  FaultState& st = faults_[i];
+  const Fault& f = s_.faults[i];
+  if (!st.active) return;
+  st.active = false;
+  st.healed = true;
+  st.healed_at = sim_.now();
+  switch (f.kind) {
+    case FaultKind::partition:
+    case FaultKind::one_way:
+    case FaultKind::gossip_send_failure:
+      if (sim_.messages_cut() == st.cut_at_inject && st.vacuous.empty())
+        st.vacuous = "it cut no message";
+      if (partition_ == i) partition_.reset();
+      break;
+    case FaultKind::crash:
+    case FaultKind::db_crash:
+      if (!settling)
+        for (NodeId n : st.nodes)
+          if (!sim_.running(n) && crashed_by_faults_.count(n)) {
+            sim_.start(n);
+            crashed_by_faults_.erase(n);
+          }
+      break;
+    case FaultKind::clock_skew:
+      for (NodeId n : st.nodes) {
+        sim_.set_clock(n, Duration{0}, 0);
+        skewed_.erase(n);
+      }
+      break;
+    case FaultKind::replica_lag:
+      for (NodeId n : st.nodes) {
+        sim_.control(n, ControlOp{ControlOp::Kind::set_spec, "replication_lag", ""});
+        lagging_.erase(n);
+      }
+      break;
+    case FaultKind::storage_outage:
+      sim_.control(cluster_.storage, ControlOp{ControlOp::Kind::set_spec, "outage", "off"});
+      storage_out_ = false;
+      break;
+    default: break;
+  }
+  sim_.emit(st.nodes.empty() ? kNoNode : st.nodes.front(), FaultHealed{std::uint32_t(i), std::string(to_string(f.kind))});
+  if (FaultKind_is_network(f.kind) && !settling) apply_network();
+}
+
+// DESIGN.md, Phases of a run: every fault healed, crashed nodes restart, then
+// `settle` of simulated time to converge.
+void Run::settle() {
+  settle_begin_ = sim_.now();
+  sim_.emit(kNoNode, SettleBegin{});
+  for (std::size_t i = 0; i < s_.faults.size(); ++i) end(i, true);
+  partition_.reset();
+  apply_network();
+  for (NodeId n : crashed_by_faults_)
+    if (!sim_.running(n)) sim_.start(n);
+  crashed_by_faults_.clear();
+  FL_ASSERT(skewed_.empty() && lagging_.empty() && !storage_out_);
+}
+
+// no_lost_writes judges the primary's real contents: it lists them at the end.
+void Run::dump_primary() {
+  NodeId primary = kNoNode;
+  const NodeId endpoint = sim_.db_endpoint();
+  for (NodeId m : cluster_.db_members) {
+    if (!sim_.running(m) || cluster_.disk(m).role != DbRole::primary) continue;
+    if (primary == kNoNode || m == endpoint) primary = m;
+  }
+  if (primary != kNoNode) sim_.control(primary, ControlOp{ControlOp::Kind::set_spec, "report_contents", ""});
+}
+
+void Run::print_plan(std::ostream& out) const {
+  out << "run " << s_.path << " seed=" << o_.seed << "\n";
+  out << "  derived from the seed: root generator xoshiro256** seeded " << o_.seed
+      << " (SplitMix64); each node, the network and the database draw from their own named stream\n";
+  out << "  network: latency " << format_duration(s_.network.latency.lo) << ".." << format_duration(s_.network.latency.hi)
+      << " drawn per message, loss " << s_.network.loss << ", duplicate " << s_.network.duplicate << ", reorder "
+      << s_.network.reorder << "\n";
+  out << "  database: " << s_.database.replicas << " replicas, " << to_string(s_.database.replication)
+      << ", lag " << format_duration(s_.database.replication_lag.lo) << ".."
+      << format_duration(s_.database.replication_lag.hi) << " drawn per record, failover "
+      << to_string(s_.database.failover) << "\n";
+  out << "  cluster: " << to_string(s_.cluster.leader_election) << " election, " << to_string(s_.cluster.migration_lock)
+      << " migration lock, migration_time " << format_duration(s_.cluster.migration_time) << ", bugs ["
+      << cluster_.spec->bugs.str() << "]\n";
+  for (const auto& server : cluster_.spec->servers)
+    out << "  " << server.name << ": id " << server.id << ", version " << server.version.str() << "\n";
+  out << "  nodes:";
+  for (std::uint32_t i = 0; i < sim_.node_count(); ++i) out << " " << i << "=" << sim_.name(NodeId{i});
+  out << "\n  phases: safety 0s.." << format_duration(s_.duration) << ", settle " << format_duration(s_.settle) << "\n";
+  for (std::size_t i = 0; i < s_.faults.size(); ++i) out << "  " << where(i) << "\n";
+  for (const auto& op : s_.operations)
+    out << "  operation at " << format_duration(op.at.time_since_epoch()) << ": "
+        << (op.runbook ? to_string(*op.runbook) : to_string(*op.step)) << "\n";
+  out << "  invariants:";
+  for (const auto& c : checks_) out << " " << c->name();
+  out << "\n";
+}
+
+void Run::finish(RunResult& r, double wall) {
+  const bool completed = !sim_.stopped();
+  for (auto& c : checks_) c->finish(inv::RunEnd{sim_.now(), completed});
+  r.path = s_.path;
+  r.seed = o_.seed;
+  r.sim_time = sim_.now().time_since_epoch();
+  r.wall_seconds = wall;
+  r.events = sim_.events_processed();
+  r.trace_hash = sim_.trace_hash();
+
+  std::vector<inv::Violation> all;
+  for (const auto& c : checks_)
+    for (const auto& v : c->violations()) all.push_back(v);
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+  std::set<std::string> expected;
+  for (const auto& v : s_.expect.violations) expected.insert(v.name);
+  std::set<std::string> found;
+  for (const auto& v : all) {
+    RunViolation rv{v.invariant, v.at, v.message, {}, expected.count(v.invariant) > 0};
+    for (NodeId n : v.nodes) rv.nodes.push_back(info_.name(n));
+    r.violations.push_back(std::move(rv));
+    found.insert(v.invariant);
+  }
+  for (const auto& v : r.violations)
+    if (!v.expected) r.problems.push_back("unexpected violation of " + v.invariant + " at " + line_time(v.at.time_since_epoch()) + ": " + v.message);
+
+  // Vacuity (STYLE.md: a scenario proves it reached the path it is named for).
+  for (std::size_t i = 0; i < faults_.size(); ++i)
+    if (!faults_[i].vacuous.empty()) r.notes.push_back(where(i) + " had no effect: " + faults_[i].vacuous);
+  Time first_action = kTimeMax;
+  for (const auto& f : s_.faults) first_action = std::min(first_action, f.at);
+  for (const auto& op : s_.operations) first_action = std::min(first_action, op.at);
+  for (const auto& name : expected) {
+    if (!found.count(name)) {
+      r.problems.push_back("expected violation " + name + " not found" +
+                           (r.notes.empty() ? "" : " (" + r.notes.front() + ")"));
+      continue;
+    }
+    // The expected violation must come from the scenario's path: after the
+    // first fault or operation when it has any (a planted bug may break it at once).
+    if (first_action != kTimeMax && s_.cluster.bugs.empty()) {
+      Time earliest = kTimeMax;
+      for (const auto& v : r.violations)
+        if (v.invariant == name) earliest = std::min(earliest, v.at);
+      if (earliest < first_action)
+        r.problems.push_back("expected violation " + name + " at " + line_time(earliest.time_since_epoch()) +
+                             " came before the first fault or operation (" +
+                             line_time(first_action.time_since_epoch()) + "): not the path the scenario is named for");
+    }
+  }
+  if (!internal_error_.empty()) {
+    r.outcome = Outcome::internal_error;
+    r.problems.insert(r.problems.begin(), "internal error: " + internal_error_);
+  } else {
+    r.outcome = r.problems.empty() ? Outcome::pass : Outcome::fail;
+  }
+
+  // The report record.
+  reports::RunResult& rep = r.report;
+  rep.scenario_path = s_.path;
+  rep.scenario_name = s_.name;
+  rep.scenario_hash = s_.source_hash;
+  rep.seed = o_.seed;
+  rep.trace_hash = r.trace_hash;
+  rep.outcome = r.outcome == Outcome::pass ? reports::Outcome::pass
+                : r.outcome == Outcome::fail ? reports::Outcome::fail
+                                             : reports::Outcome::error;
+  rep.expected.assign(expected.begin(), expected.end());
+  rep.problems = r.problems;
+  for (const auto& n : r.notes) rep.problems.push_back("note: " + n);
+  rep.violations = std::move(all);
+  for (std::size_t i = 0; i < faults_.size(); ++i) {
+    const Fault& f = s_.faults[i];
+    reports::FaultRecord fr;
+    fr.index = std::uint32_t(i);
+    fr.at = f.at;
+    fr.kind = std::string(to_string(f.kind));
+    fr.detail = faults_[i].detail;
+    for (NodeId n : faults_[i].nodes) fr.nodes.push_back(info_.name(n));
+    fr.healed = faults_[i].healed;
+    fr.healed_at = faults_[i].healed_at;
+    rep.faults.push_back(std::move(fr));
+  }
+  rep.sim_end = sim_.now();
+  rep.settle_begin = settle_begin_;
+  rep.wall_seconds = wall;
+  rep.events = r.events;
+  rep.statistics["messages_cut"] = std::int64_t(sim_.messages_cut());
+  rep.statistics["events"] = std::int64_t(r.events);
+  rep.reproduce = "faultline run " + s_.path + " --seed " + std::to_string(o_.seed);
+  for (const auto& n : info_.nodes) rep.lanes.push_back(reports::Lane{n.name, std::string(inv::role_name(n.role))});
+  rep.timeline = std::move(timeline_);
+}
+
+RunResult Run::go() {
   RunResult r;
-  r.path = scenario.path;
-  r.seed = options.seed;
-  r.outcome = Outcome::internal_error;
-  r.problems.push_back("internal error: the runner is not built yet");
+  const auto wall_start = std::chrono::steady_clock::now();
+  build();
+  schedule();
+  if (o_.verbose && o_.log) print_plan(*o_.log);
+  start_cluster(sim_, cluster_);
+  sim_.run_until(Time{s_.duration});
+  if (!sim_.stopped()) {
+    settle();
+    const Time end = Time{s_.duration + s_.settle};
+    sim_.at(end, [this](sim::Simulation&) { dump_primary(); });
+    sim_.run_until(end);
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  finish(r, wall);
+  if (jsonl_ && !jsonl_->close() && internal_error_.empty()) {
+    r.outcome = Outcome::internal_error;
+    r.problems.insert(r.problems.begin(), "internal error: writing " + folder_ + "history.jsonl failed");
+  }
+  if (!folder_.empty()) {
+    if (r.outcome != Outcome::pass || o_.always_write) {
+      const std::string error = reports::write_run_folder(folder_, r.report);
+      if (!error.empty()) {
+        r.outcome = Outcome::internal_error;
+        r.problems.insert(r.problems.begin(), "internal error: " + error);
+      }
+      r.report_dir = folder_;
+    } else {
+      std::error_code ec;
+      std::filesystem::remove_all(folder_, ec);  // a passing run leaves nothing behind
+    }
+  }
   return r;
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+  Run run(scenario, options);
+  return run.go();
 }
 
 }  // namespace fl::harness

@@ -21,6 +21,7 @@
 
 #include "base/time.h"
 #include "harness/scenario.h"
+#include "reports/run_result.h"
 
 namespace fl::harness {
 
@@ -57,9 +58,25 @@ struct RunResult {
   // Vacuity findings (a fault that had no effect), reported on every run.
   std::vector<std::string> notes;
   std::string report_dir;         // the folder written, if any
+  // Everything the report writers (reports/) need: filled on every run, so
+  // JUnit and the failing-run folder read one record.
+  reports::RunResult report;
 };
 
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace fl::harness
+
+namespace fl {
+struct ClusterSpec;
+}
+
+namespace fl::harness {
+
+// The Scenario as the nodes' specification (nodes/spec.h): servers (with the
+// spares that add_server brings up), database, election, lock, bugs, proxy,
+// clients and the operator's actions.
+ClusterSpec cluster_spec_of(const Scenario& scenario);
 
 // The one line per run of SCENARIOS.md:
 //   PASS scenarios/steady_state.toml seed=7 sim=1h0m wall=0.84s events=3.1M hash=9f3a1c0b2d4e5f60
