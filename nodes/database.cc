@@ -50,6 +50,7 @@ DbDisk DbDisk::initial(DbRole role, NodeId upstream, std::uint32_t schema) {
 
 Database::Database(DbDisk& disk, DatabaseConfig config) : disk_(disk), config_(std::move(config)) {
   lag_ = config_.replication_lag;
+  outgoing_.resize(config_.members.size());
   FL_ASSERT(lag_.lo <= lag_.hi);
   FL_ASSERT(disk_.applied_lsn <= disk_.last_lsn());
 }
@@ -59,8 +60,6 @@ void Database::on_start(Env& env) {
   disk_.clean_shutdown = false;
   // Crash recovery replays the log: what is in it is applied.
   if (disk_.applied_lsn < disk_.last_lsn()) rebuild_tables(disk_.last_lsn());
-  queued_upto_ = disk_.last_lsn();
-  last_arrival_at_ = env.now();
   if (disk_.role == DbRole::replica) send_status(env, /*resend=*/true);
   env.after(k::kWalStatusInterval, TimerTag{kStatus, 0});
 }
@@ -90,7 +89,7 @@ void Database::on_control(Env& env, const ControlOp& op) {
 void Database::on_timer(Env& env, TimerId id, TimerTag tag) {
   (void)id;
   switch (static_cast<TimerKind>(tag.kind)) {
-    case kApply: apply_due(env); return;
+    case kShip: ship_due(env, tag.arg); return;
     case kStatus:
       // wal_receiver_status_interval: also how a replica that missed records
       // (a partition, a restart) gets them again.
@@ -138,10 +137,14 @@ void Database::on_message(Env& env, NodeId from, const Message& message) {
     if (disk_.role != DbRole::primary) return;
     replica_received_[from] = status->received_lsn;
     release_sync_waiters(env);
-    if (status->resend && status->received_lsn < disk_.last_lsn()) {
-      for (std::uint64_t lsn = status->received_lsn + 1; lsn <= disk_.last_lsn(); ++lsn) {
-        stream(env, disk_.log[lsn - 1], from);
-      }
+    // Resend what it misses of what was already shipped (the rest is still
+    // waiting out the lag, or this member never shipped it: a new primary).
+    auto member = std::find(config_.members.begin(), config_.members.end(), from);
+    if (!status->resend || member == config_.members.end()) return;
+    Outgoing& out = outgoing_[static_cast<std::size_t>(member - config_.members.begin())];
+    const std::uint64_t upto = out.queue.empty() ? disk_.last_lsn() : out.queue.front().second.lsn - 1;
+    for (std::uint64_t lsn = status->received_lsn + 1; lsn <= upto; ++lsn) {
+      stream(env, disk_.log[lsn - 1], from);
     }
   }
 }
@@ -404,8 +407,21 @@ std::uint64_t Database::commit(Env& env, WalWrite write) {
   disk_.log.push_back(record);
   disk_.applied_lsn = record.lsn;
   FL_ASSERT(disk_.log.size() == record.lsn);
-  for (NodeId member : config_.members) {
-    if (member != env.self()) stream(env, record, member);
+  // The WAL sender ships the record to each replica after the replication lag
+  // (drawn per record and replica, kept in order): until then it exists only
+  // here, and a crash of this process loses it for the replicas.
+  for (std::size_t i = 0; i < config_.members.size(); ++i) {
+    const NodeId member = config_.members[i];
+    if (member == env.self()) continue;
+    Outgoing& out = outgoing_[i];
+    Time at = env.now() + env.rng().duration(lag_);
+    if (at < out.last_at) at = out.last_at;
+    out.last_at = at;
+    out.queue.emplace_back(at, record);
+    if (!out.timer_armed) {
+      env.after(at - env.now(), TimerTag{kShip, i});
+      out.timer_armed = true;
+    }
   }
   return record.lsn;
 }
@@ -443,60 +459,45 @@ void Database::release_sync_waiters(Env& env) {
   sync_waiters_ = std::move(still);
 }
 
+void Database::ship_due(Env& env, std::size_t index) {
+  FL_ASSERT(index < outgoing_.size());
+  Outgoing& out = outgoing_[index];
+  out.timer_armed = false;
+  const Time now = env.now();
+  while (!out.queue.empty() && out.queue.front().first <= now) {
+    if (disk_.role == DbRole::primary) stream(env, out.queue.front().second, config_.members[index]);
+    out.queue.pop_front();
+  }
+  if (!out.queue.empty()) {
+    env.after(out.queue.front().first - now, TimerTag{kShip, index});
+    out.timer_armed = true;
+  }
+}
+
 void Database::receive(Env& env, NodeId from, const WalRecord& record) {
   if (disk_.role != DbRole::replica || from != disk_.upstream) return;  // not our primary
-  if (record.lsn <= queued_upto_) return;                                // a duplicate
-  if (record.lsn > queued_upto_ + 1) {
+  if (record.lsn <= disk_.last_lsn()) return;                            // a duplicate
+  if (record.lsn > disk_.last_lsn() + 1) {
     // A gap (records lost to a partition or a restart): keep it, ask for the rest.
     const bool first_gap = out_of_order_.empty();
     out_of_order_.emplace(record.lsn, record);
     if (first_gap) send_status(env, /*resend=*/true);
     return;
   }
-  auto enqueue = [&](const WalRecord& r) {
-    FL_ASSERT(r.lsn == queued_upto_ + 1);
-    // The replication lag, drawn per record from the scenario's range: how far
-    // behind the primary this replica's WAL is. Kept in order.
-    Time at = env.now() + env.rng().duration(lag_);
-    if (at < last_arrival_at_) at = last_arrival_at_;
-    last_arrival_at_ = at;
-    incoming_.push_back(Incoming{at, r});
-    queued_upto_ = r.lsn;
+  auto append = [&](const WalRecord& r) {
+    FL_ASSERT(r.lsn == disk_.last_lsn() + 1);
+    disk_.log.push_back(r);
+    disk_.tables.apply(*r.write);
+    disk_.applied_lsn = r.lsn;
+    env.emit(ReplicaApplied{r.lsn});
   };
-  enqueue(record);
-  while (!out_of_order_.empty() && out_of_order_.begin()->first <= queued_upto_ + 1) {
+  append(record);
+  while (!out_of_order_.empty() && out_of_order_.begin()->first <= disk_.last_lsn() + 1) {
     auto node = out_of_order_.extract(out_of_order_.begin());
-    if (node.key() == queued_upto_ + 1) enqueue(node.mapped());
-  }
-  schedule_apply(env);
-}
-
-void Database::schedule_apply(Env& env) {
-  if (apply_timer_armed_ || incoming_.empty()) return;
-  Duration wait = incoming_.front().at - env.now();
-  if (wait.count() < 0) wait = Duration{0};
-  env.after(wait, TimerTag{kApply, 0});
-  apply_timer_armed_ = true;
-}
-
-void Database::apply_due(Env& env) {
-  apply_timer_armed_ = false;
-  const Time now = env.now();
-  bool any = false;
-  while (!incoming_.empty() && incoming_.front().at <= now) {
-    const WalRecord record = std::move(incoming_.front().record);
-    incoming_.pop_front();
-    if (record.lsn != disk_.last_lsn() + 1) continue;  // stale after a follow
-    // Received (flushed) and applied: the record is now this replica's.
-    disk_.log.push_back(record);
-    disk_.tables.apply(*record.write);
-    disk_.applied_lsn = record.lsn;
-    env.emit(ReplicaApplied{record.lsn});
-    any = true;
+    if (node.key() == disk_.last_lsn() + 1) append(node.mapped());
   }
   FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
-  if (any && config_.replication == Replication::sync) send_status(env, /*resend=*/false);  // flush feedback
-  schedule_apply(env);
+  if (config_.replication == Replication::sync) send_status(env, /*resend=*/false);  // flush feedback
 }
 
 void Database::send_status(Env& env, bool resend) {
@@ -506,10 +507,9 @@ void Database::send_status(Env& env, bool resend) {
 
 void Database::promote(Env& env) {
   FL_ASSERT(disk_.role == DbRole::replica);
-  // What had not reached this replica yet (still in the lag) never will.
-  incoming_.clear();
+  // What had not reached this replica yet (still in the old primary's lag)
+  // never will.
   out_of_order_.clear();
-  queued_upto_ = disk_.last_lsn();
   disk_.role = DbRole::primary;
   disk_.upstream = kNoNode;
   replica_received_.clear();
@@ -545,10 +545,8 @@ void Database::follow(Env& env, NodeId primary, std::uint64_t fork_lsn) {
     disk_.log.resize(fork_lsn);
     if (disk_.applied_lsn > fork_lsn) rebuild_tables(fork_lsn);
   }
-  incoming_.clear();
   out_of_order_.clear();
-  queued_upto_ = disk_.last_lsn();
-  last_arrival_at_ = env.now();
+  for (Outgoing& out : outgoing_) out.queue.clear();  // a replica ships nothing
   FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
   send_status(env, /*resend=*/true);
 }

@@ -8,11 +8,12 @@
 //    for a sync standby) vanishes with the process.
 //  - The log is contiguous: record i has lsn i + 1; a member's tables are the
 //    base backup plus records 1..applied_lsn, in order, always.
-//  - A replica answers reads only (writes -> read_only). A record of the
-//    primary's stream reaches it (and is applied, in lsn order) after a lag
-//    drawn per record from the scenario's range: the lag is how far behind the
-//    primary its WAL is, so reads are stale by it and a promotion loses what is
-//    still within it. It reports what it has (WalStatus).
+//  - A replica answers reads only (writes -> read_only). The primary ships each
+//    committed record to each replica after a lag drawn per record from the
+//    scenario's range (in lsn order); the replica applies it on arrival. So
+//    replica reads are stale by the lag, and a crash of the primary loses, for
+//    the replicas, every record still within it. A replica reports what it has
+//    (WalStatus); the primary resends what it misses.
 //  - async acknowledges a commit at the primary; sync when one replica has
 //    received it (synchronous_commit = on).
 //  - Promotion keeps exactly what the replica has, then accepts writes; a member told
@@ -100,7 +101,7 @@ class Database : public Node {
   const DbDisk& disk() const { return disk_; }
 
  private:
-  enum TimerKind : std::uint32_t { kApply = 1, kTxnCommit, kStatus };
+  enum TimerKind : std::uint32_t { kShip = 1, kTxnCommit, kStatus };
   struct Txn {  // an open SERIALIZABLE create-once transaction
     NodeId from{kNoNode};
     RequestId id{};
@@ -120,9 +121,8 @@ class Database : public Node {
   void answer(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn);
   void release_sync_waiters(Env& env);
   void stream(Env& env, const WalRecord& record, NodeId to);
+  void ship_due(Env& env, std::size_t index);
   void receive(Env& env, NodeId from, const WalRecord& record);
-  void schedule_apply(Env& env);
-  void apply_due(Env& env);
   void send_status(Env& env, bool resend);
   void promote(Env& env);
   void follow(Env& env, NodeId primary, std::uint64_t fork_lsn);
@@ -140,17 +140,16 @@ class Database : public Node {
   std::map<std::uint64_t, Txn> txns_;
   std::uint64_t next_txn_ = 1;
   std::map<std::string, std::uint64_t> type_versions_;  // bumped by every job write of a type
-  // replica: records on their way (still within the lag; lost with the
-  // process), and records that arrived after a gap
-  struct Incoming {
-    Time at{};  // local clock: when the record reaches this replica's WAL
-    WalRecord record;
+  // primary: per member (index of config_.members), records waiting out the
+  // replication lag before they are shipped (lost with the process)
+  struct Outgoing {
+    std::deque<std::pair<Time, WalRecord>> queue;  // (local ship time, record), in lsn order
+    Time last_at{};
+    bool timer_armed = false;
   };
-  std::deque<Incoming> incoming_;
-  std::uint64_t queued_upto_ = 0;  // highest lsn received or on its way
+  std::vector<Outgoing> outgoing_;
+  // replica: records that arrived after a gap
   std::map<std::uint64_t, WalRecord> out_of_order_;
-  Time last_arrival_at_{};
-  bool apply_timer_armed_ = false;
 };
 
 }  // namespace fl

@@ -65,7 +65,8 @@ class TestCluster {
 
   sim::Simulation& sim() { return sim_; }
   BuiltCluster& cluster() { return cluster_; }
-  NodeId id(std::string_view name) const { return cluster_.id(name); }
+  // Any node of the simulation (the cluster's, or one a test added).
+  NodeId id(std::string_view name) const { return sim_.id(name); }
   std::string name(NodeId node) const { return sim_.name(node); }
   Time now() const { return sim_.now(); }
 
