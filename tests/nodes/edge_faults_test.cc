@@ -1,0 +1,183 @@
+// The edge under faults: a server crash, a lagging replica, the health check
+// against a dead database, and the planted bugs of the edge.
+#include <gtest/gtest.h>
+
+#include "tests/nodes/edge_support.h"
+
+namespace fl::test {
+namespace {
+
+Time at_s(int s) { return time_from_ns(ns(seconds(s))); }
+
+// Clients (by name) whose websocket was on `server` just before `t`.
+std::vector<std::string> clients_on(const TestCluster& c, std::string_view server, Time t) {
+  std::map<NodeId, NodeId> on;
+  for (const auto& e : c.events<ClientConnected>())
+    if (e.at < t) on[e.node] = e.event.server;
+  std::vector<std::string> out;
+  for (const auto& [client, s] : on)
+    if (s == c.id(server)) out.push_back(c.name(client));
+  return out;
+}
+
+TEST(EdgeFaults, ServerCrashClientsReconnectElsewhereAndResyncWithNothingMissed) {
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(12, seconds(5), minutes(3), sync_replication)});
+  c.run_until(at_s(60));
+  const auto victims = clients_on(c, "app2", at_s(60));
+  ASSERT_FALSE(victims.empty());
+  c.crash("app2");
+  c.run_until(at_s(300));
+  const PostBook book(c);
+  EXPECT_TRUE(book.not_exactly_once(c).empty()) << book.not_exactly_once(c).front();
+  for (const auto& v : victims) {
+    bool moved = false, resynced = false;
+    for (const auto& e : c.events<ClientConnected>(v))
+      if (e.at > at_s(60) && e.event.server != c.id("app2")) moved = true;
+    for (const auto& e : c.events<ClientResync>(v))
+      if (e.at > at_s(60)) resynced = true;
+    EXPECT_TRUE(moved) << v;
+    EXPECT_TRUE(resynced) << v;
+  }
+  // The proxy learned it from the failed health check and closed their side.
+  bool down = false;
+  for (const auto& h : c.events<HealthChecked>("proxy"))
+    if (h.event.server == c.id("app2") && !h.event.healthy && h.at > at_s(60)) down = true;
+  EXPECT_TRUE(down);
+  // And nothing was routed to app2 after that.
+  for (const auto& r : c.events<ProxyRouted>("proxy"))
+    if (r.at > at_s(61)) EXPECT_NE(r.event.server, c.id("app2"));
+}
+
+TEST(EdgeFaults, ResyncFromAReplicaLagging20sMissesPosts) {
+  // Async replication; the one replica lags 20 s; app2 crashes; its clients
+  // resync from the replica, which lacks the posts of the last 20 s.
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(12, seconds(5), minutes(3))});
+  c.run_until(at_s(50));
+  c.control("db-replica1", ControlOp{ControlOp::Kind::set_spec, "replication_lag", "20s"});
+  c.run_until(at_s(75));
+  c.crash("app2");
+  c.run_until(at_s(300));
+  const PostBook book(c);
+  EXPECT_GT(book.missing_total(c), 0u);
+  // Every acknowledged post is in the primary all the same: only delivery broke.
+  for (const auto& [post, channel] : book.acked) EXPECT_TRUE(book.committed.count(post));
+}
+
+TEST(EdgeFaults, ResyncFromAnUpToDateReplicaMissesNothing) {
+  // The same run with the scenario's normal lag: the control for the one above.
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(12, seconds(5), minutes(3), sync_replication)});
+  c.run_until(at_s(75));
+  c.crash("app2");
+  c.run_until(at_s(300));
+  EXPECT_EQ(PostBook(c).missing_total(c), 0u);
+}
+
+// app1 loses its database (a partition between it and the database members).
+struct DeadDbRun {
+  std::size_t failed_posts_after = 0;   // create_post failures after the cut + 20 s
+  bool app1_marked_unhealthy = false;
+  std::size_t routed_to_app1_after = 0;
+};
+DeadDbRun dead_database(bool with_status, bool bug) {
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(9, seconds(5), minutes(4), [=](ClusterSpec& s) {
+                   s.proxy.health_with_status = with_status;
+                   if (bug) s.bugs.set(Bug::proxy_ignores_health);
+                 })});
+  c.run_until(at_s(60));
+  c.partition({"app1"}, {"db-primary", "db-replica1"});
+  c.run_until(at_s(240));
+  DeadDbRun r;
+  for (const auto& f : c.events<ClientRequestFailed>())
+    if (f.at > at_s(80) && f.event.request == "create_post") ++r.failed_posts_after;
+  for (const auto& h : c.events<HealthChecked>("proxy"))
+    if (h.event.server == c.id("app1") && !h.event.healthy && h.at > at_s(60)) r.app1_marked_unhealthy = true;
+  for (const auto& p : c.events<ProxyRouted>("proxy"))
+    if (p.at > at_s(80) && p.event.server == c.id("app1")) ++r.routed_to_app1_after;
+  return r;
+}
+
+TEST(EdgeFaults, PlainPingKeepsAServerWithADeadDatabaseInRotation) {
+  const DeadDbRun r = dead_database(/*with_status=*/false, false);
+  EXPECT_FALSE(r.app1_marked_unhealthy);
+  EXPECT_GT(r.routed_to_app1_after, 0u);
+  EXPECT_GT(r.failed_posts_after, 0u);
+}
+
+TEST(EdgeFaults, GetServerStatusTakesAServerWithADeadDatabaseOut) {
+  const DeadDbRun r = dead_database(/*with_status=*/true, false);
+  EXPECT_TRUE(r.app1_marked_unhealthy);
+  EXPECT_EQ(r.routed_to_app1_after, 0u);
+  EXPECT_EQ(r.failed_posts_after, 0u);
+}
+
+TEST(EdgeBugs, ProxyIgnoresHealthKeepsRoutingToTheFailedServer) {
+  const DeadDbRun r = dead_database(/*with_status=*/true, /*bug=*/true);
+  EXPECT_TRUE(r.app1_marked_unhealthy);  // it saw the failure ...
+  EXPECT_GT(r.routed_to_app1_after, 0u); // ... and routed there all the same
+  EXPECT_GT(r.failed_posts_after, 0u);
+}
+
+// Acknowledged posts that the primary never committed.
+std::size_t acked_not_committed(bool bug) {
+  TestCluster c({.app_servers = 2, .replicas = 1, .tweak = with_clients(6, seconds(5), minutes(3), [=](ClusterSpec& s) {
+                   s.database.failover = Failover::manual;
+                   if (bug) s.bugs.set(Bug::ack_before_commit);
+                 })});
+  c.run_until(at_s(60));
+  c.crash("db-primary");
+  c.run_until(at_s(200));
+  const PostBook book(c);
+  std::size_t n = 0;
+  for (const auto& [post, channel] : book.acked) n += book.committed.count(post) ? 0 : 1;
+  return n;
+}
+
+TEST(EdgeBugs, AckBeforeCommitAcknowledgesPostsThePrimaryNeverHad) {
+  EXPECT_EQ(acked_not_committed(false), 0u);
+  EXPECT_GT(acked_not_committed(true), 0u);
+}
+
+// client1 loses its link to the proxy for a while; it comes back to the same
+// server (sticky) with its connection id and sequence: a resume.
+std::size_t missed_after_blip(bool bug) {
+  TestCluster c({.app_servers = 2, .replicas = 1, .tweak = with_clients(6, seconds(5), minutes(3), [=](ClusterSpec& s) {
+                   sync_replication(s);
+                   s.clients.channel_masks = {0b111};
+                   if (bug) s.bugs.set(Bug::no_missed_message_replay);
+                 })});
+  c.run_until(at_s(50));
+  c.partition({"client1"}, {"proxy"});
+  c.run_until(at_s(66));
+  c.heal();
+  c.run_until(at_s(300));
+  // It did resume (same connection id) rather than start afresh.
+  bool resumed = false;
+  for (const auto& e : c.events<ClientConnected>("client1"))
+    if (e.at > at_s(50) && e.event.resumed) resumed = true;
+  EXPECT_TRUE(resumed);
+  return PostBook(c).missing(c, "client1");
+}
+
+TEST(EdgeBugs, NoMissedMessageReplayLosesWhatTheClientMissed) {
+  EXPECT_EQ(missed_after_blip(false), 0u);
+  EXPECT_GT(missed_after_blip(true), 0u);
+}
+
+std::size_t missed_after_crash(bool bug) {
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(12, seconds(5), minutes(3), [=](ClusterSpec& s) {
+                   sync_replication(s);
+                   if (bug) s.bugs.set(Bug::sequence_reset_without_hello);
+                 })});
+  c.run_until(at_s(60));
+  c.restart("app2");
+  c.run_until(at_s(300));
+  return PostBook(c).missing_total(c);
+}
+
+TEST(EdgeBugs, SequenceResetWithoutHelloLeavesClientsWithoutTheirPosts) {
+  EXPECT_EQ(missed_after_crash(false), 0u);
+  EXPECT_GT(missed_after_crash(true), 0u);
+}
+
+}  // namespace
+}  // namespace fl::test
