@@ -270,20 +270,27 @@ void AppServer::on_stop(Env& env) {
 void AppServer::on_control(Env& env, const ControlOp& op) {
   if (op.kind != ControlOp::Kind::set_spec) return;
   if (handle_edge_control(env, op)) return;
-  if (op.key == "reload_config" || op.key.rfind("config.", 0) == 0 || op.key == "datasource") {
-    // The file changed (the harness's spec hook edited it before this input):
-    // a System Console edit or a reload re-reads it at once.
-    const std::uint64_t before = config_hash_;
-    reread_spec();
-    if (config_hash_ != before || op.key.rfind("config.", 0) == 0) {
-      const std::string key = op.key.rfind("config.", 0) == 0 ? op.key.substr(7) : op.key;
-      env.emit(ConfigChanged{key, op.value, config_hash_});
-    }
-    // Peers learn the new hash from the next ping; send one now.
-    if (phase_ == Phase::serving) {
-      for (auto& [node, peer] : peers_) {
-        if (peer.state == PeerState::up) send_ping(env, peer);
-      }
+  // "config.<Key>", "datasource", "version": edits of the machine's files (the
+  // harness's spec hook made them); they take effect at reload_config (config,
+  // DataSource) or at the next start (the binary).
+  if (op.key != "reload_config") return;
+  const std::map<std::string, std::string> before = spec_.config;
+  const std::uint64_t hash_before = config_hash_;
+  const Version running = spec_.version;
+  reread_spec();
+  spec_.version = running;  // a new binary needs a restart
+  for (const auto& [key, value] : spec_.config) {
+    auto it = before.find(key);
+    if (it == before.end() || it->second != value) env.emit(ConfigChanged{key, value, config_hash_});
+  }
+  for (const auto& [key, value] : before) {
+    if (spec_.config.count(key) == 0) env.emit(ConfigChanged{key, "", config_hash_});
+  }
+  if (config_hash_ != hash_before && phase_ == Phase::serving) {
+    // Peers learn the new hash from our pings; send one now rather than in 5 s.
+    for (auto& [node, peer] : peers_) {
+      if (peer.state == PeerState::up) send_ping(env, peer);
+      update_status(env, peer);
     }
   }
 }

@@ -73,6 +73,10 @@ void Database::on_control(Env& env, const ControlOp& op) {
   if (op.kind != ControlOp::Kind::set_spec) return;
   if (op.key == "promote") {
     if (disk_.role == DbRole::replica) promote(env);
+  } else if (op.key == "follow") {
+    for (std::size_t i = 0; i < config_.member_names.size() && i < config_.members.size(); ++i) {
+      if (config_.member_names[i] == op.value) follow(env, config_.members[i], disk_.last_lsn());
+    }
   } else if (op.key == "report_contents") {
     for (const auto& [post, row] : disk_.tables.posts) env.emit(PostPresent{post});
   } else if (op.key == "replication_lag") {

@@ -81,6 +81,7 @@ struct DbDisk {
 
 struct DatabaseConfig {
   std::vector<NodeId> members;  // every database member, this one included
+  std::vector<std::string> member_names;  // their host names (same order): primary_conninfo
   Replication replication = Replication::async;
   DurationRange replication_lag{};
 };
@@ -94,8 +95,10 @@ class Database : public Node {
   void on_timer(Env& env, TimerId id, TimerTag tag) override;
   void on_db_request(Env& env, NodeId from, RequestId id, const DbRequest& request) override;
   void on_stop(Env& env) override;
-  // set_spec keys: "promote"; "report_contents" (PostPresent for every post held);
-  // "replication_lag" (a range, "" = back to the scenario's).
+  // set_spec keys: "promote"; "follow" (a member's name: the operator re-points
+  // this replica at a new primary after a manual failover; no rewind);
+  // "report_contents" (PostPresent for every post held); "replication_lag" (a
+  // range, "" = back to the scenario's; on the primary: it ships with that lag).
   void on_control(Env& env, const ControlOp& op) override;
 
   const DbDisk& disk() const { return disk_; }

@@ -1,6 +1,7 @@
 #include "nodes/spec.h"
 
 #include <algorithm>
+#include <string>
 
 #include "base/assert.h"
 #include "base/rng.h"
@@ -9,12 +10,14 @@ namespace fl {
 
 std::uint64_t ServerSpec::config_hash() const {
   // std::map iterates in key order: the hash is independent of edit order.
+  // Each key and value is length-prefixed, so no two different maps hash the
+  // same text ({"a": "b=c"} vs {"a=b": "c"}).
   std::uint64_t h = fnv1a64("");
   for (const auto& [key, value] : config) {
+    h = fnv1a64(std::to_string(key.size()) + ":", h);
     h = fnv1a64(key, h);
-    h = fnv1a64("=", h);
+    h = fnv1a64(std::to_string(value.size()) + ":", h);
     h = fnv1a64(value, h);
-    h = fnv1a64("\n", h);
   }
   return h;
 }

@@ -33,8 +33,8 @@ struct ServerSpec {
   std::vector<NodeId> replicas;                        // SqlSettings.DataSourceReplicas
   std::vector<std::string> plugins;                    // installed plugin ids
 
-  // The hash peers compare (MODEL.md, Cluster status): FNV-1a over the sorted
-  // "key=value\n" lines, so it depends on content only, never on insertion order.
+  // The hash peers compare (MODEL.md, Cluster status): FNV-1a over the sorted,
+  // length-prefixed keys and values: content only, never insertion order.
   std::uint64_t config_hash() const;
 };
 

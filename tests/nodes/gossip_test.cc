@@ -68,6 +68,9 @@ TEST(Gossip, ConfigChangeOnOneServerTurnsItRedForItsPeersWhoKeepTalkingToIt) {
   c.run_for(minutes(2));
   c.control("app3", ControlOp{ControlOp::Kind::set_spec, "config.ServiceSettings.SiteURL", "https://x"});
   c.run_for(seconds(30));
+  EXPECT_EQ(c.count<ConfigChanged>("app3"), 0u);  // edited on disk, not yet read
+  c.control("app3", ControlOp{ControlOp::Kind::set_spec, "reload_config", ""});
+  c.run_for(seconds(30));
   ASSERT_EQ(c.count<ConfigChanged>("app3"), 1u);
   auto red = [&](std::string_view viewer, std::string_view peer) {
     auto seen = c.events<PeerStatus>(viewer);
