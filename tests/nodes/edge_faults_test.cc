@@ -43,9 +43,12 @@ TEST(EdgeFaults, ServerCrashClientsReconnectElsewhereAndResyncWithNothingMissed)
   for (const auto& h : c.events<HealthChecked>("proxy"))
     if (h.event.server == c.id("app2") && !h.event.healthy && h.at > at_s(60)) down = true;
   EXPECT_TRUE(down);
-  // And nothing was routed to app2 after that.
+  // And nothing was routed to app2 once the proxy had marked it down.
+  Time marked = kTimeMax;
+  for (const auto& h : c.events<HealthChecked>("proxy"))
+    if (h.event.server == c.id("app2") && !h.event.healthy && h.at > at_s(60)) marked = std::min(marked, h.at);
   for (const auto& r : c.events<ProxyRouted>("proxy"))
-    if (r.at > at_s(61)) EXPECT_NE(r.event.server, c.id("app2"));
+    if (r.at > marked) EXPECT_NE(r.event.server, c.id("app2"));
 }
 
 TEST(EdgeFaults, ResyncFromAReplicaLagging20sMissesPosts) {
@@ -53,7 +56,9 @@ TEST(EdgeFaults, ResyncFromAReplicaLagging20sMissesPosts) {
   // resync from the replica, which lacks the posts of the last 20 s.
   TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(12, seconds(5), minutes(3))});
   c.run_until(at_s(50));
-  c.control("db-replica1", ControlOp{ControlOp::Kind::set_spec, "replication_lag", "20s"});
+  // The lag lives in the primary's WAL sender (nodes/database.cc draws it per
+  // record there), so the control goes to the primary.
+  c.control("db-primary", ControlOp{ControlOp::Kind::set_spec, "replication_lag", "20s"});
   c.run_until(at_s(75));
   c.crash("app2");
   c.run_until(at_s(300));
