@@ -30,8 +30,15 @@ struct Event {
 };
 static_assert(sizeof(Event) == 24, "events stay small: four children in ~1.5 cache lines");
 
+// One 128-bit comparison (time in the high word, key in the low): compiles to
+// cmp/sbb without a branch, which matters because many events share a time
+// (a tick's sends all land together), so a two-step comparison mispredicts.
+// Virtual time is never negative, so its bits compare as unsigned.
 inline bool event_before(const Event& a, const Event& b) {
-  return a.at < b.at || (a.at == b.at && a.key < b.key);
+  using u128 = unsigned __int128;
+  const u128 ka = (static_cast<u128>(static_cast<std::uint64_t>(a.at)) << 64) | a.key;
+  const u128 kb = (static_cast<u128>(static_cast<std::uint64_t>(b.at)) << 64) | b.key;
+  return ka < kb;
 }
 
 class EventQueue {
@@ -44,6 +51,7 @@ class EventQueue {
   }
 
   void push(const Event& e) {
+    FL_ASSERT(e.at >= 0);
     std::size_t hole = heap_.size();
     heap_.push_back(e);
     Event* h = heap_.data();
@@ -56,13 +64,26 @@ class EventQueue {
     h[hole] = e;
   }
 
-  Event pop() {
+  void pop() {
     FL_ASSERT(!heap_.empty());
-    const Event top = heap_.front();
     const Event last = heap_.back();
     heap_.pop_back();
+    if (!heap_.empty()) sift_down(last);
+  }
+
+  // Pops the top and pushes `e` in one sift: the engine's common case, where
+  // handling an event schedules the next one (a timer re-arming itself).
+  void replace_top(const Event& e) {
+    FL_ASSERT(!heap_.empty() && e.at >= 0);
+    sift_down(e);
+  }
+
+  void clear() { heap_.clear(); }
+
+ private:
+  // Fills the hole at the root with `e`, moving smaller children up.
+  void sift_down(const Event& e) {
     const std::size_t n = heap_.size();
-    if (n == 0) return top;
     Event* h = heap_.data();
     std::size_t hole = 0;
     for (;;) {
@@ -73,17 +94,13 @@ class EventQueue {
       for (std::size_t c = first + 1; c < end; ++c) {
         if (event_before(h[c], h[best])) best = c;
       }
-      if (!event_before(h[best], last)) break;
+      if (!event_before(h[best], e)) break;
       h[hole] = h[best];
       hole = best;
     }
-    h[hole] = last;
-    return top;
+    h[hole] = e;
   }
 
-  void clear() { heap_.clear(); }
-
- private:
   std::vector<Event> heap_;
 };
 

@@ -24,13 +24,9 @@ std::int64_t NodeClock::drift_ns(std::int64_t x) const {
   return static_cast<std::int64_t>(d);
 }
 
-std::int64_t NodeClock::virtual_for(std::int64_t local_deadline, std::int64_t not_before) const {
+std::int64_t NodeClock::virtual_for_drifting(std::int64_t local_deadline, std::int64_t not_before) const {
+  FL_ASSERT(drift_ppm_ != 0);
   if (local(not_before) >= local_deadline) return not_before;
-  if (drift_ppm_ == 0) {
-    const std::int64_t v = local_deadline - base_;
-    FL_ASSERT(v > not_before && local(v) == local_deadline);
-    return v;
-  }
   // Solve x + floor(x * ppm / 1e6) >= r for the least x (x = v - anchor): the
   // real solution is r * 1e6 / (1e6 + ppm); floors move it by at most a couple
   // of ns, so step from the estimate to the exact least solution.

@@ -32,7 +32,13 @@ class NodeClock {
   }
 
   // The first virtual instant v >= not_before with local(v) >= local_deadline.
-  std::int64_t virtual_for(std::int64_t local_deadline, std::int64_t not_before) const;
+  std::int64_t virtual_for(std::int64_t local_deadline, std::int64_t not_before) const {
+    if (drift_ppm_ == 0) {  // the common case, exact: local(v) = v + base
+      const std::int64_t v = local_deadline - base_;
+      return v > not_before ? v : not_before;
+    }
+    return virtual_for_drifting(local_deadline, not_before);
+  }
 
   // Sets offset and drift from virtual time `now` on (see the formula above).
   void set(std::int64_t now, std::int64_t offset, std::int64_t drift_ppm);
@@ -43,6 +49,7 @@ class NodeClock {
   std::int64_t drift_ppm() const { return drift_ppm_; }
 
  private:
+  std::int64_t virtual_for_drifting(std::int64_t local_deadline, std::int64_t not_before) const;
   // floor(x * drift_ppm / 1e6), exact.
   std::int64_t drift_ns(std::int64_t x) const;
   void rebase() { base_ = offset_ + steps_ + drift_at_anchor_; }

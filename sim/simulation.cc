@@ -52,6 +52,7 @@ struct MessageSlot {
   std::uint32_t from_incarnation = 0;
   std::uint32_t to_incarnation = 0;
   std::int64_t sent_at = 0;
+  std::uint64_t links_version = 0;  // the network's version when sent
 };
 
 struct DbRequestSlot {
@@ -81,8 +82,10 @@ struct InFlightDb {
   std::uint32_t requester_incarnation = 0;
 };
 
-// One ordered pair's network state, recomputed when faults change.
+// One ordered pair's network state, recomputed when faults change (all but
+// last_delivery, which is the connection's FIFO floor and survives rebuilds).
 struct LinkState {
+  std::int64_t last_delivery = 0;
   bool cut = false;
   bool fifo = true;            // neither reordering nor duplicating
   bool overridden = false;     // a set_link applies
@@ -145,8 +148,8 @@ struct Simulation::Impl {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> one_way_cuts;  // sorted
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint16_t> overrides;  // (min, max) -> config
   std::vector<LinkState> links;               // n x n, from * n + to
-  std::vector<std::int64_t> last_delivery;    // n x n: FIFO per connection
   bool links_dirty = true;
+  std::uint64_t links_version = 0;            // bumped by every network change
   NodeId db_endpoint{kNoNode};
   std::uint64_t next_request = 1;
 
@@ -169,18 +172,33 @@ struct Simulation::Impl {
     FL_ASSERT(id.value < nodes.size());
     return nodes[id.value];
   }
-  void push(std::int64_t at, Kind kind, std::uint32_t node_value, std::uint32_t index) {
-    FL_ASSERT(at >= now);
-    queue.push(Event{at, (next_seq++ << 8) | kind, node_value, index});
-  }
-  std::uint64_t push_keyed(std::int64_t at, Kind kind, std::uint32_t node_value, std::uint32_t index) {
+  // The loop leaves the event it is dispatching at the top of the heap; the
+  // first push made while handling it replaces it in one sift (see run_until).
+  bool top_taken = false;
+  [[gnu::always_inline]] std::uint64_t push(std::int64_t at, Kind kind, std::uint32_t node_value, std::uint32_t index) {
     FL_ASSERT(at >= now);
     const std::uint64_t key = (next_seq++ << 8) | kind;
-    queue.push(Event{at, key, node_value, index});
+    const Event e{at, key, node_value, index};
+    if (top_taken) {
+      top_taken = false;
+      queue.replace_top(e);
+    } else {
+      queue.push(e);
+    }
     return key;
   }
+  void settle_top() {
+    if (top_taken) {
+      top_taken = false;
+      queue.pop();
+    }
+  }
+  void mark_links_dirty() {
+    links_dirty = true;
+    ++links_version;
+  }
 
-  const LinkState& link_state(std::uint32_t from, std::uint32_t to) {
+  LinkState& link_state(std::uint32_t from, std::uint32_t to) {
     if (links_dirty) rebuild_links();
     return links[static_cast<std::size_t>(from) * nodes.size() + to];
   }
@@ -253,8 +271,7 @@ class Simulation::Impl::NodeEnv final : public Env {
 
 void Simulation::Impl::rebuild_links() {
   const std::size_t n = nodes.size();
-  links.assign(n * n, LinkState{});
-  FL_ASSERT(last_delivery.size() == n * n);  // sized by add_node, before any event
+  FL_ASSERT(links.size() == n * n);  // sized by add_node, before any event
   std::vector<std::int32_t> group(n, -1);
   for (std::size_t g = 0; g < partition_groups.size(); ++g) {
     for (std::uint32_t member : partition_groups[g]) {
@@ -266,6 +283,7 @@ void Simulation::Impl::rebuild_links() {
   for (std::size_t from = 0; from < n; ++from) {
     for (std::size_t to = 0; to < n; ++to) {
       LinkState& l = links[from * n + to];
+      l.overridden = false;
       l.cut = from != to && group[from] >= 0 && group[to] >= 0 && group[from] != group[to];
       const auto key = std::make_pair(static_cast<std::uint32_t>(std::min(from, to)),
                                       static_cast<std::uint32_t>(std::max(from, to)));
@@ -283,7 +301,7 @@ void Simulation::Impl::rebuild_links() {
 void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   FL_ASSERT(to.value < nodes.size());
   ++sent;
-  const LinkState& link = link_state(from.value, to.value);
+  LinkState& link = link_state(from.value, to.value);
   NodeState& dst = nodes[to.value];
   const std::uint32_t slot = messages.alloc();
   MessageSlot& m = messages[slot];
@@ -293,6 +311,7 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   m.from_incarnation = nodes[from.value].incarnation;
   m.to_incarnation = dst.incarnation;
   m.sent_at = now;
+  m.links_version = links_version;
   if (link.cut) {  // a TCP connect into a partition times out
     ++cut;
     ++failed;
@@ -326,9 +345,8 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   } else {
     // FIFO per connection: a message never overtakes an earlier one on the same
     // (from, to) connection; equal times keep insertion order.
-    std::int64_t& last = last_delivery[static_cast<std::size_t>(from.value) * nodes.size() + to.value];
-    if (at < last) at = last;
-    last = at;
+    if (at < link.last_delivery) at = link.last_delivery;
+    link.last_delivery = at;
   }
   push(at, kDeliver, to.value, slot);
 }
@@ -345,7 +363,7 @@ RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
     return id;
   }
   FL_ASSERT(member.value < nodes.size());
-  const LinkState& link = link_state(from.value, member.value);
+  LinkState& link = link_state(from.value, member.value);
   const LinkConfig& cfg = configs[link.config];
   NodeState& m = nodes[member.value];
   if (link.cut) {
@@ -369,9 +387,8 @@ RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
   m.db_in_flight[id.value] = InFlightDb{from, from_incarnation};
   // A database session is one TCP connection: FIFO, no loss (TCP retransmits).
   std::int64_t at = now + draw_latency(cfg);
-  std::int64_t& last = last_delivery[static_cast<std::size_t>(from.value) * nodes.size() + member.value];
-  if (at < last) at = last;
-  last = at;
+  if (at < link.last_delivery) at = link.last_delivery;
+  link.last_delivery = at;
   push(at, kDbRequest, member.value, slot);
   return id;
 }
@@ -395,7 +412,7 @@ void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const Db
   FL_ASSERT_MSG(it->second.requester == to, "db_reply addressed to another node than the requester");
   const InFlightDb entry = it->second;
   m.db_in_flight.erase(it);
-  const LinkState& link = link_state(member.value, to.value);
+  LinkState& link = link_state(member.value, to.value);
   const std::uint32_t slot = db_replies.alloc();
   DbReplySlot& r = db_replies[slot];
   r.reply = reply;
@@ -411,9 +428,8 @@ void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const Db
     return;
   }
   std::int64_t at = now + draw_latency(configs[link.config]);
-  std::int64_t& last = last_delivery[static_cast<std::size_t>(member.value) * nodes.size() + to.value];
-  if (at < last) at = last;
-  last = at;
+  if (at < link.last_delivery) at = link.last_delivery;
+  link.last_delivery = at;
   push(at, kDbReply, to.value, slot);
 }
 
@@ -431,7 +447,7 @@ TimerId Simulation::Impl::after(NodeId self_id, Duration d, TimerTag tag) {
   t.tag = tag;
   t.node = self_id.value;
   t.state = TimerState::pending;
-  t.event_key = push_keyed(t.at, kTimer, self_id.value, slot);
+  t.event_key = push(t.at, kTimer, self_id.value, slot);
   return make_timer_id(slot, t.gen);
 }
 
@@ -466,7 +482,7 @@ void Simulation::Impl::reevaluate_timers(NodeId id) {
     const std::int64_t at = clock.virtual_for(t.local_deadline, now);
     if (at == t.at) continue;  // unchanged: keep its event (and its place among ties)
     t.at = at;
-    t.event_key = push_keyed(at, kTimer, id.value, p.slot);  // the old event goes stale
+    t.event_key = push(at, kTimer, id.value, p.slot);  // the old event goes stale
   }
 }
 
@@ -691,7 +707,7 @@ void Simulation::Impl::dispatch(const Event& e) {
         messages.free(e.index);
         return;
       }
-      if (link_state(m.from.value, m.to.value).cut) {
+      if (m.links_version != links_version && link_state(m.from.value, m.to.value).cut) {
         // Cut while in flight: the sender's connection times out.
         ++cut;
         ++failed;
@@ -802,12 +818,15 @@ void Simulation::Impl::run_until(std::int64_t until) {
   FL_ASSERT_MSG(!running_loop, "run_until called from inside the run");
   running_loop = true;
   if (links_dirty) rebuild_links();
-  while (!stopped && !queue.empty() && queue.top().at <= until) {
-    const Event e = queue.pop();
+  while (!stopped && !queue.empty()) {
+    const Event e = queue.top();
+    if (e.at > until) break;
     FL_ASSERT(e.at >= now);
     now = e.at;
     ++events;
+    top_taken = true;
     dispatch(e);
+    settle_top();
   }
   if (!stopped && now < until) now = until;
   running_loop = false;
@@ -832,8 +851,8 @@ NodeId Simulation::add_node(std::string name, NodeFactory factory) {
   // not change the draws of another.
   n.rng = impl_->root.split("node/" + n.name);
   impl_->nodes.push_back(std::move(n));
-  impl_->links_dirty = true;
-  impl_->last_delivery.assign(impl_->nodes.size() * impl_->nodes.size(), 0);
+  impl_->mark_links_dirty();
+  impl_->links.assign(impl_->nodes.size() * impl_->nodes.size(), LinkState{});
   return id;
 }
 
@@ -851,7 +870,7 @@ std::size_t Simulation::node_count() const { return impl_->nodes.size(); }
 void Simulation::set_default_link(const LinkConfig& link) {
   FL_ASSERT(link.latency.lo.count() >= 0 && link.latency.lo <= link.latency.hi);
   impl_->configs[0] = link;
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::keep_history(bool keep) { impl_->keep = keep; }
@@ -902,7 +921,7 @@ void Simulation::partition(const std::vector<std::vector<NodeId>>& groups) {
     }
     impl_->partition_groups.push_back(std::move(members));
   }
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::cut_one_way(NodeId from, NodeId to) {
@@ -911,7 +930,7 @@ void Simulation::cut_one_way(NodeId from, NodeId to) {
   const auto key = std::make_pair(from.value, to.value);
   const auto it = std::lower_bound(cuts.begin(), cuts.end(), key);
   if (it == cuts.end() || *it != key) cuts.insert(it, key);
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::set_link(NodeId a, NodeId b, const LinkConfig& link) {
@@ -921,7 +940,7 @@ void Simulation::set_link(NodeId a, NodeId b, const LinkConfig& link) {
   impl_->configs.push_back(link);
   impl_->overrides[{std::min(a.value, b.value), std::max(a.value, b.value)}] =
       static_cast<std::uint16_t>(impl_->configs.size() - 1);
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::heal() {
@@ -929,23 +948,23 @@ void Simulation::heal() {
   impl_->one_way_cuts.clear();
   impl_->overrides.clear();
   impl_->configs.resize(1);  // drop the overrides' configs
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::heal_partition() {
   impl_->partition_groups.clear();
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::heal_one_way(NodeId from, NodeId to) {
   auto& cuts = impl_->one_way_cuts;
   cuts.erase(std::remove(cuts.begin(), cuts.end(), std::make_pair(from.value, to.value)), cuts.end());
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 void Simulation::clear_link(NodeId a, NodeId b) {
   impl_->overrides.erase({std::min(a.value, b.value), std::max(a.value, b.value)});
-  impl_->links_dirty = true;
+  impl_->mark_links_dirty();
 }
 
 const LinkConfig& Simulation::default_link() const { return impl_->configs[0]; }
@@ -993,6 +1012,7 @@ std::uint64_t Simulation::messages_reordered() const { return impl_->reordered; 
 std::uint64_t Simulation::messages_delayed() const { return impl_->delayed; }
 std::uint64_t Simulation::sends_failed() const { return impl_->failed; }
 Time Simulation::next_event_time() const {
+  impl_->settle_top();
   return impl_->queue.empty() ? kTimeMax : time_from_ns(impl_->queue.top().at);
 }
 
