@@ -46,7 +46,15 @@ class Recorder : public Node {
   Recorder(Simulation* sim, Log* log, Hooks hooks) : sim_(sim), log_(log), hooks_(std::move(hooks)) {
     ++log_->objects_built;
   }
+  // Arms a zero-length timer, so the node acts (in on_timer) inside the run.
+  void arm(TimerTag tag) {
+    FL_ASSERT(env_ != nullptr);
+    env_->after(Duration{0}, tag);
+  }
+  Env* env() { return env_; }
+
   void on_start(Env& env) override {
+    env_ = &env;
     record(env, Input::Kind::start, kNoNode, 0);
     if (hooks_.on_start) hooks_.on_start(env);
   }
@@ -85,6 +93,7 @@ class Recorder : public Node {
     return log_->inputs.back();
   }
   Simulation* sim_;
+  Env* env_ = nullptr;
   Log* log_;
   Hooks hooks_;
 };

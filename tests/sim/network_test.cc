@@ -1,0 +1,231 @@
+// The network model: latency, partitions, one-way cuts, connect timeouts,
+// refused connections, FIFO per connection, loss / duplication / reordering.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "sim/simulation.h"
+#include "tests/sim/test_nodes.h"
+
+namespace fl::sim {
+namespace {
+using namespace testing;
+
+constexpr Duration kLat = milliseconds(5);
+
+// A node that sends what the test tells it to on a timer tag, so that sends come
+// from inside the node through Env::send (as node logic does).
+struct Sender {
+  Simulation sim;
+  std::vector<Log> logs;
+  std::vector<NodeId> ids;
+  struct Order { std::uint32_t to; std::uint64_t seq; };
+  std::vector<std::vector<Order>> orders;  // per node, by timer arg index
+
+  explicit Sender(int n, std::uint64_t seed = 1, LinkConfig link = LinkConfig{{kLat, kLat}}) : sim(seed), logs(n) {
+    sim.set_default_link(link);
+    orders.resize(n);
+    for (int i = 0; i < n; ++i) {
+      Recorder::Hooks hooks;
+      hooks.on_timer = [this, i](Env& env, TimerId, TimerTag tag) {
+        if (tag.kind != 1) return;
+        const Order& o = orders[i][tag.arg];
+        env.send(NodeId{o.to}, heartbeat(o.seq));
+      };
+      ids.push_back(sim.add_node("n" + std::to_string(i), recorder(sim, logs[i], hooks)));
+    }
+  }
+  void start_all() { for (NodeId id : ids) sim.start(id); }
+  // Node `from` sends `seq` to `to` at virtual time `at` (via a zero timer).
+  void send_at(Time at, int from, int to, std::uint64_t seq) {
+    const std::uint64_t arg = orders[from].size();
+    orders[from].push_back({static_cast<std::uint32_t>(to), seq});
+    const NodeId f = ids[from];
+    sim.at(at, [f, arg](Simulation& s) {
+      ASSERT_TRUE(s.running(f));
+      static_cast<Recorder*>(s.node(f))->arm(TimerTag{1, arg});
+    });
+  }
+  std::vector<Input> received(int node) const { return logs[node].of(Input::Kind::message); }
+  std::vector<Input> failed(int node) const { return logs[node].of(Input::Kind::send_failed); }
+};
+
+Time T(Duration d) { return kTimeZero + d; }
+
+TEST(Network, MessageArrivesAfterExactlyTheLinkLatency) {
+  Sender s(2);
+  s.start_all();
+  s.send_at(T(seconds(1)), 0, 1, 42);
+  s.sim.run_until(T(seconds(2)));
+  const auto got = s.received(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].value, 42u);
+  EXPECT_EQ(got[0].peer, s.ids[0]);
+  EXPECT_EQ(got[0].virtual_at, T(seconds(1) + kLat));
+}
+
+TEST(Network, PartitionCutsExactlyTheLinksBetweenGroups) {
+  // Groups {0,1} and {2,3}; node 4 is named in no group and keeps every link.
+  constexpr int kN = 5;
+  Sender s(kN);
+  s.start_all();
+  s.sim.partition({{s.ids[0], s.ids[1]}, {s.ids[2], s.ids[3]}});
+  const auto group = [](int i) { return i <= 1 ? 0 : i <= 3 ? 1 : -1; };
+  std::uint64_t seq = 0;
+  for (int from = 0; from < kN; ++from)
+    for (int to = 0; to < kN; ++to)
+      if (from != to) s.send_at(T(seconds(1)), from, to, ++seq);
+  s.sim.run_until(T(seconds(10)));
+  for (int from = 0; from < kN; ++from) {
+    for (int to = 0; to < kN; ++to) {
+      if (from == to) continue;
+      const bool should_cut = group(from) >= 0 && group(to) >= 0 && group(from) != group(to);
+      EXPECT_EQ(s.sim.reachable(s.ids[from], s.ids[to]), !should_cut) << from << "->" << to;
+      bool arrived = false;
+      for (const auto& in : s.received(to)) arrived = arrived || in.peer == s.ids[from];
+      bool failed = false;
+      for (const auto& in : s.failed(from)) failed = failed || in.peer == s.ids[to];
+      EXPECT_EQ(arrived, !should_cut) << from << "->" << to;
+      EXPECT_EQ(failed, should_cut) << from << "->" << to;
+    }
+  }
+  EXPECT_EQ(s.sim.messages_cut(), 8u);  // 2 x 2 pairs, both directions
+}
+
+TEST(Network, OneWayCutFailsOneDirectionOnly) {
+  Sender s(2);
+  s.start_all();
+  s.sim.cut_one_way(s.ids[0], s.ids[1]);
+  EXPECT_FALSE(s.sim.reachable(s.ids[0], s.ids[1]));
+  EXPECT_TRUE(s.sim.reachable(s.ids[1], s.ids[0]));
+  s.send_at(T(seconds(1)), 0, 1, 1);
+  s.send_at(T(seconds(1)), 1, 0, 2);
+  s.sim.run_until(T(seconds(10)));
+  EXPECT_TRUE(s.received(1).empty());
+  ASSERT_EQ(s.received(0).size(), 1u);
+  EXPECT_EQ(s.received(0)[0].value, 2u);
+  ASSERT_EQ(s.failed(0).size(), 1u);
+  EXPECT_TRUE(s.failed(1).empty());
+}
+
+TEST(Network, SendOverCutLinkFailsAfterConnectTimeout) {
+  Sender s(2);
+  s.start_all();
+  s.sim.partition({{s.ids[0]}, {s.ids[1]}});
+  s.send_at(T(seconds(1)), 0, 1, 7);
+  s.sim.run_until(T(seconds(1) + kConnectTimeout - nanoseconds(1)));
+  EXPECT_TRUE(s.failed(0).empty());  // not before the timeout
+  s.sim.run_until(T(seconds(10)));
+  const auto failed = s.failed(0);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].virtual_at, T(seconds(1) + kConnectTimeout));
+  EXPECT_EQ(failed[0].value, 7u);  // the message comes back with the failure
+  EXPECT_EQ(failed[0].peer, s.ids[1]);
+}
+
+TEST(Network, SendToCrashedNodeIsRefusedAfterOneRoundTrip) {
+  Sender s(2);
+  s.start_all();
+  s.sim.crash(s.ids[1]);
+  s.send_at(T(seconds(1)), 0, 1, 9);
+  s.sim.run_until(T(seconds(10)));
+  const auto failed = s.failed(0);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].virtual_at, T(seconds(1) + 2 * kLat));
+  EXPECT_TRUE(s.received(1).empty());
+}
+
+TEST(Network, MessageInFlightToANodeThatCrashesIsDropped) {
+  Sender s(2);
+  s.start_all();
+  s.send_at(T(seconds(1)), 0, 1, 1);
+  s.sim.at(T(seconds(1) + kLat / 2), [&](Simulation& sim) { sim.crash(s.ids[1]); });
+  s.sim.at(T(seconds(1) + kLat / 2 + nanoseconds(1)), [&](Simulation& sim) { sim.start(s.ids[1]); });
+  s.sim.run_until(T(seconds(10)));
+  EXPECT_TRUE(s.received(1).empty());  // not even to the restarted process
+  EXPECT_EQ(s.logs[1].objects_built, 2);
+}
+
+TEST(Network, PartitionAfterSendFailsTheInFlightMessage) {
+  Sender s(2);
+  s.start_all();
+  s.send_at(T(seconds(1)), 0, 1, 1);
+  s.sim.at(T(seconds(1) + kLat / 2), [&](Simulation& sim) { sim.partition({{s.ids[0]}, {s.ids[1]}}); });
+  s.sim.run_until(T(seconds(10)));
+  EXPECT_TRUE(s.received(1).empty());
+  ASSERT_EQ(s.failed(0).size(), 1u);
+  EXPECT_EQ(s.failed(0)[0].virtual_at, T(seconds(1) + kConnectTimeout));
+}
+
+TEST(Network, HealRestoresEveryLink) {
+  Sender s(3);
+  s.start_all();
+  s.sim.partition({{s.ids[0]}, {s.ids[1], s.ids[2]}});
+  s.sim.cut_one_way(s.ids[1], s.ids[2]);
+  s.sim.heal();
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) EXPECT_TRUE(s.sim.reachable(s.ids[a], s.ids[b]));
+}
+
+TEST(Network, FifoPerConnectionEvenWithLatencyRange) {
+  // Latency drawn per message from [1ms, 50ms]: without the FIFO rule, later
+  // messages would often overtake earlier ones.
+  Sender s(2, 7, LinkConfig{{milliseconds(1), milliseconds(50)}});
+  s.start_all();
+  for (int i = 0; i < 200; ++i) s.send_at(T(seconds(1) + microseconds(100) * i), 0, 1, i);
+  s.sim.run_until(T(seconds(10)));
+  const auto got = s.received(1);
+  ASSERT_EQ(got.size(), 200u);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].value, i);
+}
+
+TEST(Network, ReorderingLinkDoesReorder) {
+  Sender s(2, 7, LinkConfig{{milliseconds(1), milliseconds(2)}, 0.0, 0.0, 0.5});
+  s.start_all();
+  for (int i = 0; i < 200; ++i) s.send_at(T(seconds(1) + microseconds(100) * i), 0, 1, i);
+  s.sim.run_until(T(seconds(10)));
+  const auto got = s.received(1);
+  ASSERT_EQ(got.size(), 200u);
+  int inversions = 0;
+  for (std::size_t i = 1; i < got.size(); ++i) inversions += got[i].value < got[i - 1].value;
+  EXPECT_GT(inversions, 10);
+  EXPECT_GT(s.sim.messages_reordered(), 60u);   // ~100 expected of 200 at rate 0.5
+  EXPECT_LT(s.sim.messages_reordered(), 140u);
+}
+
+TEST(Network, LossAndDuplicationRatesRoughlyAsConfigured) {
+  constexpr int kSends = 4000;
+  Sender s(2, 11, LinkConfig{{kLat, kLat}, 0.25, 0.10, 0.0});
+  s.start_all();
+  for (int i = 0; i < kSends; ++i) s.send_at(T(seconds(1) + microseconds(10) * i), 0, 1, i);
+  s.sim.run_until(T(seconds(100)));
+  const double lost = static_cast<double>(s.sim.messages_lost()) / kSends;
+  EXPECT_NEAR(lost, 0.25, 0.03);
+  const auto got = s.received(1);
+  // Delivered = sent - lost + duplicated, each duplicated among the survivors.
+  EXPECT_EQ(got.size(), kSends - s.sim.messages_lost() + s.sim.messages_duplicated());
+  const double dup = static_cast<double>(s.sim.messages_duplicated()) / (kSends - s.sim.messages_lost());
+  EXPECT_NEAR(dup, 0.10, 0.03);
+  std::set<std::uint64_t> distinct;
+  for (const auto& in : got) distinct.insert(in.value);
+  EXPECT_EQ(distinct.size(), kSends - s.sim.messages_lost());
+  EXPECT_TRUE(s.failed(0).empty());  // a lossy link never reports failure
+}
+
+TEST(Network, SetLinkOverridesOnePairBothWays) {
+  Sender s(3);
+  s.start_all();
+  s.sim.set_link(s.ids[0], s.ids[1], LinkConfig{{milliseconds(40), milliseconds(40)}});
+  s.send_at(T(seconds(1)), 0, 1, 1);
+  s.send_at(T(seconds(1)), 1, 0, 2);
+  s.send_at(T(seconds(1)), 0, 2, 3);
+  s.sim.run_until(T(seconds(2)));
+  EXPECT_EQ(s.received(1).at(0).virtual_at, T(seconds(1) + milliseconds(40)));
+  EXPECT_EQ(s.received(0).at(0).virtual_at, T(seconds(1) + milliseconds(40)));
+  EXPECT_EQ(s.received(2).at(0).virtual_at, T(seconds(1) + kLat));
+  s.sim.clear_link(s.ids[0], s.ids[1]);
+  EXPECT_EQ(s.sim.link(s.ids[0], s.ids[1]).latency.hi, kLat);
+}
+
+}  // namespace
+}  // namespace fl::sim
