@@ -66,6 +66,11 @@ void AppServer::win_election(Env& env) {
   env.emit(ElectionWon{});
   leader_ = env.self();
   won_election_ = true;
+  if (!acting_leader_) {
+    // Act after the announcement had time to reach the old leader.
+    takeover_ready_ = false;
+    env.after(k::kLeaderTakeoverDelay, TimerTag{kTakeover, election_round_});
+  }
   for (auto& [node, peer] : peers_) {
     send_to_peer(env, peer, Message{Coordinator{spec_.id}}, /*reliable=*/false);
   }
@@ -79,6 +84,7 @@ void AppServer::accept_leader(Env& env, NodeId leader, std::uint32_t leader_id) 
   if (election_timer_) env.cancel(*election_timer_);
   election_timer_.reset();
   won_election_ = false;
+  takeover_ready_ = false;
   if (leader_ != leader) {
     leader_ = leader;
     env.emit(ElectionLost{leader});
@@ -159,7 +165,7 @@ void AppServer::on_lease_reply(Env& env, const DbReply& reply, Time sent_at) {
 }
 
 void AppServer::update_acting_leader(Env& env) {
-  bool want = won_election_ && leader_ == env.self() && phase_ == Phase::serving;
+  bool want = won_election_ && takeover_ready_ && leader_ == env.self() && phase_ == Phase::serving;
   if (election_mode_ == LeaderElection::db_lease) {
     if (lease_held_ && env.now() >= lease_valid_until_) lease_held_ = false;
     want = want && lease_held_;

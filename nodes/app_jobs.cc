@@ -30,7 +30,7 @@ void AppServer::scheduler_tick(Env& env) {
     auto it = next_run_.find(type.type);
     FL_ASSERT(it != next_run_.end());
     if (now < it->second) continue;
-    const bool once = !bugs_.on(Bug::create_job_without_once);
+    const bool once = type.create_once && !bugs_.on(Bug::create_job_without_once);
     send_db(env, spec_.datasource, DbJobCreate{type.type, once}, Call::job_create, 0);
     it->second = now + type.period + env.rng().jitter(k::kScheduleJitter);
   }
@@ -43,7 +43,12 @@ void AppServer::on_job_created(Env& env, const PendingCall& pending, const DbRep
   if (reply.ok()) {
     const DbJobCreated* result = reply.get<DbJobCreated>();
     FL_ASSERT(result != nullptr);
-    if (result->created) env.emit(JobCreated{result->job, create->type, create->once});
+    // create_once says what the type is, not how this creation was done.
+    bool type_once = true;
+    for (const JobTypeSpec& t : job_types_) {
+      if (t.type == create->type) type_once = t.create_once;
+    }
+    if (result->created) env.emit(JobCreated{result->job, create->type, type_once});
     return;
   }
   // Store writes retry up to 3 times on a serialization failure (REFERENCE.md).

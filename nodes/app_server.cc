@@ -149,8 +149,15 @@ void AppServer::on_timer(Env& env, TimerId id, TimerTag tag) {
     }
     case kSchemaRetry:
       if (phase_ == Phase::migrating) send_db(env, spec_.datasource, DbSchemaRead{}, Call::schema_read, 0);
+      if (phase_ == Phase::checking) send_db(env, spec_.datasource, DbSchemaRead{}, Call::schema_check, 0);
       return;
     case kElectionAnswerTimeout: on_election_answer_timeout(env, tag.arg); return;
+    case kTakeover:
+      if (won_election_ && leader_ == env.self() && tag.arg == election_round_) {
+        takeover_ready_ = true;
+        update_acting_leader(env);
+      }
+      return;
     case kCoordinatorTimeout: on_coordinator_timeout(env, tag.arg); return;
     case kLeaseRenew: lease_renew(env); return;
     case kSchedulerTick: scheduler_tick(env); return;
@@ -196,6 +203,7 @@ void AppServer::handle_db(Env& env, const PendingCall& pending, const DbReply& r
       }
       return;
     case Call::lock_release: return;
+    case Call::schema_check: on_schema_check(env, reply); return;
     case Call::schema_read: on_schema(env, reply); return;
     case Call::migration_apply: on_migration_reply(env, static_cast<std::uint32_t>(pending.arg), reply); return;
     case Call::discovery_clean:
@@ -344,15 +352,10 @@ void AppServer::start_connect(Env& env) {
 void AppServer::on_connect_reply(Env& env, const DbReply& reply) {
   if (phase_ != Phase::connecting) return;
   if (reply.ok()) {
-    phase_ = Phase::locking;
-    lock_attempt_ = 0;
-    if (bugs_.on(Bug::migration_without_lock)) {
-      // The planted bug: straight to the schema, no lock.
-      phase_ = Phase::migrating;
-      send_db(env, spec_.datasource, DbSchemaRead{}, Call::schema_read, 0);
-      return;
-    }
-    try_lock(env);
+    // First the version rule: a binary too old for the schema exits before it
+    // touches the lock.
+    phase_ = Phase::checking;
+    send_db(env, spec_.datasource, DbSchemaRead{}, Call::schema_check, 0);
     return;
   }
   env.emit(DbConnectFailed{connect_attempt_});
@@ -361,6 +364,32 @@ void AppServer::on_connect_reply(Env& env, const DbReply& reply) {
     return;
   }
   env.after(k::kDbConnectRetryInterval, TimerTag{kConnectRetry, 0});
+}
+
+void AppServer::on_schema_check(Env& env, const DbReply& reply) {
+  if (phase_ != Phase::checking) return;
+  const DbSchema* schema = reply.get<DbSchema>();
+  if (!reply.ok() || schema == nullptr) {
+    env.after(k::kDbConnectRetryInterval, TimerTag{kSchemaRetry, 0});
+    return;
+  }
+  const std::uint32_t binary = spec_.version.schema();
+  // A binary older than the database by more than one minor refuses to start
+  // (seed: one minor version difference supported).
+  if (binary + k::kMaxMinorSkew < schema->schema && !bugs_.on(Bug::join_across_two_minors)) {
+    refuse(env, "binary " + spec_.version.str() + " is more than one minor version older than the database schema " +
+                    std::to_string(schema->schema));
+    return;
+  }
+  phase_ = Phase::locking;
+  lock_attempt_ = 0;
+  if (bugs_.on(Bug::migration_without_lock)) {
+    // The planted bug: straight to the schema, no lock.
+    phase_ = Phase::migrating;
+    send_db(env, spec_.datasource, DbSchemaRead{}, Call::schema_read, 0);
+    return;
+  }
+  try_lock(env);
 }
 
 void AppServer::refuse(Env& env, std::string reason) {
@@ -415,15 +444,6 @@ void AppServer::on_schema(Env& env, const DbReply& reply) {
     return;
   }
   db_schema_ = schema->schema;
-  const std::uint32_t binary = spec_.version.schema();
-  // A binary older than the database by more than one minor refuses to start
-  // (seed: one minor version difference supported).
-  if (binary < db_schema_ && binary + k::kMaxMinorSkew < db_schema_ &&
-      !bugs_.on(Bug::join_across_two_minors)) {
-    refuse(env, "binary " + spec_.version.str() + " is more than one minor version older than the database schema " +
-                    std::to_string(db_schema_));
-    return;
-  }
   next_migration_ = db_schema_ + 1;
   apply_next_migration(env);
 }

@@ -97,7 +97,7 @@ class AppServer : public Node {
   void handle_edge_send_failed(Env& env, NodeId to, const Message& message);
 
  private:
-  enum class Phase : std::uint8_t { created, connecting, locking, migrating, registering, serving, refused, stopped };
+  enum class Phase : std::uint8_t { created, connecting, checking, locking, migrating, registering, serving, refused, stopped };
   enum TimerKind : std::uint32_t {
     kDbTimeout = 1,      // arg: request id
     kConnectRetry,
@@ -118,10 +118,11 @@ class AppServer : public Node {
     kJobDoneRetry,       // arg: job
     kReplicaReprobe,     // arg: index into replicas_
     kSchemaRetry,
+    kTakeover,           // arg: election round
   };
   // Why a database request was sent: how to handle its reply.
   enum class Call : std::uint8_t {
-    connect_ping, lock_acquire, lock_refresh, lock_release, schema_read, migration_apply,
+    connect_ping, schema_check, lock_acquire, lock_refresh, lock_release, schema_read, migration_apply,
     discovery_clean, discovery_register, discovery_refresh, discovery_list, discovery_delete,
     lease_acquire, lease_release, job_create, job_list, job_claim, job_done, replica_probe, edge,
   };
@@ -166,6 +167,7 @@ class AppServer : public Node {
   void handle_db(Env& env, const PendingCall& pending, const DbReply& reply);
   void start_connect(Env& env);
   void on_connect_reply(Env& env, const DbReply& reply);
+  void on_schema_check(Env& env, const DbReply& reply);
   void try_lock(Env& env);
   void on_lock_reply(Env& env, const DbReply& reply);
   void on_schema(Env& env, const DbReply& reply);
@@ -257,6 +259,7 @@ class AppServer : public Node {
   NodeId leader_{kNoNode};
   bool won_election_ = false;  // bully says: me
   bool acting_leader_ = false; // LeaderBegin emitted, no LeaderEnd yet
+  bool takeover_ready_ = false; // the takeover delay after winning has passed
   bool electing_ = false;
   std::uint64_t election_round_ = 0;
   std::optional<TimerId> election_timer_;

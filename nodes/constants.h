@@ -51,6 +51,11 @@ inline constexpr Duration kElectionAnswerTimeout = seconds(5);   // > one connec
 inline constexpr Duration kCoordinatorTimeout = seconds(10);     // after an ANSWER
 // model: how long a freshly serving server listens to gossip before electing.
 inline constexpr Duration kElectionStartDelay = seconds(1);
+// model: a winner starts acting as leader this long after announcing
+// COORDINATOR, so that a clean handover (the old leader hears the announcement
+// within a round trip) has no overlap; a partitioned old leader never hears it,
+// so split brain stays real.
+inline constexpr Duration kLeaderTakeoverDelay = seconds(2);
 
 // ---- db_lease election (model: the safe variant's parameters) ----
 inline constexpr std::string_view kLeaderLeaseName = "cluster-leader";

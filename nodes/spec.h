@@ -43,6 +43,9 @@ struct JobTypeSpec {
   std::string type;
   Duration period{};    // next run = now + period + jitter [0, 2 s)
   Duration run_time{};  // how long a worker takes to run one
+  // Most types are "create once" (REFERENCE.md); the create_job_without_once
+  // bug makes the scheduler forget it, but the type stays create-once.
+  bool create_once = true;
 };
 
 enum class Replication : std::uint8_t { async, sync };

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "harness/cluster_builder.h"
+#include "invariants/registry.h"
 #include "nodes/app_server.h"
 #include "sim/simulation.h"
 
@@ -198,6 +199,38 @@ class TestCluster {
     }
     std::vector<std::string> out;
     for (NodeId n : up) out.push_back(sim_.name(n));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // Which of these invariants (MODEL.md) the history so far violates, judged as
+  // the harness would at the end of the run, by the invariant helper's checkers.
+  std::vector<std::string> violated(std::initializer_list<const char*> invariants) const {
+    inv::ClusterInfo info;
+    info.nodes.resize(sim_.node_count());
+    for (std::size_t i = 0; i < info.nodes.size(); ++i) {
+      inv::NodeInfo& n = info.nodes[i];
+      n.name = sim_.name(NodeId{static_cast<std::uint32_t>(i)});
+      if (n.name == "db-primary") n.role = inv::Role::db_primary;
+      else if (n.name.rfind("db-replica", 0) == 0) n.role = inv::Role::db_replica;
+      else if (n.name == "proxy") n.role = inv::Role::proxy;
+      else if (n.name == "storage") n.role = inv::Role::storage;
+      else if (n.name == "operator") n.role = inv::Role::oper;
+      else if (n.name.rfind("client", 0) == 0) n.role = inv::Role::client;
+      if (const ServerSpec* server = cluster_.spec->server(n.name)) {
+        n.role = inv::Role::app_server;
+        n.server_id = server->id;
+      }
+    }
+    info.leader_election = cluster_.spec->leader_election == LeaderElection::db_lease ? "db_lease" : "bully";
+    info.initial_schema = cluster_.spec->initial_schema();
+    std::vector<std::string> out;
+    for (const char* name : invariants) {
+      auto checker = inv::make_invariant(name, info);
+      for (const HistoryEvent& e : sim_.history()) checker->on_event(e);
+      checker->finish(inv::RunEnd{sim_.now(), true});
+      if (checker->failed()) out.push_back(name);
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
