@@ -1,0 +1,216 @@
+#include "sim/history_json.h"
+
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <utility>
+
+#include "base/assert.h"
+
+namespace fl::sim {
+namespace {
+
+using nlohmann::json;
+
+struct FieldWriter {
+  json* out;
+  template <class V>
+  void operator()(std::string_view name, const V& value) const {
+    using T = std::decay_t<V>;
+    json& slot = (*out)[std::string(name)];
+    if constexpr (std::is_same_v<T, NodeId>) {
+      slot = value == kNoNode ? json(nullptr) : json(value.value);
+    } else if constexpr (std::is_same_v<T, Duration>) {
+      slot = value.count();
+    } else if constexpr (std::is_same_v<T, Time>) {
+      slot = ns(value);
+    } else if constexpr (std::is_enum_v<T>) {
+      slot = static_cast<std::underlying_type_t<T>>(value);
+    } else {
+      slot = value;  // integers, bool, std::string
+    }
+  }
+};
+
+// Reads fields back into an event. The visitor hands out const references to
+// the members of a non-const object we own, so writing through them is sound.
+struct FieldReader {
+  const json* in;
+  std::string* error;
+  bool* ok;
+  template <class V>
+  void operator()(std::string_view name, const V& value) const {
+    if (!*ok) return;
+    using T = std::decay_t<V>;
+    T& target = const_cast<T&>(value);
+    const auto it = in->find(std::string(name));
+    if (it == in->end()) {
+      *ok = false;
+      *error = "missing field \"" + std::string(name) + "\"";
+      return;
+    }
+    const json& j = *it;
+    try {
+      if constexpr (std::is_same_v<T, NodeId>) {
+        target = j.is_null() ? kNoNode : NodeId{j.get<std::uint32_t>()};
+      } else if constexpr (std::is_same_v<T, Duration>) {
+        target = Duration{j.get<std::int64_t>()};
+      } else if constexpr (std::is_same_v<T, Time>) {
+        target = time_from_ns(j.get<std::int64_t>());
+      } else if constexpr (std::is_enum_v<T>) {
+        target = static_cast<T>(j.get<std::underlying_type_t<T>>());
+      } else if constexpr (std::is_same_v<T, bool>) {
+        if (!j.is_boolean()) throw std::runtime_error("not a bool");
+        target = j.get<bool>();
+      } else if constexpr (std::is_same_v<T, std::string>) {
+        if (!j.is_string()) throw std::runtime_error("not a string");
+        target = j.get<std::string>();
+      } else {
+        if (!j.is_number_integer()) throw std::runtime_error("not an integer");
+        target = j.get<T>();
+      }
+    } catch (const std::exception& e) {
+      *ok = false;
+      *error = "field \"" + std::string(name) + "\": " + e.what();
+    }
+  }
+};
+
+// Builds the event body named `name` from its fields, trying each alternative of
+// EventBody in turn (there are a few dozen; this runs for replay, not hot).
+template <std::size_t... I>
+bool body_from_json(std::string_view name, const json& fields, EventBody* out, std::string* error,
+                    std::index_sequence<I...>) {
+  bool found = false, ok = true;
+  const auto try_one = [&](auto tag) {
+    using T = std::variant_alternative_t<decltype(tag)::value, EventBody>;
+    if (found || T::kName != name) return;
+    found = true;
+    T body{};
+    body.fields(FieldReader{&fields, error, &ok});
+    if (ok) *out = std::move(body);
+  };
+  (try_one(std::integral_constant<std::size_t, I>{}), ...);
+  if (!found) *error = "unknown event \"" + std::string(name) + "\"";
+  return found && ok;
+}
+
+}  // namespace
+
+std::string history_event_to_json(const HistoryEvent& event, const std::vector<std::string>* node_names) {
+  json j;
+  j["seq"] = event.seq;
+  j["at_ns"] = ns(event.at);
+  j["at"] = format_time(event.at);
+  j["local_ns"] = ns(event.local);
+  j["local"] = format_time(event.local);
+  if (event.node == kNoNode) {
+    j["node"] = nullptr;
+  } else {
+    j["node"] = event.node.value;
+    if (node_names && event.node.value < node_names->size()) j["node_name"] = (*node_names)[event.node.value];
+  }
+  j["event"] = std::string(event.name());
+  json fields = json::object();
+  std::visit([&fields](const auto& body) { body.fields(FieldWriter{&fields}); }, event.body);
+  j["fields"] = std::move(fields);
+  return j.dump();
+}
+
+std::optional<HistoryEvent> history_event_from_json(std::string_view line, std::string* error) {
+  FL_ASSERT(error != nullptr);
+  const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    *error = "not a JSON object";
+    return std::nullopt;
+  }
+  try {
+    HistoryEvent e;
+    e.seq = j.at("seq").get<std::uint64_t>();
+    e.at = time_from_ns(j.at("at_ns").get<std::int64_t>());
+    e.local = time_from_ns(j.at("local_ns").get<std::int64_t>());
+    const json& node = j.at("node");
+    e.node = node.is_null() ? kNoNode : NodeId{node.get<std::uint32_t>()};
+    const std::string name = j.at("event").get<std::string>();
+    const json& fields = j.at("fields");
+    if (!fields.is_object()) {
+      *error = "\"fields\" is not an object";
+      return std::nullopt;
+    }
+    if (!body_from_json(name, fields, &e.body, error,
+                        std::make_index_sequence<std::variant_size_v<EventBody>>{})) {
+      return std::nullopt;
+    }
+    return e;
+  } catch (const std::exception& ex) {
+    *error = ex.what();
+    return std::nullopt;
+  }
+}
+
+std::optional<std::vector<HistoryEvent>> read_history_file(const std::string& path, std::string* error) {
+  FL_ASSERT(error != nullptr);
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot open " + path;
+    return std::nullopt;
+  }
+  std::vector<HistoryEvent> events;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string why;
+    auto e = history_event_from_json(line, &why);
+    if (!e) {
+      *error = path + ":" + std::to_string(number) + ": " + why;
+      return std::nullopt;
+    }
+    events.push_back(std::move(*e));
+  }
+  return events;
+}
+
+std::unique_ptr<HistoryWriter> HistoryWriter::open(const std::string& path, std::vector<std::string> node_names,
+                                                   std::string* error) {
+  FL_ASSERT(error != nullptr);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    *error = "cannot write " + path;
+    return nullptr;
+  }
+  return std::unique_ptr<HistoryWriter>(new HistoryWriter(f, std::move(node_names)));
+}
+
+HistoryWriter::~HistoryWriter() {
+  if (file_) std::fclose(file_);
+}
+
+void HistoryWriter::write(const HistoryEvent& event) {
+  FL_ASSERT(file_ != nullptr);
+  const std::string line = history_event_to_json(event, &names_);
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fputc('\n', file_) == EOF) {
+    failed_ = true;
+  }
+  ++written_;
+}
+
+std::function<void(const HistoryEvent&)> HistoryWriter::listener() {
+  return [this](const HistoryEvent& e) { write(e); };
+}
+
+bool HistoryWriter::close(std::string* error) {
+  FL_ASSERT(error != nullptr);
+  if (!file_) return !failed_;
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (failed_ || !closed) {
+    *error = "writing the history file failed (disk full?)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace fl::sim
