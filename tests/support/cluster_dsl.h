@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <initializer_list>
 #include <set>
@@ -56,7 +57,12 @@ inline std::vector<std::string> names(std::initializer_list<const char*> list) {
 
 class TestCluster {
  public:
-  explicit TestCluster(TestClusterOptions options = {}) : sim_(options.seed) {
+  // FL_TEST_SEED=N shifts every test's seed by N (to explore other schedules).
+  static std::uint64_t seed_shift() {
+    const char* v = std::getenv("FL_TEST_SEED");
+    return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
+  }
+  explicit TestCluster(TestClusterOptions options = {}) : sim_(options.seed + seed_shift()) {
     ClusterSpec spec = default_cluster_spec(options.app_servers, options.version);
     spec.database.replicas = options.replicas;
     if (options.tweak) options.tweak(spec);
