@@ -59,6 +59,10 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
     std::int64_t frac = 0, frac_scale = 1;
     bool has_digits = i > 0;
     if (i < rest.size() && rest[i] == '.') {
+      if (i == 0) {  // ".5s"; also what "1s...2s" leaves after the range's ".."
+        fail(error, "malformed duration " + quoted + ": a digit must come before the decimal point");
+        return std::nullopt;
+      }
       ++i;
       std::size_t start = i;
       while (i < rest.size() && is_digit(rest[i])) {

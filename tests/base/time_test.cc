@@ -40,6 +40,7 @@ TEST(Duration, RejectsMalformedInputWithAReason) {
   EXPECT_NE(parse_err("-2s").find("negative"), std::string::npos);
   EXPECT_NE(parse_err("s").find("expected a number"), std::string::npos);
   EXPECT_NE(parse_err("1.s").find("decimal point"), std::string::npos);
+  EXPECT_NE(parse_err(".5s").find("before the decimal point"), std::string::npos);
   EXPECT_NE(parse_err("0.5ns").find("nanosecond"), std::string::npos);
   EXPECT_NE(parse_err("99999999999999h").find("too large"), std::string::npos);
 }
@@ -75,6 +76,8 @@ TEST(DurationRange, ParsesRangesAndSingles) {
   EXPECT_FALSE(parse_duration_range("50ms..5ms", &err));
   EXPECT_NE(err.find("lower bound"), std::string::npos);
   EXPECT_FALSE(parse_duration_range("5ms..", &err));
+  EXPECT_FALSE(parse_duration_range("0.2ms...2ms", &err));  // three dots
+  EXPECT_NE(err.find("before the decimal point"), std::string::npos) << err;
 }
 
 }  // namespace
