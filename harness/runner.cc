@@ -20,8 +20,9 @@
 
 namespace fl::harness {
 
-// format_duration already writes "2m03.412s" and "1h0m", as the line wants.
-std::string line_time(Duration d) { return format_duration(d); }
+// The line shows times to the millisecond ("2m03.412s", "1h0m"), as
+// SCENARIOS.md does; reports keep the nanoseconds.
+std::string line_time(Duration d) { return format_duration(std::chrono::round<milliseconds>(d)); }
 
 std::string line_count(std::uint64_t n) {
   char buf[32];
@@ -56,6 +57,13 @@ std::string result_line(const RunResult& r) {
       line += r.problems.front();
     } else {
       line += "failed";
+    }
+    // Every run ends by printing its trace hash (DESIGN.md), failures too: the
+    // cross-build determinism check compares them.
+    if (r.outcome == Outcome::fail) {
+      char hash[32];
+      std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(r.trace_hash));
+      line += std::string(" hash=") + hash;
     }
     if (!r.report_dir.empty()) line += " -> " + r.report_dir;
   }

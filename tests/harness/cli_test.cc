@@ -108,14 +108,19 @@ TEST(Cli, ResultLineFormats) {
   fail.outcome = Outcome::fail;
   fail.violations.push_back(RunViolation{"single_leader", Time{minutes(2) + milliseconds(3412)}, "app1 and app2 both lead", {}, false});
   fail.report_dir = "out/split_brain-3/";
+  fail.trace_hash = 0x08303c85d51d8c83ULL;
   EXPECT_EQ(result_line(fail),
-            "FAIL scenarios/split_brain.toml seed=3 single_leader at 2m03.412s: app1 and app2 both lead -> out/split_brain-3/");
+            "FAIL scenarios/split_brain.toml seed=3 single_leader at 2m03.412s: app1 and app2 both lead "
+            "hash=08303c85d51d8c83 -> out/split_brain-3/");
   RunResult missing;
   missing.path = "x.toml";
   missing.seed = 1;
   missing.outcome = Outcome::fail;
   missing.problems.push_back("expected violation single_leader not found");
-  EXPECT_EQ(result_line(missing), "FAIL x.toml seed=1 expected violation single_leader not found");
+  EXPECT_EQ(result_line(missing), "FAIL x.toml seed=1 expected violation single_leader not found hash=0000000000000000");
+  // Times on the line are rounded to the millisecond.
+  pass.sim_time = minutes(2) + microseconds(30'159'562);
+  EXPECT_NE(result_line(pass).find(" sim=2m30.16s "), std::string::npos) << result_line(pass);
 }
 
 #ifdef FL_FAULTLINE_BINARY
