@@ -2,6 +2,7 @@
 #include "nodes/database.h"
 
 #include <algorithm>
+#include <optional>
 #include <type_traits>
 
 #include "base/assert.h"
@@ -56,7 +57,8 @@ Database::Database(DbDisk& disk, DatabaseConfig config) : disk_(disk), config_(s
 }
 
 void Database::on_start(Env& env) {
-  if (!disk_.clean_shutdown) env.emit(DbCrashed{});  // recovering after a crash
+  // DbCrashed is the harness's to emit, at the crash (a process cannot); the
+  // flag only records that this start is a crash recovery.
   disk_.clean_shutdown = false;
   // Crash recovery replays the log: what is in it is applied.
   if (disk_.applied_lsn < disk_.last_lsn()) rebuild_tables(disk_.last_lsn());
@@ -80,12 +82,19 @@ void Database::on_control(Env& env, const ControlOp& op) {
   } else if (op.key == "report_contents") {
     for (const auto& [post, row] : disk_.tables.posts) env.emit(PostPresent{post});
   } else if (op.key == "replication_lag") {
-    if (op.value.empty()) {
-      lag_ = config_.replication_lag;
-    } else {
+    // On the primary: the lag it ships with ("" = the scenario's). On a
+    // replica (the replica_lag fault): extra lag before it takes records in
+    // ("" = none).
+    std::optional<DurationRange> range;
+    if (!op.value.empty()) {
       std::string error;
-      auto range = parse_duration_range(op.value, &error);
-      if (range) lag_ = *range;  // the loader validated it; a bad value keeps the lag
+      range = parse_duration_range(op.value, &error);
+      if (!range) return;  // the loader validated it; a bad value changes nothing
+    }
+    if (disk_.role == DbRole::primary) {
+      lag_ = range ? *range : config_.replication_lag;
+    } else {
+      extra_lag_ = range ? *range : DurationRange{};
     }
   }
 }
@@ -94,6 +103,7 @@ void Database::on_timer(Env& env, TimerId id, TimerTag tag) {
   (void)id;
   switch (static_cast<TimerKind>(tag.kind)) {
     case kShip: ship_due(env, tag.arg); return;
+    case kHold: release_held(env); return;
     case kStatus:
       // wal_receiver_status_interval: also how a replica that missed records
       // (a partition, a restart) gets them again.
@@ -480,27 +490,63 @@ void Database::ship_due(Env& env, std::size_t index) {
 
 void Database::receive(Env& env, NodeId from, const WalRecord& record) {
   if (disk_.role != DbRole::replica || from != disk_.upstream) return;  // not our primary
-  if (record.lsn <= disk_.last_lsn()) return;                            // a duplicate
-  if (record.lsn > disk_.last_lsn() + 1) {
+  const std::uint64_t seen = held_.empty() ? disk_.last_lsn() : held_.back().second.lsn;
+  if (record.lsn <= seen) return;  // a duplicate
+  if (record.lsn > seen + 1) {
     // A gap (records lost to a partition or a restart): keep it, ask for the rest.
     const bool first_gap = out_of_order_.empty();
     out_of_order_.emplace(record.lsn, record);
     if (first_gap) send_status(env, /*resend=*/true);
     return;
   }
-  auto append = [&](const WalRecord& r) {
-    FL_ASSERT(r.lsn == disk_.last_lsn() + 1);
-    disk_.log.push_back(r);
-    disk_.tables.apply(*r.write);
-    disk_.applied_lsn = r.lsn;
-    env.emit(ReplicaApplied{r.lsn});
-  };
-  append(record);
-  while (!out_of_order_.empty() && out_of_order_.begin()->first <= disk_.last_lsn() + 1) {
+  accept(env, record);
+  while (!out_of_order_.empty()) {
+    const std::uint64_t next = (held_.empty() ? disk_.last_lsn() : held_.back().second.lsn) + 1;
+    if (out_of_order_.begin()->first > next) break;
     auto node = out_of_order_.extract(out_of_order_.begin());
-    if (node.key() == disk_.last_lsn() + 1) append(node.mapped());
+    if (node.key() == next) accept(env, node.mapped());
   }
+}
+
+void Database::accept(Env& env, const WalRecord& record) {
+  if (extra_lag_.hi.count() == 0 && held_.empty()) {
+    append(env, record);
+    return;
+  }
+  // A replica_lag fault: this replica is slow to take records in (held in
+  // memory, in order; not received until then).
+  Time at = env.now() + env.rng().duration(extra_lag_);
+  if (!held_.empty() && at < held_.back().first) at = held_.back().first;
+  held_.emplace_back(at, record);
+  if (!hold_timer_armed_) {
+    env.after(held_.front().first - env.now(), TimerTag{kHold, 0});
+    hold_timer_armed_ = true;
+  }
+}
+
+void Database::release_held(Env& env) {
+  hold_timer_armed_ = false;
+  const Time now = env.now();
+  while (!held_.empty() && held_.front().first <= now) {
+    const WalRecord record = held_.front().second;
+    held_.pop_front();
+    if (record.lsn == disk_.last_lsn() + 1) append(env, record);
+  }
+  if (!held_.empty()) {
+    Duration wait = held_.front().first - now;
+    if (wait.count() < 0) wait = Duration{0};
+    env.after(wait, TimerTag{kHold, 0});
+    hold_timer_armed_ = true;
+  }
+}
+
+void Database::append(Env& env, const WalRecord& record) {
+  FL_ASSERT(record.lsn == disk_.last_lsn() + 1);
   FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
+  disk_.log.push_back(record);
+  disk_.tables.apply(*record.write);
+  disk_.applied_lsn = record.lsn;
+  env.emit(ReplicaApplied{record.lsn});
   if (config_.replication == Replication::sync) send_status(env, /*resend=*/false);  // flush feedback
 }
 
@@ -511,9 +557,10 @@ void Database::send_status(Env& env, bool resend) {
 
 void Database::promote(Env& env) {
   FL_ASSERT(disk_.role == DbRole::replica);
-  // What had not reached this replica yet (still in the old primary's lag)
-  // never will.
+  // What had not reached this replica yet (still in the old primary's lag, or
+  // held by a replica_lag fault) never will.
   out_of_order_.clear();
+  held_.clear();
   disk_.role = DbRole::primary;
   disk_.upstream = kNoNode;
   replica_received_.clear();
@@ -550,6 +597,7 @@ void Database::follow(Env& env, NodeId primary, std::uint64_t fork_lsn) {
     if (disk_.applied_lsn > fork_lsn) rebuild_tables(fork_lsn);
   }
   out_of_order_.clear();
+  held_.clear();
   for (Outgoing& out : outgoing_) out.queue.clear();  // a replica ships nothing
   FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
   send_status(env, /*resend=*/true);

@@ -104,7 +104,7 @@ class Database : public Node {
   const DbDisk& disk() const { return disk_; }
 
  private:
-  enum TimerKind : std::uint32_t { kShip = 1, kTxnCommit, kStatus };
+  enum TimerKind : std::uint32_t { kShip = 1, kTxnCommit, kStatus, kHold };
   struct Txn {  // an open SERIALIZABLE create-once transaction
     NodeId from{kNoNode};
     RequestId id{};
@@ -126,6 +126,9 @@ class Database : public Node {
   void stream(Env& env, const WalRecord& record, NodeId to);
   void ship_due(Env& env, std::size_t index);
   void receive(Env& env, NodeId from, const WalRecord& record);
+  void accept(Env& env, const WalRecord& record);
+  void release_held(Env& env);
+  void append(Env& env, const WalRecord& record);
   void send_status(Env& env, bool resend);
   void promote(Env& env);
   void follow(Env& env, NodeId primary, std::uint64_t fork_lsn);
@@ -151,8 +154,12 @@ class Database : public Node {
     bool timer_armed = false;
   };
   std::vector<Outgoing> outgoing_;
-  // replica: records that arrived after a gap
+  // replica: records that arrived after a gap; records held by a replica_lag
+  // fault (in memory: not received yet)
   std::map<std::uint64_t, WalRecord> out_of_order_;
+  DurationRange extra_lag_{};
+  std::deque<std::pair<Time, WalRecord>> held_;
+  bool hold_timer_armed_ = false;
 };
 
 }  // namespace fl

@@ -159,3 +159,33 @@ TEST(Database, CrashedReplicaCatchesUpAfterRestart) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+TEST(Database, ReplicaLagFaultMakesThatReplicaStaleUntilItEnds) {
+  TestCluster c({.app_servers = 1, .tweak = [](ClusterSpec& s) { s.jobs.clear(); }});
+  const NodeId replica = c.id("db-replica1");
+  const NodeId writer = c.sim().add_node("writer", [] {
+    return std::make_unique<DbClient>(DbTarget::cluster_endpoint(), posts(1), Duration{0});
+  });
+  const NodeId reader = c.sim().add_node("reader", [replica] {
+    return std::make_unique<DbClient>(DbTarget::member(replica),
+                                      std::vector<DbOp>{DbPostsSince{}, DbPostsSince{}}, seconds(6));
+  });
+  c.run_for(seconds(20));
+  c.control("db-replica1", ControlOp{ControlOp::Kind::set_spec, "replication_lag", "10s"});
+  c.sim().start(writer);
+  c.sim().start(reader);
+  c.run_for(seconds(15));
+  auto* r = dynamic_cast<DbClient*>(c.sim().node(reader));
+  ASSERT_EQ(r->replies().size(), 2u);
+  EXPECT_TRUE(r->replies().at(0).get<DbPosts>()->posts.empty());       // at 6 s: held
+  EXPECT_EQ(r->replies().at(1).get<DbPosts>()->posts.size(), 1u);      // at 12 s: in
+  // db-replica2 had it at once.
+  EXPECT_EQ(c.cluster().disk(c.id("db-replica2")).tables.posts.size(), 1u);
+  c.control("db-replica1", ControlOp{ControlOp::Kind::set_spec, "replication_lag", ""});
+}
+
+}  // namespace
+}  // namespace fl::test
