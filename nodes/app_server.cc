@@ -4,6 +4,7 @@
 #include "nodes/app_server.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <type_traits>
 
 #include "base/assert.h"
@@ -278,6 +279,14 @@ void AppServer::on_stop(Env& env) {
 void AppServer::on_control(Env& env, const ControlOp& op) {
   if (op.kind != ControlOp::Kind::set_spec) return;
   if (handle_edge_control(env, op)) return;
+  // A user logs in on this server / an admin revokes a session (System Console).
+  if (op.key == "session.cache" || op.key == "session.revoke") {
+    if (phase_ != Phase::serving) return;
+    const std::uint64_t session = std::strtoull(op.value.c_str(), nullptr, 10);
+    if (op.key == "session.cache") cache_session(env, session);
+    else revoke_session(env, session);
+    return;
+  }
   // "config.<Key>", "datasource", "version": edits of the machine's files (the
   // harness's spec hook made them); they take effect at reload_config (config,
   // DataSource) or at the next start (the binary).
@@ -544,6 +553,12 @@ void AppServer::cache_session(Env& env, std::uint64_t session) { sessions_[sessi
 bool AppServer::session_cached(Env& env, std::uint64_t session) const {
   auto it = sessions_.find(session);
   return it != sessions_.end() && env.now() - it->second < k::kSessionCacheTtl;
+}
+
+std::vector<std::uint64_t> AppServer::cached_sessions() const {
+  std::vector<std::uint64_t> out;
+  for (const auto& [session, at] : sessions_) out.push_back(session);
+  return out;
 }
 
 void AppServer::revoke_session(Env& env, std::uint64_t session) {

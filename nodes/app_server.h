@@ -48,6 +48,9 @@ class AppServer : public Node {
   void on_timer(Env& env, TimerId id, TimerTag tag) override;
   void on_db_reply(Env& env, RequestId id, const DbReply& reply) override;
   void on_stop(Env& env) override;
+  // set_spec keys: "reload_config" (re-read config and DataSource);
+  // "session.cache" / "session.revoke" (a login here / a System Console
+  // revocation here, value = session id); others go to the edge first.
   void on_control(Env& env, const ControlOp& op) override;
 
   // ---- for the edge (websocket hub, HTTP) and tests ----
@@ -76,6 +79,7 @@ class AppServer : public Node {
   void cache_session(Env& env, std::uint64_t session);
   bool session_cached(Env& env, std::uint64_t session) const;
   void revoke_session(Env& env, std::uint64_t session);
+  std::vector<std::uint64_t> cached_sessions() const;  // for tests (ttl not applied)
 
   // Timer kinds at or above this value belong to the edge.
   static constexpr std::uint32_t kEdgeTimerBase = 1000;
