@@ -27,6 +27,7 @@ AppServer::AppServer(std::shared_ptr<const ClusterSpec> file, std::string name)
   allow_unsupported_upgrades_ = file_->allow_unsupported_upgrades;
   job_types_ = file_->jobs;
   FL_ASSERT(spec_.name == name_);
+  FL_ASSERT_MSG(spec_.id != 0, "server ids start at 1 (the election compares them)");
 }
 
 AppServer::~AppServer() = default;

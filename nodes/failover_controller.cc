@@ -11,7 +11,6 @@ FailoverController::FailoverController(FailoverState& state, std::vector<NodeId>
 }
 
 void FailoverController::on_start(Env& env) {
-  last_ok_ = env.now();  // the primary is presumed healthy until it fails to answer
   env.after(k::kFailoverPingInterval, TimerTag{1, 0});
 }
 
@@ -22,14 +21,29 @@ void FailoverController::on_timer(Env& env, TimerId id, TimerTag tag) {
 }
 
 void FailoverController::tick(Env& env) {
+  const Time now = env.now();
+  if (ping_outstanding_ && now - ping_sent_at_ >= k::kFailoverPingInterval) {
+    // No answer within a ping interval (a paused or hung primary holds the
+    // request): a failed ping.
+    ping_outstanding_ = false;
+    ping_failed(env, ping_sent_at_);
+  }
   if (!failing_over_ && !ping_outstanding_ && state_.primary != kNoNode) {
     ping_outstanding_ = true;
+    ping_sent_at_ = now;
     pending_[env.db(DbRequest{DbTarget::member(state_.primary), DbPing{}})] = {Ask::ping, state_.primary};
   }
   for (NodeId member : state_.to_follow) {
     pending_[env.db(DbRequest{DbTarget::member(member), DbFollow{state_.primary, state_.fork_lsn}})] = {
         Ask::follow, member};
   }
+}
+
+void FailoverController::ping_failed(Env& env, Time sent_at) {
+  // The primary has been gone since the first ping it failed; promote once
+  // that is failover_detection ago.
+  if (!first_failure_) first_failure_ = sent_at;
+  if (env.now() - *first_failure_ >= detection_ && !failing_over_) begin_failover(env);
 }
 
 void FailoverController::begin_failover(Env& env) {
@@ -73,11 +87,11 @@ void FailoverController::on_db_reply(Env& env, RequestId id, const DbReply& repl
   switch (p.ask) {
     case Ask::ping:
       ping_outstanding_ = false;
-      if (p.member != state_.primary) return;
+      if (p.member != state_.primary || failing_over_) return;
       if (reply.ok()) {
-        last_ok_ = env.now();
-      } else if (env.now() - last_ok_ >= detection_ && !failing_over_) {
-        begin_failover(env);
+        first_failure_.reset();
+      } else {
+        ping_failed(env, ping_sent_at_);
       }
       return;
     case Ask::status: {
@@ -101,7 +115,7 @@ void FailoverController::on_db_reply(Env& env, RequestId id, const DbReply& repl
       }
       FL_ASSERT(state_.to_follow.count(old) == 1 || old == kNoNode);
       env.set_db_endpoint(p.member);
-      last_ok_ = env.now();
+      first_failure_.reset();
       tick(env);
       return;
     }

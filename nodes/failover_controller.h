@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -36,14 +37,16 @@ class FailoverController : public Node {
   enum class Ask : std::uint8_t { ping, status, promote, follow };
   struct Pending { Ask ask; NodeId member; };
   void tick(Env& env);
+  void ping_failed(Env& env, Time sent_at);
   void begin_failover(Env& env);
   void choose(Env& env);
 
   FailoverState& state_;
   std::vector<NodeId> members_;
   Duration detection_;
-  Time last_ok_{};  // local clock
+  std::optional<Time> first_failure_;  // local clock: the first failed ping since the last answer
   bool ping_outstanding_ = false;
+  Time ping_sent_at_{};  // local clock
   bool failing_over_ = false;
   std::map<RequestId, Pending> pending_;
   std::map<NodeId, std::uint64_t> received_;  // status answers of this failover

@@ -189,3 +189,47 @@ TEST(Database, ReplicaLagFaultMakesThatReplicaStaleUntilItEnds) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+TEST(Failover, AutomaticFailoverPromotesAfterTheDetectionDelayAndMovesTheEndpoint) {
+  TestCluster c({.app_servers = 1, .tweak = [](ClusterSpec& s) { s.database.failover_detection = seconds(30); }});
+  c.run_for(seconds(20));
+  const Time crashed = c.now();
+  c.crash("db-primary");
+  c.run_for(seconds(60));
+  const auto promoted = c.events<Promoted>();
+  ASSERT_EQ(promoted.size(), 1u);
+  EXPECT_GE(promoted[0].at - crashed, seconds(30));
+  EXPECT_LE(promoted[0].at - crashed, seconds(30) + 2 * k::kFailoverPingInterval);  // detection + one ping + a round
+  EXPECT_EQ(c.sim().db_endpoint(), promoted[0].node);
+  // The server keeps working through the endpoint: its discovery row is refreshed.
+  bool written = false;
+  for (auto& e : c.events<DiscoveryRowWritten>("app1")) written |= e.at > promoted[0].at;
+  c.run_for(seconds(60));
+  for (auto& e : c.events<DiscoveryRowWritten>("app1")) written |= e.at > promoted[0].at;
+  EXPECT_TRUE(written);
+}
+
+TEST(Failover, APausedPrimaryIsFailedOverToo) {
+  TestCluster c({.app_servers = 1});
+  c.run_for(seconds(20));
+  c.pause("db-primary", seconds(90));
+  c.run_for(seconds(60));
+  EXPECT_EQ(c.count<Promoted>(), 1u);
+  // When it resumes it is told to follow the new primary.
+  c.run_for(seconds(60));
+  EXPECT_EQ(c.cluster().disk(c.id("db-primary")).role, DbRole::replica);
+}
+
+TEST(Failover, ManualFailoverModeNeverPromotesByItself) {
+  TestCluster c({.app_servers = 1, .tweak = [](ClusterSpec& s) { s.database.failover = Failover::manual; }});
+  c.run_for(seconds(20));
+  c.crash("db-primary");
+  c.run_for(minutes(3));
+  EXPECT_EQ(c.count<Promoted>(), 0u);
+}
+
+}  // namespace
+}  // namespace fl::test
