@@ -1,4 +1,4 @@
-// The engine behind simulation.h. Hot path: pop an Event from the 4-ary heap,
+// The engine behind simulation.h. Hot path: pop an Event from the queue (FIFO runs per instant),
 // switch on its kind, check it is still valid (timer not cancelled, receiver
 // still the same incarnation), call the node. Payloads live in slabs indexed by
 // the event; nothing on the hot path allocates once the slabs have warmed up.
@@ -172,26 +172,11 @@ struct Simulation::Impl {
     FL_ASSERT(id.value < nodes.size());
     return nodes[id.value];
   }
-  // The loop leaves the event it is dispatching at the top of the heap; the
-  // first push made while handling it replaces it in one sift (see run_until).
-  bool top_taken = false;
   [[gnu::always_inline]] std::uint64_t push(std::int64_t at, Kind kind, std::uint32_t node_value, std::uint32_t index) {
     FL_ASSERT(at >= now);
     const std::uint64_t key = (next_seq++ << 8) | kind;
-    const Event e{at, key, node_value, index};
-    if (top_taken) {
-      top_taken = false;
-      queue.replace_top(e);
-    } else {
-      queue.push(e);
-    }
+    queue.push(Event{at, key, node_value, index});
     return key;
-  }
-  void settle_top() {
-    if (top_taken) {
-      top_taken = false;
-      queue.pop();
-    }
   }
   void mark_links_dirty() {
     links_dirty = true;
@@ -822,11 +807,10 @@ void Simulation::Impl::run_until(std::int64_t until) {
     const Event e = queue.top();
     if (e.at > until) break;
     FL_ASSERT(e.at >= now);
+    queue.pop();
     now = e.at;
     ++events;
-    top_taken = true;
     dispatch(e);
-    settle_top();
   }
   if (!stopped && now < until) now = until;
   running_loop = false;
@@ -1012,7 +996,6 @@ std::uint64_t Simulation::messages_reordered() const { return impl_->reordered; 
 std::uint64_t Simulation::messages_delayed() const { return impl_->delayed; }
 std::uint64_t Simulation::sends_failed() const { return impl_->failed; }
 Time Simulation::next_event_time() const {
-  impl_->settle_top();
   return impl_->queue.empty() ? kTimeMax : time_from_ns(impl_->queue.top().at);
 }
 
