@@ -72,6 +72,16 @@ void AppServer::handle_ping(Env& env, NodeId from, const GossipPing& ping) {
   peer.schema = ping.schema;
   peer.config_hash = ping.config_hash;
   env.send(from, Message{GossipPong{spec_.version, spec_.version.schema(), config_hash_, spec_.id, ping.seq}});
+  // A down peer that pings us has come back (a restart introduces itself):
+  // probe it now rather than at the next 15-s probe; its answer marks it up.
+  if (peer.state == PeerState::down) {
+    if (peer.probe_timer) env.cancel(*peer.probe_timer);
+    on_probe(env, peer.node);  // re-arms the 15-s probe from now
+  } else if (peer.state == PeerState::suspect) {
+    // Same for a peer waiting for its retry: a plain ping (its failure does not
+    // count; the 15-s retry still decides), whose answer clears the suspicion.
+    send_ping(env, peer);
+  }
   update_status(env, peer);
   if (!known) send_ping(env, peer);  // introduce ourselves to a joiner
   if ((!known || !had_id) && peer.state != PeerState::down) on_peer_back(env, peer);
@@ -98,7 +108,9 @@ void AppServer::handle_pong(Env& env, NodeId from, const GossipPong& pong) {
       peer.retry_timer.reset();
       for (const Message& m : peer.resend) env.send(peer.node, m);
       peer.resend.clear();
-      break;
+      update_status(env, peer);
+      on_peer_back(env, peer);  // what it may have missed meanwhile: who leads
+      return;
     case PeerState::up:
       break;
   }

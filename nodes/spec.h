@@ -72,8 +72,12 @@ struct ClusterSpec {
   Duration migration_time = k::kMigrationTimeDefault;  // per minor version
   BugSet bugs;
   bool allow_unsupported_upgrades = false;
-  // model: ExpiryNotify-like periodic work; scenarios and tests set their own.
-  std::vector<JobTypeSpec> jobs{{"expiry_notify", minutes(10), seconds(5)}};
+  // The periodic job types the leader schedules. expiry_notify runs every
+  // 10 min in the real server; ldap_sync is the model's short-period type (the
+  // seed names LDAP sync as the leader's work; its interval is configurable,
+  // minimum 1 min) whose run can outlast its period, so that a scenario of a
+  // few minutes exercises scheduling, claims and create-once. Tests set their own.
+  std::vector<JobTypeSpec> jobs{{"expiry_notify", minutes(10), seconds(5)}, {"ldap_sync", minutes(1), seconds(90)}};
 
   // ---- edge (clients, proxy, storage, operator): added by the edge helper ----
   ProxySpec proxy;

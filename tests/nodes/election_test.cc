@@ -106,3 +106,27 @@ TEST(Election, DbLeaseLeaderCutFromTheDatabaseStepsDownBeforeAnotherTakesOver) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+TEST(Election, RestartedServerIsSeenAtOnceAndDoesNotBecomeASecondLeader) {
+  TestCluster c({.app_servers = 3});
+  c.run_for(minutes(1));
+  c.stop("app2");
+  c.run_for(seconds(40));  // app1 and app3 mark it down
+  ASSERT_FALSE(c.events<PeerDown>("app1").empty());
+  const Time restarted = c.now();
+  c.start_node("app2");
+  c.run_for(minutes(1));
+  const auto serving = c.events<ServerServing>("app2").back().at;
+  // Its first ping makes app1 probe it at once, not up to 15 s later.
+  const auto ups = c.events<PeerUp>("app1");
+  ASSERT_FALSE(ups.empty());
+  EXPECT_LT(ups.back().at - serving, seconds(1));
+  EXPECT_EQ(c.max_simultaneous_leaders(restarted, kTimeMax), 1u);
+  EXPECT_EQ(c.leaders(), names({"app1"}));
+}
+
+}  // namespace
+}  // namespace fl::test
