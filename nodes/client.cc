@@ -91,18 +91,31 @@ void Client::handle_event(Env& env, const WsEvent& event) {
     return;
   }
   next_seq_ = event.seq + 1;
-  if (event.kind == WsEventKind::posted) deliver(env, event.post, "ws");
   if (resync_wanted_) send_resync(env);
+  if (event.kind == WsEventKind::posted) {
+    // While a resync is pending its answer may still bring older posts of the
+    // same authors: this one is filed after them (see client.h).
+    if (resync_pending()) held_.push_back(event.post);
+    else deliver(env, event.post, "ws", true);
+  }
 }
 
-void Client::deliver(Env& env, const PostEvent& post, const char* via) {
+void Client::deliver(Env& env, const PostEvent& post, const char* via, bool received) {
   if ((mask_ & (1ULL << post.channel)) == 0) return;  // not a member: not shown
   if (!delivered_.insert(post.id).second) return;     // already held
   env.emit(PostDelivered{post.id, post.channel, via});
-  if (post.create_at >= newest_at_) {
+  if (received && post.create_at >= newest_at_) {
     newest_at_ = post.create_at;
     newest_post_ = post.id;
   }
+}
+
+void Client::flush_held(Env& env) {
+  FL_ASSERT(!resync_pending());
+  std::vector<PostEvent> held;
+  held.swap(held_);
+  for (const PostEvent& post : held) deliver(env, post, "ws", true);
+  FL_ASSERT(held_.empty());
 }
 
 // ---- posts and REST -------------------------------------------------------------
@@ -192,10 +205,9 @@ void Client::handle_response(Env& env, const ApiResponse& response) {
   if (want == Want::post) {
     FL_ASSERT(!pending_.empty());
     env.emit(PostAckReceived{pending_.front().id});
-    // The web app adds its own post from the answer to the POST.
-    PostEvent own = pending_.front();
-    own.create_at = newest_at_;  // not known here; never moves the resync point
-    deliver(env, own, "ack");
+    // The web app adds its own post from the answer to the POST; it is not a
+    // post received from the channel, so it does not move the resync point.
+    deliver(env, pending_.front(), "ack", false);
     pending_.pop_front();
     attempt_ = 0;
     post_in_flight_ = false;
@@ -204,8 +216,9 @@ void Client::handle_response(Env& env, const ApiResponse& response) {
   }
   resync_in_flight_ = false;
   if (response.posts)
-    for (const PostEvent& post : *response.posts) deliver(env, post, "resync");
+    for (const PostEvent& post : *response.posts) deliver(env, post, "resync", true);
   if (resync_wanted_) send_resync(env);
+  if (!resync_pending()) flush_held(env);
 }
 
 // ---- inputs ---------------------------------------------------------------------

@@ -10,6 +10,16 @@
 //  - A post is recorded as delivered (PostDelivered) once, the first time it
 //    reaches the client, by the websocket or by a resync; the web app keys its
 //    post store by id.
+//  - The channel view stays in order across a resync: posts that arrive on
+//    the websocket while a resync is outstanding are filed after the resync's
+//    answer (the web app files the REST answer and the live events by create
+//    time, so the older posts that the resync brings back show above the new
+//    ones). A live post is never shown before an older post that the pending
+//    resync is fetching.
+//  - The resync point is the newest post RECEIVED from the channels (websocket
+//    or resync), never the client's own post learned from the POST's answer
+//    (REFERENCE.md, Websockets: "posts since its newest one"): an own post is
+//    newer than the other authors' posts still missing, which it would skip.
 //  - Websocket sequence handling follows the web app (REFERENCE.md, Websockets):
 //    a hello with another connection id makes it resynchronise; a sequence
 //    number other than the expected one makes it close and reconnect; the
@@ -63,7 +73,11 @@ class Client : public Node {
   void send_request(Env& env, ApiRequest request, Want want);
   void request_failed(Env& env, Want want, const char* reason, bool unsupported);
   void reload(Env& env);
-  void deliver(Env& env, const PostEvent& post, const char* via);
+  // `received`: it came from the channel (websocket or resync), so it may move
+  // the resync point; false for the client's own post learned from an ack.
+  void deliver(Env& env, const PostEvent& post, const char* via, bool received);
+  bool resync_pending() const { return resync_wanted_ || resync_in_flight_ || resync_retry_armed_; }
+  void flush_held(Env& env);
   void handle_event(Env& env, const WsEvent& event);
   void handle_response(Env& env, const ApiResponse& response);
 
@@ -103,7 +117,8 @@ class Client : public Node {
 
   // received
   std::set<std::uint64_t> delivered_;
-  std::uint64_t newest_post_ = 0;
+  std::uint64_t newest_post_ = 0;  // the resync point's post (for the history)
+  std::vector<PostEvent> held_;    // live posts that arrived while a resync was pending
   Time newest_at_{};  // create_at of the newest post held (server clocks)
 };
 
