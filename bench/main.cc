@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/engine.h"
+#include "bench/scenario_bench.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"faultline-bench: engine and scenario throughput"};
@@ -16,7 +17,14 @@ int main(int argc, char** argv) {
   engine_cmd->add_option("--repetitions", engine.repetitions, "runs of each side; the best counts");
   engine_cmd->add_flag("--engine-only", engine.engine_only, "skip the bare loop (for profiling)");
 
+  fl::bench::ScenarioBenchOptions scenario;
+  CLI::App* scenario_cmd = app.add_subcommand("scenario", "one scenario through the real runner, history streamed");
+  scenario_cmd->add_option("FILE", scenario.file, "scenario file (.toml)")->required();
+  scenario_cmd->add_option("--seed", scenario.seed, "the run's seed (default: the scenario's)");
+  scenario_cmd->add_option("--history", scenario.history, "stream the history here (default: a temporary file)");
+
   CLI11_PARSE(app, argc, argv);
   if (engine_cmd->parsed()) return fl::bench::run_engine(engine);
+  if (scenario_cmd->parsed()) return fl::bench::run_scenario_bench(scenario);
   return 2;
 }

@@ -12,10 +12,10 @@
 #include "base/assert.h"
 #include "harness/cluster_builder.h"
 #include "harness/edge_builder.h"
-#include "harness/history_jsonl.h"
 #include "invariants/registry.h"
 #include "nodes/spec.h"
 #include "reports/report.h"
+#include "sim/history_json.h"
 #include "sim/simulation.h"
 
 namespace fl::harness {
@@ -244,7 +244,9 @@ class Run {
   bool storage_out_ = false;
   Time settle_begin_{};
   bool stopping_ = false;
-  std::unique_ptr<HistoryJsonl> jsonl_;
+  // The history streams to these files as it is recorded (the run's folder,
+  // RunOptions::history_path): nothing of it stays in memory.
+  std::vector<std::unique_ptr<sim::HistoryWriter>> writers_;
   std::string folder_;
   std::vector<HistoryEvent> timeline_;
   std::string internal_error_;
@@ -290,6 +292,14 @@ void Run::build() {
   }
   faults_.resize(s_.faults.size());
 
+  std::vector<std::string> names;
+  for (const auto& n : info_.nodes) names.push_back(n.name);
+  auto stream_to = [&](const std::string& path) {
+    std::string error;
+    auto writer = sim::HistoryWriter::open(path, names, &error);
+    if (writer) writers_.push_back(std::move(writer));
+    else if (internal_error_.empty()) internal_error_ = error;
+  };
   if (!o_.out_dir.empty()) {
     std::string stem = s_.path;
     if (auto slash = stem.find_last_of('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
@@ -297,20 +307,15 @@ void Run::build() {
     folder_ = (std::filesystem::path(o_.out_dir) / (stem + "-" + std::to_string(o_.seed))).string() + "/";
     std::error_code ec;
     std::filesystem::create_directories(folder_, ec);
-    std::vector<std::string> names;
-    for (const auto& n : info_.nodes) names.push_back(n.name);
-    jsonl_ = std::make_unique<HistoryJsonl>(std::move(names));
-    std::string error;
-    if (ec || !jsonl_->open(folder_ + "history.jsonl", &error)) {
-      internal_error_ = ec ? "cannot create " + folder_ + ": " + ec.message() : error;
-      jsonl_.reset();
-    }
+    if (ec) internal_error_ = "cannot create " + folder_ + ": " + ec.message();
+    else stream_to(folder_ + "history.jsonl");
   }
+  if (!o_.history_path.empty()) stream_to(o_.history_path);
   sim_.add_history_listener([this](const HistoryEvent& e) { on_event(e); });
 }
 
 void Run::on_event(const HistoryEvent& e) {
-  if (jsonl_) jsonl_->write(e);
+  for (auto& w : writers_) w->write(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
   for (auto& c : checks_) {
     c->on_event(e);
@@ -736,9 +741,12 @@ RunResult Run::go() {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   finish(r, wall);
-  if (jsonl_ && !jsonl_->close() && internal_error_.empty()) {
-    r.outcome = Outcome::internal_error;
-    r.problems.insert(r.problems.begin(), "internal error: writing " + folder_ + "history.jsonl failed");
+  for (auto& w : writers_) {
+    std::string error;
+    if (!w->close(&error) && r.outcome != Outcome::internal_error) {
+      r.outcome = Outcome::internal_error;
+      r.problems.insert(r.problems.begin(), "internal error: " + error);
+    }
   }
   if (!folder_.empty()) {
     if (r.outcome != Outcome::pass || o_.always_write) {

@@ -31,6 +31,10 @@ struct RunOptions {
   std::ostream* log = nullptr;    // verbose output (nullptr: none)
   std::string out_dir;            // write the folder of a failing run here ("" : none)
   bool always_write = false;      // write the folder even when the run passes
+  // Stream the history (JSON Lines) to this file as it is recorded, whatever
+  // the outcome ("" : none beyond out_dir's folder). Nothing of the history is
+  // held in memory either way (faultline-bench scenario measures exactly this).
+  std::string history_path;
 };
 
 struct RunViolation {
