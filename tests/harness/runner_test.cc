@@ -1,0 +1,347 @@
+// The runner and `faultline run` end to end, on small scenarios written here
+// (text -> loader -> runner): [expect] judged as SCENARIOS.md says, the vacuity
+// check, --check-determinism semantics, --jobs giving the same lines in the same
+// order, the failing-run folder of --out, JUnit with one testcase per (scenario,
+// seed), and --verbose printing what the seed decides before the run.
+// Every scenario is tens of simulated seconds with a handful of clients, so the
+// whole file runs in well under a second of wall time.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness/cli.h"
+#include "harness/runner.h"
+#include "harness/scenario_loader.h"
+#include "sim/history_json.h"
+
+namespace fl::harness {
+namespace {
+
+// A small cluster where the seed's bully election splits under a partition:
+// each side elects its own leader, which single_leader must catch (the hazard
+// of REFERENCE.md that scenarios/hazards/split_brain_bully_partition.toml
+// shows at full size).
+constexpr const char* kSplitBrain = R"(duration = "40s"
+settle = "10s"
+[cluster]
+app_servers = 3
+leader_election = "bully"
+[clients]
+count = 4
+channels = 2
+[[faults]]
+at = "5s"
+kind = "partition"
+groups = [["app1"], ["app2", "app3"]]
+[[faults]]
+at = "30s"
+kind = "heal"
+)";
+
+// The same cluster with no fault at all.
+constexpr const char* kSteady = R"(duration = "30s"
+settle = "5s"
+[cluster]
+app_servers = 3
+[clients]
+count = 4
+channels = 2
+)";
+
+Scenario load(const std::string& text, const std::string& path = "test.toml") {
+  LoadResult r = parse_scenario(text, path);
+  if (!r.ok()) {
+    std::string all;
+    for (const auto& e : r.errors) all += e.str() + "\n";
+    ADD_FAILURE() << all;
+    return Scenario{};
+  }
+  return std::move(*r.scenario);
+}
+
+RunResult run(const std::string& text, std::uint64_t seed = 1, RunOptions options = {}) {
+  options.seed = seed;
+  const Scenario s = load(text);
+  return run_scenario(s, options);
+}
+
+bool has(const std::vector<std::string>& lines, const std::string& part) {
+  for (const auto& l : lines)
+    if (l.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "faultline_runner_test" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct CliOutcome {
+  int code = -1;
+  std::string out, err;
+};
+
+CliOutcome cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "faultline");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  CliOutcome o;
+  o.code = run_cli(int(argv.size()), argv.data(), out, err);
+  o.out = out.str();
+  o.err = err.str();
+  return o;
+}
+
+// Result lines without their wall time, the one field a rerun may change.
+std::string without_wall(const std::string& lines) {
+  return std::regex_replace(lines, std::regex(" wall=[0-9.]+s"), "");
+}
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++n;
+  return n;
+}
+
+// Every event of the run, one a line, in order: seq numbers run without a gap
+// from the first, and the last is no later than the run's end.
+void expect_whole_history(const std::vector<HistoryEvent>& events, Time end) {
+  ASSERT_FALSE(events.empty());
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    ASSERT_EQ(events[i].seq, events[0].seq + i) << "line " << i + 1;
+    ASSERT_LE(events[i - 1].at, events[i].at);
+  }
+  EXPECT_LE(events.back().at, end);
+  EXPECT_GE(events.back().at, end - seconds(5));  // it ran to the end, not a prefix
+}
+
+// ---- [expect] -----------------------------------------------------------------
+
+TEST(Runner, UnexpectedViolationFailsWithItsTimeAndNodes) {
+  const RunResult r = run(kSplitBrain);
+  ASSERT_EQ(r.outcome, Outcome::fail) << result_line(r);
+  ASSERT_FALSE(r.violations.empty());
+  EXPECT_EQ(r.violations.front().invariant, "single_leader");
+  EXPECT_FALSE(r.violations.front().expected);
+  // Found online, after the partition began, so the run stopped there.
+  EXPECT_GE(r.violations.front().at, Time{seconds(5)});
+  // Found online: the run stopped when the checker saw it (at or after the
+  // instant it names), well before the end of the safety phase.
+  EXPECT_GE(r.sim_time, r.violations.front().at.time_since_epoch());
+  EXPECT_LT(r.sim_time, seconds(40));
+  EXPECT_TRUE(has(r.problems, "unexpected violation of single_leader"));
+  EXPECT_EQ(result_line(r).rfind("FAIL test.toml seed=1 single_leader at ", 0), 0u) << result_line(r);
+}
+
+TEST(Runner, ExpectedViolationFoundPasses) {
+  const RunResult r = run(std::string(kSplitBrain) + "[expect]\nviolations = [\"single_leader\"]\n");
+  EXPECT_EQ(r.outcome, Outcome::pass) << result_line(r);
+  ASSERT_FALSE(r.violations.empty());
+  EXPECT_TRUE(r.violations.front().expected);
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(result_line(r).rfind("PASS ", 0), 0u);
+}
+
+TEST(Runner, ExpectedViolationNotFoundFails) {
+  const RunResult steady = run(kSteady);
+  ASSERT_EQ(steady.outcome, Outcome::pass) << result_line(steady);  // the cluster itself is sound
+  const RunResult r = run(std::string(kSteady) + "[expect]\nviolations = [\"single_leader\"]\n");
+  EXPECT_EQ(r.outcome, Outcome::fail);
+  EXPECT_TRUE(r.violations.empty());
+  EXPECT_TRUE(has(r.problems, "expected violation single_leader not found")) << result_line(r);
+  // A run that found nothing ran its whole course: safety phase and settle.
+  EXPECT_EQ(r.sim_time, seconds(35));
+}
+
+TEST(Runner, ExpectedViolationBeforeTheFirstFaultIsNotThePathNamed) {
+  // A server two minor versions ahead (allowed, to test exactly that) breaks
+  // version_skew at start-up, long before the scenario's only fault: the
+  // violation is real but not from the path the scenario is named for.
+  const std::string skewed = std::regex_replace(std::string(kSteady), std::regex("app_servers = 3\n"),
+                                                "app_servers = 3\nallow_unsupported_upgrades = true\n"
+                                                "[[cluster.server]]\nname = \"app3\"\nversion = \"10.6.0\"\n") +
+                             "[expect]\nviolations = [\"version_skew\"]\n";
+  const RunResult no_fault = run(skewed);
+  ASSERT_FALSE(no_fault.violations.empty());
+  EXPECT_EQ(no_fault.violations.front().invariant, "version_skew");
+  EXPECT_LT(no_fault.violations.front().at, Time{seconds(20)});
+  EXPECT_EQ(no_fault.outcome, Outcome::pass) << result_line(no_fault);  // no fault: nothing to come after
+
+  const RunResult r = run(skewed + "[[faults]]\nat = \"20s\"\nkind = \"crash\"\nnode = \"client1\"\n");
+  EXPECT_EQ(r.outcome, Outcome::fail);
+  EXPECT_TRUE(has(r.problems, "came before the first fault or operation (20s)")) << result_line(r);
+}
+
+// ---- vacuity ------------------------------------------------------------------
+
+TEST(Runner, VacuityFlagsAPartitionThatCutNothingAndACrashOfANodeAlreadyDown) {
+  const std::string text = std::string(kSteady) +
+                           // Clients never talk to each other: this partition cuts nothing.
+                           "[[faults]]\nat = \"5s\"\nkind = \"partition\"\ngroups = [[\"client1\"], [\"client2\"]]\n"
+                           "for = \"5s\"\n"
+                           "[[faults]]\nat = \"6s\"\nkind = \"crash\"\nnode = \"app3\"\n"
+                           "[[faults]]\nat = \"7s\"\nkind = \"crash\"\nnode = \"app3\"\n";
+  const RunResult r = run(text);
+  EXPECT_TRUE(has(r.notes, "fault #1 partition at 5s (line 8) had no effect: it cut no message")) << r.notes.size();
+  EXPECT_TRUE(has(r.notes, "fault #3 crash at 7s (line 17) had no effect: the crash of app3 found it already down"));
+  // The first crash did something: it is not flagged.
+  EXPECT_FALSE(has(r.notes, "fault #2"));
+}
+
+TEST(Runner, APartitionThatCutsMessagesIsNotFlagged) {
+  std::string text = std::string(kSteady) +
+                     "[[faults]]\nat = \"5s\"\nkind = \"partition\"\ngroups = [[\"app1\", \"app2\", \"app3\"], "
+                     "[\"db-primary\", \"db-replica1\", \"db-replica2\"]]\nfor = \"3s\"\n";
+  const RunResult r = run(text);
+  EXPECT_FALSE(has(r.notes, "cut no message")) << (r.notes.empty() ? "" : r.notes.front());
+  EXPECT_GT(r.report.statistics.at("messages_cut"), 0);
+}
+
+TEST(Runner, AnExpectedViolationNotFoundNamesTheVacuousFault) {
+  const std::string text = std::string(kSteady) +
+                           "[[faults]]\nat = \"5s\"\nkind = \"partition\"\ngroups = [[\"client1\"], [\"client2\"]]\n"
+                           "for = \"5s\"\n[expect]\nviolations = [\"single_leader\"]\n";
+  const RunResult r = run(text);
+  EXPECT_EQ(r.outcome, Outcome::fail);
+  EXPECT_TRUE(has(r.problems, "expected violation single_leader not found (fault #1 partition")) << result_line(r);
+}
+
+// ---- determinism --------------------------------------------------------------
+
+TEST(Runner, SameSeedSameTraceDifferentSeedsDiffer) {
+  const RunResult a = run(kSplitBrain, 1), b = run(kSplitBrain, 1), c = run(kSplitBrain, 2);
+  EXPECT_EQ(a.trace_hash, b.trace_hash);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(a.sim_time, b.sim_time);
+  EXPECT_NE(a.trace_hash, c.trace_hash);
+  const RunResult s1 = run(kSteady, 1), s2 = run(kSteady, 2);
+  EXPECT_NE(s1.trace_hash, s2.trace_hash);
+}
+
+TEST(Runner, CheckDeterminismPassesOnADeterministicRun) {
+  const auto dir = temp_dir("determinism");
+  const std::string file = write_file(dir / "steady.toml", kSteady);
+  const CliOutcome once = cli({"run", file, "--seeds", "1..2"});
+  const CliOutcome checked = cli({"run", file, "--seeds", "1..2", "--check-determinism"});
+  EXPECT_EQ(checked.code, kExitOk) << checked.err;
+  EXPECT_EQ(checked.err.find("nondeterminism"), std::string::npos);
+  // The check changes nothing on the lines: same runs, same hashes.
+  EXPECT_EQ(without_wall(checked.out), without_wall(once.out));
+  EXPECT_EQ(count(checked.out, "PASS "), 2u);
+}
+
+// ---- --jobs -------------------------------------------------------------------
+
+TEST(Runner, JobsTwoGivesTheSameLinesInTheSameOrderAsJobsOne) {
+  const auto dir = temp_dir("jobs");
+  const std::string split = write_file(dir / "split.toml", kSplitBrain);
+  const std::string steady = write_file(dir / "steady.toml", kSteady);
+  const CliOutcome one = cli({"run", split, steady, "--seeds", "1..3", "--jobs", "1"});
+  const CliOutcome two = cli({"run", split, steady, "--seeds", "1..3", "--jobs", "2"});
+  EXPECT_EQ(one.code, kExitFailed);  // the split brain fails
+  EXPECT_EQ(two.code, one.code);
+  EXPECT_EQ(count(one.out, "\n"), 6u) << one.out;
+  EXPECT_EQ(without_wall(two.out), without_wall(one.out));
+  // Order: scenario by scenario, seeds ascending (what --jobs 1 does).
+  const auto first_steady = one.out.find("steady.toml seed=1");
+  EXPECT_NE(first_steady, std::string::npos);
+  EXPECT_GT(first_steady, one.out.find("split.toml seed=3"));
+}
+
+// ---- --out --------------------------------------------------------------------
+
+TEST(Runner, OutWritesTheFolderOfAFailingRun) {
+  const auto dir = temp_dir("out");
+  const std::string file = write_file(dir / "split.toml", kSplitBrain);
+  const auto out = dir / "reports";
+  const CliOutcome o = cli({"run", file, "--seed", "4", "--out", out.string()});
+  EXPECT_EQ(o.code, kExitFailed) << o.out << o.err;
+  const auto folder = out / "split-4";
+  EXPECT_NE(o.out.find(" -> " + folder.string() + "/"), std::string::npos) << o.out;
+  for (const char* name : {"history.jsonl", "report.json", "report.md", "report.html", "summary.txt"}) {
+    EXPECT_TRUE(std::filesystem::exists(folder / name)) << name;
+    EXPECT_GT(std::filesystem::file_size(folder / name), 0u) << name;
+  }
+  // The history is the run's, complete and readable back.
+  std::string error;
+  const auto events = sim::read_history_file((folder / "history.jsonl").string(), &error);
+  ASSERT_TRUE(events.has_value()) << error;
+  expect_whole_history(*events, Time{run(kSplitBrain, 4).sim_time});
+  EXPECT_NE(read_file(folder / "summary.txt").find("single_leader"), std::string::npos);
+  EXPECT_NE(read_file(folder / "report.json").find("\"seed\": 4"), std::string::npos);
+}
+
+TEST(Runner, OutLeavesNothingForAPassingRun) {
+  const auto dir = temp_dir("out_pass");
+  const std::string file = write_file(dir / "steady.toml", kSteady);
+  const auto out = dir / "reports";
+  const CliOutcome o = cli({"run", file, "--out", out.string()});
+  EXPECT_EQ(o.code, kExitOk) << o.out << o.err;
+  EXPECT_FALSE(std::filesystem::exists(out / "steady-1"));
+}
+
+TEST(Runner, HistoryPathStreamsEveryEventWhateverTheOutcome) {
+  const auto dir = temp_dir("history");
+  RunOptions options;
+  options.history_path = (dir / "h.jsonl").string();
+  const RunResult r = run(kSteady, 3, options);
+  EXPECT_EQ(r.outcome, Outcome::pass);
+  std::string error;
+  const auto events = sim::read_history_file(options.history_path, &error);
+  ASSERT_TRUE(events.has_value()) << error;
+  expect_whole_history(*events, Time{r.sim_time});
+}
+
+// ---- --junit ------------------------------------------------------------------
+
+TEST(Runner, JunitHasOneTestcasePerScenarioAndSeed) {
+  const auto dir = temp_dir("junit");
+  const std::string split = write_file(dir / "split.toml", kSplitBrain);
+  const std::string steady = write_file(dir / "steady.toml", kSteady);
+  const auto junit = dir / "junit.xml";
+  const CliOutcome o = cli({"run", split, steady, "--seeds", "1..2", "--junit", junit.string()});
+  EXPECT_EQ(o.code, kExitFailed);
+  const std::string xml = read_file(junit);
+  EXPECT_EQ(count(xml, "<testcase "), 4u) << xml;
+  EXPECT_EQ(count(xml, "name=\"seed=1\""), 2u);
+  EXPECT_EQ(count(xml, "name=\"seed=2\""), 2u);
+  // Only the split-brain runs fail.
+  EXPECT_EQ(count(xml, "<failure"), 2u) << xml;
+  EXPECT_EQ(xml.rfind("<?xml", 0), 0u);
+}
+
+// ---- --verbose ----------------------------------------------------------------
+
+TEST(Runner, VerbosePrintsWhatTheSeedDecidesBeforeTheRun) {
+  const auto dir = temp_dir("verbose");
+  const std::string file = write_file(dir / "split.toml", kSplitBrain);
+  const CliOutcome o = cli({"run", file, "--seed", "5", "--verbose"});
+  EXPECT_NE(o.err.find("run " + file + " seed=5"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("fault #1 partition at 5s"), std::string::npos);
+  EXPECT_NE(o.err.find("invariants: single_leader"), std::string::npos);
+  const CliOutcome quiet = cli({"run", file, "--seed", "5"});
+  EXPECT_EQ(quiet.err.find("seed=5"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fl::harness
