@@ -13,8 +13,8 @@
 
 #include "base/assert.h"
 #include "base/rng.h"
+#include "base/suggest.h"
 #include "harness/catalog.h"
-#include "harness/suggest.h"
 
 namespace fl::harness {
 
@@ -57,11 +57,6 @@ std::string join(const Names& names, std::string_view sep = ", ") {
     out += names[i];
   }
   return out;
-}
-
-std::string did_you_mean(std::string_view word, const Names& candidates) {
-  const auto best = closest_name(word, std::span<const std::string_view>(candidates));
-  return best ? " (did you mean \"" + *best + "\"?)" : "";
 }
 
 std::string describe(const toml::node& n) {
@@ -137,7 +132,7 @@ class Parser {
   void missing(const toml::table& t, std::string_view where, std::string_view key, std::string_view expected) {
     const std::vector<std::string_view> wanted = {key};
     for (auto&& [k, v] : t) {
-      if (k.str() == key || !closest_name(k.str(), std::span<const std::string_view>(wanted))) continue;
+      if (k.str() == key || !closest_name(k.str(), wanted)) continue;
       const SourcePos p = k.source().begin.line ? pos(k.source()) : pos(v);
       if (!reported_keys_.insert({p.line, p.column}).second) return;
       error(p, "unknown key " + quote(k.str()) + " in " + std::string(where) + " (did you mean " + quote(key) +

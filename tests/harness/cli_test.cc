@@ -13,33 +13,16 @@
 
 #include "harness/cli.h"
 #include "harness/runner.h"
+#include "tests/harness/cli_helpers.h"
 
 namespace fl::harness {
 namespace {
 
-struct CliOutcome {
-  int code = -1;
-  std::string out, err;
-};
-
-CliOutcome cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "faultline");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  CliOutcome o;
-  o.code = run_cli(int(argv.size()), argv.data(), out, err);
-  o.out = out.str();
-  o.err = err.str();
-  return o;
-}
+using test::cli;
+using test::CliOutcome;
 
 std::string temp_file(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "faultline_cli_test";
-  std::filesystem::create_directories(dir);
-  const auto path = (dir / name).string();
-  std::ofstream(path) << text;
-  return path;
+  return test::write_file(std::filesystem::temp_directory_path() / "faultline_cli_test", name, text);
 }
 
 TEST(Cli, HelpOnEverySubcommandExitsZero) {

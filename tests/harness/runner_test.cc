@@ -18,6 +18,7 @@
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
 #include "sim/history_json.h"
+#include "tests/harness/cli_helpers.h"
 
 namespace fl::harness {
 namespace {
@@ -84,8 +85,7 @@ std::filesystem::path temp_dir(const std::string& name) {
 }
 
 std::string write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-  return path.string();
+  return test::write_file(path.parent_path(), path.filename().string(), text);
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -95,22 +95,8 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
-struct CliOutcome {
-  int code = -1;
-  std::string out, err;
-};
-
-CliOutcome cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "faultline");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  CliOutcome o;
-  o.code = run_cli(int(argv.size()), argv.data(), out, err);
-  o.out = out.str();
-  o.err = err.str();
-  return o;
-}
+using test::cli;
+using test::CliOutcome;
 
 // Result lines without their wall time, the one field a rerun may change.
 std::string without_wall(const std::string& lines) {
