@@ -94,6 +94,7 @@ void AppServer::on_job_claim(Env& env, std::uint64_t job, const DbReply& reply) 
   }
   env.emit(JobClaimed{job, running_type_});
   env.emit(JobRunStarted{job, running_type_});
+  job_running_ = true;
   env.after(job_run_time(running_type_), TimerTag{kJobRunDone, job});
 }
 
@@ -111,6 +112,7 @@ void AppServer::on_job_done(Env& env, std::uint64_t job, const DbReply& reply) {
   }
   env.emit(JobFinished{job, running_type_});
   worker_busy_ = false;
+  job_running_ = false;
   running_job_ = 0;
   running_type_.clear();
 }

@@ -270,6 +270,14 @@ void AppServer::on_stop(Env& env) {
     env.db(DbRequest{spec_.datasource, DbLeaseRelease{std::string(k::kLeaderLeaseName), env.self()}});
     lease_held_ = false;
   }
+  if (worker_busy_ && running_job_ != 0 && job_running_) {
+    // A graceful stop waits for the running job (the worker's Stop waits for
+    // its DoJob to return: server/channels/jobs/base_workers.go); the
+    // simulator's stop is instant, so the job completes at the stop.
+    env.db(DbRequest{spec_.datasource, DbJobSetStatus{running_job_, JobStatus::success, env.self()}});
+    env.emit(JobFinished{running_job_, running_type_});
+    worker_busy_ = false;
+  }
   if (acting_leader_) {
     acting_leader_ = false;
     env.emit(LeaderEnd{});

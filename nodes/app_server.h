@@ -274,7 +274,8 @@ class AppServer : public Node {
   // jobs
   std::map<std::string, Time> next_run_;  // local clock
   std::optional<TimerId> scheduler_timer_;
-  bool worker_busy_ = false;
+  bool worker_busy_ = false;   // claiming or running a job
+  bool job_running_ = false;   // claimed: running until marked done
   std::uint64_t running_job_ = 0;
   std::string running_type_;
 

@@ -121,3 +121,24 @@ TEST(Jobs, CreateOnceHoldsUnderSplitBrain) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+TEST(Jobs, GracefulStopWaitsForTheRunningJobACrashDoesNot) {
+  TestCluster c(jobs({"long", minutes(2), minutes(5)}));
+  c.run_for(minutes(4));
+  const auto claims = c.events<JobClaimed>();
+  ASSERT_EQ(claims.size(), 1u);
+  const std::uint64_t job = claims[0].event.job;
+  c.stop(c.name(claims[0].node));
+  c.run_for(seconds(5));
+  const auto finished = c.events<JobFinished>();
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].event.job, job);
+  EXPECT_EQ(finished[0].node, claims[0].node);
+  EXPECT_EQ(c.cluster().disk(c.id("db-primary")).tables.jobs.at(job).status, JobStatus::success);
+}
+
+}  // namespace
+}  // namespace fl::test
