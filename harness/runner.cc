@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/assert.h"
+#include "base/rng.h"
 #include "harness/cluster_builder.h"
 #include "harness/edge_builder.h"
 #include "invariants/registry.h"
@@ -23,6 +24,8 @@ namespace fl::harness {
 // The line shows times to the millisecond ("2m03.412s", "1h0m"), as
 // SCENARIOS.md does; reports keep the nanoseconds.
 std::string line_time(Duration d) { return format_duration(std::chrono::round<milliseconds>(d)); }
+
+std::string node_stream_name(std::string_view node) { return "node/" + std::string(node); }
 
 std::string line_count(std::uint64_t n) {
   char buf[32];
@@ -621,7 +624,24 @@ void Run::print_plan(std::ostream& out) const {
     out << "  " << server.name << ": id " << server.id << ", version " << server.version.str() << "\n";
   out << "  nodes:";
   for (std::uint32_t i = 0; i < sim_.node_count(); ++i) out << " " << i << "=" << sim_.name(NodeId{i});
-  out << "\n  phases: safety 0s.." << format_duration(s_.duration) << ", settle " << format_duration(s_.settle) << "\n";
+  // The seed of every generator stream the run draws from: each is split off
+  // the root by its name (base/rng.h), the network's and the simulator's here,
+  // each node's as "node/<name>" (sim/simulation.cc, add_node). With these a
+  // draw can be followed by hand; the test pins the names to the simulator's.
+  const Rng root(o_.seed);
+  char hex[32];
+  auto seed_of = [&](const Rng& r) {
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(r.seed()));
+    return std::string(hex);
+  };
+  out << "\n  streams: root=" << seed_of(root) << " sim=" << seed_of(root.split("sim"))
+      << " network=" << seed_of(root.split("network")) << "\n";
+  for (std::uint32_t i = 0; i < sim_.node_count(); ++i)
+    out << "    " << node_stream_name(sim_.name(NodeId{i})) << "=" << seed_of(root.split(node_stream_name(sim_.name(NodeId{i}))))
+        << "\n";
+  out << "  clients: " << s_.clients.count << " over " << s_.clients.channels
+      << " channels; each draws its channels and its post times from its own stream (ClientChannels in the history)\n";
+  out << "  phases: safety 0s.." << format_duration(s_.duration) << ", settle " << format_duration(s_.settle) << "\n";
   for (std::size_t i = 0; i < s_.faults.size(); ++i) out << "  " << where(i) << "\n";
   for (const auto& op : s_.operations)
     out << "  operation at " << format_duration(op.at.time_since_epoch()) << ": "

@@ -17,6 +17,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/time.h"
@@ -89,6 +90,10 @@ std::string result_line(const RunResult& result);
 
 // Virtual times as the result line writes them: "2m03.412s", "1h0m", "15s", "250ms".
 std::string line_time(Duration d);
+// The name of a node's generator stream, split off the run's root generator
+// (sim/simulation.cc, add_node): --verbose prints each stream's seed.
+std::string node_stream_name(std::string_view node);
+
 // Event counts: "950", "12.3k", "3.1M".
 std::string line_count(std::uint64_t n);
 

@@ -7,7 +7,9 @@
 // whole file runs in well under a second of wall time.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -17,7 +19,9 @@
 #include "harness/cli.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
+#include "base/env.h"
 #include "sim/history_json.h"
+#include "sim/simulation.h"
 #include "tests/harness/cli_helpers.h"
 
 namespace fl::harness {
@@ -318,15 +322,55 @@ TEST(Runner, JunitHasOneTestcasePerScenarioAndSeed) {
 
 // ---- --verbose ----------------------------------------------------------------
 
+// Records the seed of the generator stream the simulator hands the node.
+class StreamProbe final : public Node {
+ public:
+  explicit StreamProbe(std::uint64_t* seen) : seen_(seen) {}
+  void on_start(Env& env) override { *seen_ = env.rng().seed(); }
+  void on_message(Env&, NodeId, const Message&) override {}
+  void on_timer(Env&, TimerId, TimerTag) override {}
+
+ private:
+  std::uint64_t* seen_;
+};
+
+std::string hex16(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 TEST(Runner, VerbosePrintsWhatTheSeedDecidesBeforeTheRun) {
   const auto dir = temp_dir("verbose");
   const std::string file = write_file(dir / "split.toml", kSplitBrain);
   const CliOutcome o = cli({"run", file, "--seed", "5", "--verbose"});
-  EXPECT_NE(o.err.find("run " + file + " seed=5"), std::string::npos) << o.err;
+  // Before the result line, which goes to standard output.
+  EXPECT_EQ(o.err.rfind("run " + file + " seed=5\n", 0), 0u) << o.err;
   EXPECT_NE(o.err.find("fault #1 partition at 5s"), std::string::npos);
+  EXPECT_NE(o.err.find("network: latency 200us..2ms"), std::string::npos);
   EXPECT_NE(o.err.find("invariants: single_leader"), std::string::npos);
+  EXPECT_NE(o.err.find("streams: root="), std::string::npos);
+  // Every node's stream seed, as the simulator really derives it: a probe
+  // node in a bare Simulation with the same seed sees the same seed.
+  for (const char* name : {"app1", "db-primary", "proxy", "client4"}) {
+    sim::Simulation sim(5);
+    std::uint64_t seen = 0;
+    const NodeId id = sim.add_node(name, [&seen] { return std::make_unique<StreamProbe>(&seen); });
+    sim.start(id);
+    EXPECT_NE(o.err.find("    " + node_stream_name(name) + "=" + hex16(seen) + "\n"), std::string::npos)
+        << name << " " << hex16(seen) << "\n" << o.err;
+  }
+  // Another seed, other streams.
+  const CliOutcome other = cli({"run", file, "--seed", "6", "--verbose"});
+  const auto line = [](const std::string& text, const std::string& head) {
+    const auto at = text.find(head);
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_NE(line(other.err, "    node/app1="), line(o.err, "    node/app1="));
+  EXPECT_FALSE(line(o.err, "    node/app1=").empty());
+  // Without --verbose, nothing of it.
   const CliOutcome quiet = cli({"run", file, "--seed", "5"});
-  EXPECT_EQ(quiet.err.find("seed=5"), std::string::npos);
+  EXPECT_EQ(quiet.err.find("streams:"), std::string::npos);
 }
 
 }  // namespace
