@@ -9,6 +9,8 @@
 // Wall clock and getrusage are allowed here (bench/), never in sim/ or nodes/.
 #include "bench/scenario_bench.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -29,8 +31,11 @@ int run_scenario_bench(const ScenarioBenchOptions& options) {
   harness::RunOptions run;
   run.seed = options.seed.value_or(loaded.scenario->seed);
   std::string history = options.history;
-  if (history.empty())
-    history = (std::filesystem::temp_directory_path() / "faultline-bench-history.jsonl").string();
+  if (history.empty()) {
+    // One file per process: two benches at once must not share (or delete) it.
+    history = (std::filesystem::temp_directory_path() /
+               ("faultline-bench-history-" + std::to_string(::getpid()) + ".jsonl")).string();
+  }
   run.history_path = history;
 
   const auto start = std::chrono::steady_clock::now();
