@@ -25,6 +25,7 @@
 //    peak.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -47,7 +48,7 @@ class EventQueue {
  public:
   static constexpr std::uint32_t kNone = UINT32_MAX;
 
-  EventQueue() { cache_.assign(kCacheSize, kNone); }
+  EventQueue() { cache_.fill(kNone); }
 
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return size_; }
@@ -56,47 +57,47 @@ class EventQueue {
     return cells_[runs_[heap_.front().run].head].event;
   }
 
-  void push(const Event& e) {
+  // The fast paths (append to a known instant's run, pop within a run) are
+  // small and inlined; making or ending a run and growing a pool are not.
+  [[gnu::always_inline]] void push(const Event& e) {
     FL_ASSERT(e.at >= 0);
     FL_ASSERT_MSG(e.key > last_key_, "keys are pushed in increasing order");
     last_key_ = e.key;
-    const std::uint32_t cell = alloc_cell();
-    cells_[cell].event = e;
-    cells_[cell].next = kNone;
-    ++size_;
-    std::uint32_t& slot = cache_[cache_index(e.at)];
-    if (slot != kNone && runs_[slot].at == e.at) {  // the newest run of this time
-      Run& run = runs_[slot];
+    const std::uint32_t r = cache_[cache_index(e.at)];
+    const std::uint32_t cell = free_cell_;
+    if (r != kNone && cell != kNone && runs_[r].at == e.at) [[likely]] {  // the newest run of this time
+      Cell& c = cells_[cell];
+      free_cell_ = c.next;
+      c.event = e;
+      c.next = kNone;
+      Run& run = runs_[r];
       cells_[run.tail].next = cell;
       run.tail = cell;
+      ++size_;
       return;
     }
-    const std::uint32_t r = alloc_run();
-    runs_[r] = Run{e.at, cell, cell};
-    slot = r;
-    heap_push(HeapEntry{e.at, e.key, r});
+    push_slow(e);
   }
 
-  void pop() {
+  [[gnu::always_inline]] void pop() {
     FL_ASSERT(!heap_.empty());
     const std::uint32_t r = heap_.front().run;
     Run& run = runs_[r];
     const std::uint32_t cell = run.head;
-    run.head = cells_[cell].next;
-    free_cell(cell);
+    Cell& c = cells_[cell];
+    run.head = c.next;
+    c.next = free_cell_;
+    free_cell_ = cell;
     --size_;
-    if (run.head != kNone) return;
-    std::uint32_t& slot = cache_[cache_index(run.at)];
-    if (slot == r) slot = kNone;  // an emptied run takes no more appends
-    free_run(r);
-    heap_pop();
+    if (run.head != kNone) [[likely]] return;
+    end_run(r);
   }
 
   void clear() {
     heap_.clear();
     cells_.clear();
     runs_.clear();
-    cache_.assign(kCacheSize, kNone);
+    cache_.fill(kNone);
     free_cell_ = free_run_ = kNone;
     size_ = 0;
   }
@@ -138,6 +139,33 @@ class EventQueue {
     return ka < kb;
   }
 
+  [[gnu::noinline]] void push_slow(const Event& e) {
+    const std::uint32_t cell = alloc_cell();
+    cells_[cell].event = e;
+    cells_[cell].next = kNone;
+    ++size_;
+    std::uint32_t& slot = cache_[cache_index(e.at)];
+    if (slot != kNone && runs_[slot].at == e.at) {  // the newest run of this time
+      Run& run = runs_[slot];
+      cells_[run.tail].next = cell;
+      run.tail = cell;
+      return;
+    }
+    const std::uint32_t r = alloc_run();
+    runs_[r] = Run{e.at, cell, cell};
+    slot = r;
+    heap_push(HeapEntry{e.at, e.key, r});
+  }
+
+  [[gnu::noinline]] void end_run(std::uint32_t r) {
+    FL_ASSERT(heap_.front().run == r);
+    std::uint32_t& slot = cache_[cache_index(runs_[r].at)];
+    if (slot == r) slot = kNone;  // an emptied run takes no more appends
+    runs_[r].head = free_run_;
+    free_run_ = r;
+    heap_pop();
+  }
+
   std::uint32_t alloc_cell() {
     if (free_cell_ != kNone) {
       const std::uint32_t c = free_cell_;
@@ -148,10 +176,6 @@ class EventQueue {
     cells_.emplace_back();
     return static_cast<std::uint32_t>(cells_.size() - 1);
   }
-  void free_cell(std::uint32_t c) {
-    cells_[c].next = free_cell_;
-    free_cell_ = c;
-  }
   std::uint32_t alloc_run() {
     if (free_run_ != kNone) {
       const std::uint32_t r = free_run_;
@@ -161,10 +185,6 @@ class EventQueue {
     FL_ASSERT(runs_.size() < kNone);
     runs_.emplace_back();
     return static_cast<std::uint32_t>(runs_.size() - 1);
-  }
-  void free_run(std::uint32_t r) {
-    runs_[r].head = free_run_;
-    free_run_ = r;
   }
 
   void heap_push(const HeapEntry& e) {
@@ -205,7 +225,7 @@ class EventQueue {
   std::vector<HeapEntry> heap_;  // 4-ary min-heap of runs by (at, first_key)
   std::vector<Cell> cells_;
   std::vector<Run> runs_;
-  std::vector<std::uint32_t> cache_;  // cache_index(at) -> newest run of that time, or kNone
+  std::array<std::uint32_t, kCacheSize> cache_;  // cache_index(at) -> newest run of that time, or kNone
   std::uint32_t free_cell_ = kNone;
   std::uint32_t free_run_ = kNone;
   std::uint64_t last_key_ = 0;
