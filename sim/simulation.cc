@@ -86,6 +86,10 @@ struct InFlightDb {
 // last_delivery, which is the connection's FIFO floor and survives rebuilds).
 struct LinkState {
   std::int64_t last_delivery = 0;
+  // Set when every message over the link is delivered after `fixed_latency`
+  // with no draw: not cut, FIFO, lossless, no set_link override, lo == hi.
+  // send() then skips every per-fault test (all of which would pass).
+  std::int64_t fixed_latency = -1;
   bool cut = false;
   bool fifo = true;            // neither reordering nor duplicating
   bool overridden = false;     // a set_link applies
@@ -128,6 +132,7 @@ struct Simulation::Impl {
   Rng net_rng;
 
   std::vector<NodeState> nodes;
+  std::size_t node_count = 0;  // nodes.size(), kept apart: NodeState's size is no power of two
   EventQueue queue;
   std::uint64_t next_seq = 1;
   std::int64_t now = 0;
@@ -197,6 +202,8 @@ struct Simulation::Impl {
   TimerId after(NodeId self_id, Duration d, TimerTag tag);
   void cancel(NodeId self_id, TimerId id);
   void send(NodeId from, NodeId to, const Message& message);
+  // Sends over a link with a fault or a drawn latency, or to a dead node.
+  [[gnu::noinline]] void send_faulty(NodeId from, NodeId to, const Message& message, LinkState& link);
   RequestId db(NodeId from, const DbRequest& request);
   void db_reply(NodeId member, NodeId to, RequestId id, const DbReply& reply);
   void schedule_db_reply(std::int64_t at, NodeId to, std::uint32_t to_incarnation, RequestId id,
@@ -280,13 +287,41 @@ void Simulation::Impl::rebuild_links() {
     }
   }
   for (const auto& [from, to] : one_way_cuts) links[static_cast<std::size_t>(from) * n + to].cut = true;
+  for (LinkState& l : links) {
+    const LinkConfig& cfg = configs[l.config];
+    const bool plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
+    l.fixed_latency = plain ? cfg.latency.lo.count() : -1;
+  }
   links_dirty = false;
 }
 
 void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
-  FL_ASSERT(to.value < nodes.size());
+  FL_ASSERT(to.value < node_count && from.value < node_count);
   ++sent;
-  LinkState& link = link_state(from.value, to.value);
+  if (links_dirty) [[unlikely]] rebuild_links();
+  LinkState& link = links[static_cast<std::size_t>(from.value) * node_count + to.value];
+  NodeState& dst = nodes[to.value];
+  if (link.fixed_latency < 0 || !dst.object) [[unlikely]] {
+    send_faulty(from, to, message, link);
+    return;
+  }
+  // The plain link: exactly what send_faulty does when no fault applies.
+  std::uint32_t slot;
+  MessageSlot& m = messages.alloc_slot(slot);
+  m.message = message;
+  m.from = from;
+  m.to = to;
+  m.from_incarnation = nodes[from.value].incarnation;
+  m.to_incarnation = dst.incarnation;
+  m.sent_at = now;
+  m.links_version = links_version;
+  std::int64_t at = now + link.fixed_latency;
+  if (at < link.last_delivery) at = link.last_delivery;  // FIFO per connection
+  link.last_delivery = at;
+  push(at, kDeliver, to.value, slot);
+}
+
+void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& message, LinkState& link) {
   NodeState& dst = nodes[to.value];
   const std::uint32_t slot = messages.alloc();
   MessageSlot& m = messages[slot];
@@ -835,6 +870,7 @@ NodeId Simulation::add_node(std::string name, NodeFactory factory) {
   // not change the draws of another.
   n.rng = impl_->root.split("node/" + n.name);
   impl_->nodes.push_back(std::move(n));
+  impl_->node_count = impl_->nodes.size();
   impl_->mark_links_dirty();
   impl_->links.assign(impl_->nodes.size() * impl_->nodes.size(), LinkState{});
   return id;
