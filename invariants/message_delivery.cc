@@ -42,6 +42,7 @@ constexpr std::uint32_t kNoIndex = UINT32_MAX;
 class IntervalSet {
  public:
   bool contains(std::uint32_t x) const {
+    if (spans_.empty() || x >= spans_.rbegin()->second) return false;  // the common case: a new post
     auto it = spans_.upper_bound(x);
     if (it == spans_.begin()) return false;
     --it;
@@ -49,6 +50,11 @@ class IntervalSet {
   }
   void insert(std::uint32_t x) {
     FL_ASSERT(!contains(x));
+    // Deliveries mostly come in channel order: extend the last span in place.
+    if (!spans_.empty() && x == spans_.rbegin()->second) {
+      ++spans_.rbegin()->second;
+      return;
+    }
     std::uint32_t lo = x, hi = x + 1;
     auto next = spans_.lower_bound(x);
     if (next != spans_.end() && next->first == hi) {
@@ -94,9 +100,11 @@ class MessageDelivery final : public Invariant {
     IntervalSet this_process;  // delivered to the current process
     // Highest channel position delivered to this process, per author (the
     // client index in the post id's high half): see the note on order above.
-    std::map<std::uint32_t, std::uint32_t> max_index_by_author;
+    // Indexed by author (client indexes are small and dense); kNoIndex: none yet.
+    std::vector<std::uint32_t> max_index_by_author;
   };
   struct Client {
+    bool known = false;
     std::uint64_t mask = 0;
     bool running = true;
     bool connected = false;
@@ -112,7 +120,16 @@ class MessageDelivery final : public Invariant {
     if (fresh) posts_.push_back(Post{id});
     return posts_[it->second];
   }
-  Client& client(NodeId id) { return clients_[id]; }
+  // Node ids are dense from 0 (sim/simulation.h), so clients index a vector.
+  Client& client(NodeId id) {
+    if (id.value >= clients_.size()) clients_.resize(id.value + 1);
+    Client& c = clients_[id.value];
+    c.known = true;
+    return c;
+  }
+  Client* find_client(NodeId id) {
+    return id.value < clients_.size() && clients_[id.value].known ? &clients_[id.value] : nullptr;
+  }
 
   void handle(const HistoryEvent& e) override {
     if (const auto* a = e.get<PostAcked>()) {
@@ -144,12 +161,12 @@ class MessageDelivery final : public Invariant {
       c.last_connect = e.at;
       c.connect_event = e;
     } else if (e.is<ClientDisconnected>()) {
-      if (auto it = clients_.find(e.node); it != clients_.end()) it->second.connected = false;
+      if (Client* c = find_client(e.node)) c->connected = false;
     } else if (e.is<ProcessCrashed>() || e.is<ProcessStopped>()) {
-      if (auto it = clients_.find(e.node); it != clients_.end()) it->second.connected = it->second.running = false;
+      if (Client* c = find_client(e.node)) c->connected = c->running = false;
     } else if (e.is<ProcessStarted>()) {
-      if (auto it = clients_.find(e.node); it != clients_.end()) {
-        Client& c = it->second;
+      if (Client* found = find_client(e.node)) {
+        Client& c = *found;
         c.running = true;
         c.connected = false;
         c.uncommitted.clear();
@@ -174,10 +191,11 @@ class MessageDelivery final : public Invariant {
       return;
     }
     const auto author = static_cast<std::uint32_t>(p.id >> 32);
-    const auto seen = ch.max_index_by_author.find(author);
-    if (seen != ch.max_index_by_author.end() && p.index < seen->second && !c.order_reported) {
+    if (author >= ch.max_index_by_author.size()) ch.max_index_by_author.resize(author + 1, kNoIndex);
+    const std::uint32_t seen = ch.max_index_by_author[author];
+    if (seen != kNoIndex && p.index < seen && !c.order_reported) {
       c.order_reported = true;
-      const Post& later = posts_[order_[p.channel][seen->second]];
+      const Post& later = posts_[order_[p.channel][seen]];
       Violation v;
       v.at = e.at;
       v.nodes = {e.node};
@@ -190,7 +208,7 @@ class MessageDelivery final : public Invariant {
     }
     ch.this_process.insert(p.index);
     if (!ch.ever.contains(p.index)) ch.ever.insert(p.index);
-    if (seen == ch.max_index_by_author.end() || p.index > seen->second) ch.max_index_by_author[author] = p.index;
+    if (seen == kNoIndex || p.index > seen) ch.max_index_by_author[author] = p.index;
   }
 
   void duplicate(const HistoryEvent& e, const PostDelivered& d, const Post& p, Client& c) {
@@ -211,12 +229,10 @@ class MessageDelivery final : public Invariant {
     std::vector<const Post*> never_committed;  // acknowledged, no PostCommitted in the history
     for (const auto& p : posts_)
       if (p.index == kNoIndex && p.acked) never_committed.push_back(&p);
-    for (auto& entry : clients_) {
-      // Named references, not a structured binding: the lambda below captures
-      // them, which C++20 allows only for variables (clang 14 refuses bindings).
-      const NodeId id = entry.first;
-      Client& c = entry.second;
-      if (!c.running || !c.connected) continue;
+    for (std::uint32_t i = 0; i < clients_.size(); ++i) {  // in NodeId order
+      const NodeId id{i};
+      Client& c = clients_[i];
+      if (!c.known || !c.running || !c.connected) continue;
       const Post* first = nullptr;
       Time first_due = kTimeMax;
       std::size_t missing = 0;
@@ -265,7 +281,7 @@ class MessageDelivery final : public Invariant {
   std::vector<Post> posts_;
   std::unordered_map<std::uint64_t, std::size_t> index_;  // lookups only
   std::map<std::uint32_t, std::vector<std::size_t>> order_;  // channel -> posts_ indexes in commit order
-  std::map<NodeId, Client> clients_;
+  std::vector<Client> clients_;  // by NodeId value; `known` once an event named it
 };
 
 }  // namespace

@@ -31,10 +31,15 @@ void Client::on_start(Env& env) {
   const std::uint32_t channels = spec.channels;
   if (index_ - 1 < spec.channel_masks.size()) mask_ = spec.channel_masks[index_ - 1];
   if (mask_ == 0) {
-    // Home channel, plus each other channel with probability 1/2.
-    mask_ = 1ULL << ((index_ - 1) % channels);
+    // Home channel, plus each other channel with probability 2/(channels-1):
+    // about three channels per user, whatever the channel count (a model
+    // choice: the seed says nothing of membership, and a user in half of all
+    // channels made every post fan out to half the clients).
+    const std::uint32_t home = (index_ - 1) % channels;
+    mask_ = 1ULL << home;
+    const double join = channels > 1 ? std::min(1.0, 2.0 / double(channels - 1)) : 0.0;
     for (std::uint32_t c = 0; c < channels; ++c)
-      if (env.rng().chance(0.5)) mask_ |= 1ULL << c;
+      if (c != home && env.rng().chance(join)) mask_ |= 1ULL << c;
   }
   for (std::uint32_t c = 0; c < 64; ++c)
     if (mask_ & (1ULL << c)) channels_.push_back(c);
@@ -102,7 +107,7 @@ void Client::handle_event(Env& env, const WsEvent& event) {
 
 void Client::deliver(Env& env, const PostEvent& post, const char* via, bool received) {
   if ((mask_ & (1ULL << post.channel)) == 0) return;  // not a member: not shown
-  if (!delivered_.insert(post.id).second) return;     // already held
+  if (!delivered_.insert(post.id)) return;     // already held
   env.emit(PostDelivered{post.id, post.channel, via});
   if (received && post.create_at >= newest_at_) {
     newest_at_ = post.create_at;

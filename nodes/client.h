@@ -35,6 +35,7 @@
 #include <set>
 
 #include "base/env.h"
+#include "nodes/post_id_set.h"
 #include "nodes/spec.h"
 
 namespace fl {
@@ -116,7 +117,7 @@ class Client : public Node {
   bool post_retry_armed_ = false, resync_retry_armed_ = false;
 
   // received
-  std::set<std::uint64_t> delivered_;
+  PostIdSet delivered_;
   std::uint64_t newest_post_ = 0;  // the resync point's post (for the history)
   std::vector<PostEvent> held_;    // live posts that arrived while a resync was pending
   Time newest_at_{};  // create_at of the newest post held (server clocks)
