@@ -27,6 +27,9 @@ namespace fl::sim {
 // adds "node_name" (names indexed by NodeId value).
 std::string history_event_to_json(const HistoryEvent& event,
                                   const std::vector<std::string>* node_names = nullptr);
+// The same, appended to `out` (for writers that reuse one buffer).
+void append_history_event_json(std::string& out, const HistoryEvent& event,
+                               const std::vector<std::string>* node_names = nullptr);
 
 // Parses one line written by history_event_to_json. On failure returns nullopt
 // and sets *error to what is wrong with the line.
@@ -59,6 +62,7 @@ class HistoryWriter {
   std::vector<std::string> names_;
   std::uint64_t written_ = 0;
   bool failed_ = false;
+  std::string line_;  // the line being written, reused
 };
 
 }  // namespace fl::sim
