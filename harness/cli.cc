@@ -234,6 +234,9 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
       return kExitInternal;
     }
   }
+  // A closing count, on standard error so standard output stays one line per
+  // run; CI log readers recognise "N passed, N failed".
+  if (jobs.size() > 1) err << "faultline: " << (jobs.size() - failures) << " passed, " << failures << " failed\n";
   return code;
 }
 
