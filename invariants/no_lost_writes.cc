@@ -119,8 +119,8 @@ class NoLostWrites final : public Invariant {
 
   std::vector<Ack> acks_;  // in acknowledgement order
   std::unordered_map<std::uint64_t, std::size_t> ack_index_;  // lookups only: order never leaks
-  std::unordered_map<std::uint64_t, Commit> commits_;
-  std::unordered_set<std::uint64_t> present_;
+  std::unordered_map<std::uint64_t, Commit> commits_;  // lookups only: order never leaks
+  std::unordered_set<std::uint64_t> present_;          // lookups only: order never leaks
   std::vector<HistoryEvent> losses_;
   std::vector<HistoryEvent> promotions_;
 };
