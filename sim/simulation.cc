@@ -219,6 +219,24 @@ struct Simulation::Impl {
   void restart(NodeId id, Duration delay);
   void pause(NodeId id, Duration length);
   void resume(NodeId id);
+  // The common end of handing an input to a node: an input made for an
+  // incarnation that has since died is dropped, a paused node holds it (in
+  // order) until it resumes, otherwise the handler runs and the slot is freed.
+  template <class Slab, class Handler>
+  void deliver_input(const Event& e, NodeState& n, std::uint32_t incarnation, Slab& slab, Handler&& handler) {
+    if (!n.object || n.incarnation != incarnation) {
+      slab.free(e.index);
+      return;
+    }
+    if (n.paused) {
+      n.held.push_back(e);
+      return;
+    }
+    n.dispatching = true;
+    handler(*n.object, *n.env);
+    n.dispatching = false;
+    slab.free(e.index);
+  }
   void release(const Event& e);  // frees the payload of an event that will not be delivered
   void reevaluate_timers(NodeId id);
   void defer(std::function<void(Simulation&)> action) { schedule_action(now, std::move(action)); }
@@ -749,71 +767,27 @@ void Simulation::Impl::dispatch(const Event& e) {
       return;
     }
     case kSendFailed: {
-      MessageSlot& m = messages[e.index];
-      NodeState& n = nodes[e.node];
-      if (!n.object || n.incarnation != m.from_incarnation) {
-        messages.free(e.index);
-        return;
-      }
-      if (n.paused) {
-        n.held.push_back(e);
-        return;
-      }
-      n.dispatching = true;
-      n.object->on_send_failed(*n.env, m.to, m.message);
-      n.dispatching = false;
-      messages.free(e.index);
+      const MessageSlot& m = messages[e.index];
+      deliver_input(e, nodes[e.node], m.from_incarnation, messages,
+                    [&](Node& node, Env& env) { node.on_send_failed(env, m.to, m.message); });
       return;
     }
     case kDbRequest: {
-      DbRequestSlot& r = db_requests[e.index];
-      NodeState& n = nodes[e.node];
-      if (!n.object || n.incarnation != r.member_incarnation) {  // its death answered it
-        db_requests.free(e.index);
-        return;
-      }
-      if (n.paused) {
-        n.held.push_back(e);
-        return;
-      }
-      n.dispatching = true;
-      n.object->on_db_request(*n.env, r.from, r.id, r.request);
-      n.dispatching = false;
-      db_requests.free(e.index);
+      const DbRequestSlot& r = db_requests[e.index];
+      deliver_input(e, nodes[e.node], r.member_incarnation, db_requests,
+                    [&](Node& node, Env& env) { node.on_db_request(env, r.from, r.id, r.request); });
       return;
     }
     case kDbReply: {
-      DbReplySlot& r = db_replies[e.index];
-      NodeState& n = nodes[e.node];
-      if (!n.object || n.incarnation != r.to_incarnation) {
-        db_replies.free(e.index);
-        return;
-      }
-      if (n.paused) {
-        n.held.push_back(e);
-        return;
-      }
-      n.dispatching = true;
-      n.object->on_db_reply(*n.env, r.id, r.reply);
-      n.dispatching = false;
-      db_replies.free(e.index);
+      const DbReplySlot& r = db_replies[e.index];
+      deliver_input(e, nodes[e.node], r.to_incarnation, db_replies,
+                    [&](Node& node, Env& env) { node.on_db_reply(env, r.id, r.reply); });
       return;
     }
     case kControl: {
-      ControlSlot& c = controls[e.index];
-      NodeState& n = nodes[e.node];
-      if (!n.object || n.incarnation != c.incarnation) {
-        controls.free(e.index);
-        return;
-      }
-      if (n.paused) {
-        n.held.push_back(e);
-        return;
-      }
-      n.dispatching = true;
-      n.object->on_control(*n.env, c.op);
-      n.dispatching = false;
-      controls.free(e.index);
+      const ControlSlot& c = controls[e.index];
+      deliver_input(e, nodes[e.node], c.incarnation, controls,
+                    [&](Node& node, Env& env) { node.on_control(env, c.op); });
       return;
     }
     case kAction: {
