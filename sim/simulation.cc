@@ -756,14 +756,8 @@ void Simulation::Impl::dispatch(const Event& e) {
         push(fail_at, kSendFailed, m.from.value, e.index);
         return;
       }
-      if (n.paused) {
-        n.held.push_back(e);
-        return;
-      }
-      n.dispatching = true;
-      n.object->on_message(*n.env, m.from, m.message);
-      n.dispatching = false;
-      messages.free(e.index);
+      deliver_input(e, n, m.to_incarnation, messages,
+                    [&](Node& node, Env& env) { node.on_message(env, m.from, m.message); });
       return;
     }
     case kSendFailed: {
