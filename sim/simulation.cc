@@ -630,7 +630,16 @@ void Simulation::Impl::crash(NodeId id) {
 
 void Simulation::Impl::stop(NodeId id) {
   NodeState& n = node(id);
-  if (!n.object) return;
+  if (!n.object) {
+    // `systemctl stop` of a unit that has failed: it stays down, and a restart
+    // that was pending for the crash is no longer wanted (issue 13: a crash
+    // fault's restart must not undo the operator's stop).
+    if (n.state == ProcessState::crashed) {
+      n.state = ProcessState::stopped;
+      ++n.start_gen;  // a restart scheduled by restart() is cancelled too
+    }
+    return;
+  }
   if (n.dispatching) {
     defer([id](Simulation& s) { s.stop(id); });
     return;
@@ -876,6 +885,9 @@ void Simulation::crash(NodeId node) { impl_->crash(node); }
 void Simulation::stop(NodeId node) { impl_->stop(node); }
 void Simulation::restart(NodeId node, Duration delay) { impl_->restart(node, delay); }
 void Simulation::pause(NodeId node, Duration length) { impl_->pause(node, length); }
+void Simulation::resume(NodeId node) {
+  if (impl_->node(node).paused && impl_->node(node).object) impl_->resume(node);
+}
 bool Simulation::running(NodeId node) const { return impl_->node(node).object != nullptr; }
 bool Simulation::paused(NodeId node) const { return impl_->node(node).paused; }
 ProcessState Simulation::process_state(NodeId node) const { return impl_->node(node).state; }

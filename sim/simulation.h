@@ -80,6 +80,9 @@ class Simulation {
   void stop(NodeId node);                         // on_stop, then destroys; ProcessStopped
   void restart(NodeId node, Duration delay);      // crash now, start after delay
   void pause(NodeId node, Duration length);       // inputs wait until resume
+  void resume(NodeId node);                       // ends a pause now (settle); no-op when not paused
+  // stop() of a crashed node marks it stopped (the operator's intent): callers
+  // that restart crashed nodes restart only ProcessState::crashed ones.
   bool running(NodeId node) const;                // started, not crashed/stopped
   bool paused(NodeId node) const;
   ProcessState process_state(NodeId node) const;
