@@ -95,6 +95,8 @@ struct RunFlags {
   std::string shard;
   bool quiet = false;
   bool verbose = false;
+  bool keep_passing = false;
+  bool stop_at_first = false;
 };
 
 struct Job {
@@ -178,6 +180,8 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
       RunOptions options;
       options.seed = jobs[i].seed;
       options.out_dir = flags.out_dir;
+      options.always_write = flags.keep_passing;
+      options.stop_at_first = flags.stop_at_first;
       std::ostringstream verbose_log;
       options.verbose = flags.verbose;
       options.log = flags.verbose ? &verbose_log : nullptr;
@@ -288,8 +292,12 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   seed_opt->excludes(seeds_opt);
   run_cmd->add_option("--jobs,-j", run.jobs, "Runs in parallel (threads that share nothing)")
       ->check(CLI::Range(1u, kMaxJobs));
-  run_cmd->add_option("--out", run.out_dir, "Write each failing run's folder here");
+  auto* out_opt = run_cmd->add_option("--out", run.out_dir, "Write each failing run's folder here");
   run_cmd->add_option("--junit", run.junit, "Write JUnit XML: one testcase per (scenario, seed)");
+  run_cmd->add_flag("--keep-passing", run.keep_passing, "With --out: write a report folder for passing runs too")
+      ->needs(out_opt);
+  run_cmd->add_flag("--stop-at-first", run.stop_at_first,
+                    "End each run at its first violation (faster; later violations and liveness go unseen)");
   run_cmd->add_flag("--check-determinism", run.check_determinism,
                     "Run each seed twice and compare trace hashes (mismatch: exit 3)");
   run_cmd->add_option("--shard", run.shard, "Run only slice I of N of the (scenario, seed) pairs: I/N");

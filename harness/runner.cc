@@ -56,8 +56,23 @@ std::string result_line(const RunResult& r) {
       }
     if (first && r.outcome == Outcome::fail) {
       line += first->invariant + " at " + line_time(first->at.time_since_epoch()) + ": " + first->message;
+      // Every other unexpected violation is counted, with the invariants it
+      // broke (each named once, in time order): one violation never hides another.
+      std::size_t more = 0;
+      std::vector<std::string> which;
+      for (const auto& v : r.violations) {
+        if (v.expected || &v == first) continue;
+        ++more;
+        if (std::find(which.begin(), which.end(), v.invariant) == which.end()) which.push_back(v.invariant);
+      }
+      if (more > 0) {
+        line += " (+" + std::to_string(more) + " more:";
+        for (std::size_t i = 0; i < which.size(); ++i) line += (i ? ", " : " ") + which[i];
+        line += ")";
+      }
     } else if (!r.problems.empty()) {
       line += r.problems.front();
+      if (r.problems.size() > 1) line += " (+" + std::to_string(r.problems.size() - 1) + " more problems)";
     } else {
       line += "failed";
     }
@@ -207,6 +222,7 @@ class Run {
     std::vector<std::pair<NodeId, NodeId>> cuts;  // one_way / gossip_send_failure
     std::string detail;
     std::string vacuous;           // why it had no effect ("" : it had one, or no check applies)
+    std::vector<NodeId> restart_cancelled;  // crash restarts the operator's stop cancelled
   };
 
   NodeId id(const std::string& name) const { return cluster_.id(name); }
@@ -322,8 +338,9 @@ void Run::on_event(const HistoryEvent& e) {
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
   for (auto& c : checks_) {
     c->on_event(e);
-    // Online: stop at the first violation, with its virtual time.
-    if (!stopping_ && c->failed()) {
+    // --stop-at-first only: otherwise the run goes on, so that a later
+    // violation (and the end-of-run judgement) is still seen.
+    if (o_.stop_at_first && !stopping_ && c->failed()) {
       stopping_ = true;
       sim_.stop_run();
     }
@@ -553,11 +570,17 @@ void Run::end(std::size_t i, bool settling) {
     case FaultKind::crash:
     case FaultKind::db_crash:
       if (!settling)
-        for (NodeId n : st.nodes)
-          if (!sim_.running(n) && crashed_by_faults_.count(n)) {
+        for (NodeId n : st.nodes) {
+          if (!crashed_by_faults_.count(n)) continue;
+          if (sim_.process_state(n) == sim::ProcessState::crashed) {
             sim_.start(n);
-            crashed_by_faults_.erase(n);
+          } else if (sim_.process_state(n) == sim::ProcessState::stopped) {
+            // The operator stopped it meanwhile: a supervisor does not restart
+            // a service its operator stopped (issue 13, finding 2).
+            st.restart_cancelled.push_back(n);
           }
+          crashed_by_faults_.erase(n);
+        }
       break;
     case FaultKind::clock_skew:
       for (NodeId n : st.nodes) {
@@ -589,21 +612,34 @@ void Run::settle() {
   for (std::size_t i = 0; i < s_.faults.size(); ++i) end(i, true);
   partition_.reset();
   apply_network();
+  // Paused processes resume (a pause is a fault, whatever its `for`), and
+  // crashed ones restart unless the operator has stopped them since.
+  for (std::uint32_t i = 0; i < sim_.node_count(); ++i) sim_.resume(NodeId{i});
   for (NodeId n : crashed_by_faults_)
-    if (!sim_.running(n)) sim_.start(n);
+    if (sim_.process_state(n) == sim::ProcessState::crashed) sim_.start(n);
   crashed_by_faults_.clear();
   FL_ASSERT(skewed_.empty() && lagging_.empty() && !storage_out_);
 }
 
-// no_lost_writes judges the primary's real contents: it lists them at the end.
+// no_lost_writes judges the primary's real contents. The runtime reads them
+// from the simulated disk (DESIGN.md, Phases of a run), never by asking the
+// node, which may be paused or down at the end: the primary is the member the
+// cluster endpoint names when it holds the primary role, else the first member
+// that does. A run with no primary to read is an internal error.
 void Run::dump_primary() {
   NodeId primary = kNoNode;
   const NodeId endpoint = sim_.db_endpoint();
   for (NodeId m : cluster_.db_members) {
-    if (!sim_.running(m) || cluster_.disk(m).role != DbRole::primary) continue;
+    if (cluster_.disk(m).role != DbRole::primary) continue;
     if (primary == kNoNode || m == endpoint) primary = m;
   }
-  if (primary != kNoNode) sim_.control(primary, ControlOp{ControlOp::Kind::set_spec, "report_contents", ""});
+  if (primary == kNoNode) {
+    if (internal_error_.empty()) internal_error_ = "no database member holds the primary role at the end of the run";
+    return;
+  }
+  // The committed contents: what the primary's disk holds up to its last
+  // applied record (DbDisk::tables), in key order.
+  for (const auto& [post, row] : cluster_.disk(primary).tables.posts) sim_.emit(primary, PostPresent{post});
 }
 
 void Run::print_plan(std::ostream& out) const {
@@ -649,6 +685,9 @@ void Run::print_plan(std::ostream& out) const {
   out << "  invariants:";
   for (const auto& c : checks_) out << " " << c->name();
   out << "\n";
+  for (const auto& spec : inv::invariant_specs())
+    if (!s_.invariants.checks(spec.name))
+      out << "  skipped: " << spec.name << ": " << s_.invariants.skip_reason(spec.name) << "\n";
 }
 
 void Run::finish(RunResult& r, double wall) {
@@ -667,40 +706,49 @@ void Run::finish(RunResult& r, double wall) {
   std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   std::set<std::string> expected;
   for (const auto& v : s_.expect.violations) expected.insert(v.name);
-  std::set<std::string> found;
-  for (const auto& v : all) {
-    RunViolation rv{v.invariant, v.at, v.message, {}, expected.count(v.invariant) > 0};
-    for (NodeId n : v.nodes) rv.nodes.push_back(info_.name(n));
-    r.violations.push_back(std::move(rv));
-    found.insert(v.invariant);
-  }
-  for (const auto& v : r.violations)
-    if (!v.expected) r.problems.push_back("unexpected violation of " + v.invariant + " at " + line_time(v.at.time_since_epoch()) + ": " + v.message);
-
-  // Vacuity (STYLE.md: a scenario proves it reached the path it is named for).
-  for (std::size_t i = 0; i < faults_.size(); ++i)
-    if (!faults_[i].vacuous.empty()) r.notes.push_back(where(i) + " had no effect: " + faults_[i].vacuous);
+  // The scenario's path starts at its first fault or operation: an expected
+  // violation counts only from there (SCENARIOS.md, [expect]). The same
+  // invariant broken earlier, in start-up, is not the path the scenario is
+  // named for: it is unexpected. No exemption for planted bugs: a bug that
+  // breaks the cluster before the scenario's trigger shows nothing about it.
   Time first_action = kTimeMax;
   for (const auto& f : s_.faults) first_action = std::min(first_action, f.at);
   for (const auto& op : s_.operations) first_action = std::min(first_action, op.at);
-  for (const auto& name : expected) {
-    if (!found.count(name)) {
-      r.problems.push_back("expected violation " + name + " not found" +
-                           (r.notes.empty() ? "" : " (" + r.notes.front() + ")"));
-      continue;
-    }
-    // The expected violation must come from the scenario's path: after the
-    // first fault or operation when it has any (a planted bug may break it at once).
-    if (first_action != kTimeMax && s_.cluster.bugs.empty()) {
-      Time earliest = kTimeMax;
-      for (const auto& v : r.violations)
-        if (v.invariant == name) earliest = std::min(earliest, v.at);
-      if (earliest < first_action)
-        r.problems.push_back("expected violation " + name + " at " + line_time(earliest.time_since_epoch()) +
-                             " came before the first fault or operation (" +
-                             line_time(first_action.time_since_epoch()) + "): not the path the scenario is named for");
-    }
+  const bool has_action = first_action != kTimeMax;
+  std::set<std::string> found;
+  for (const auto& v : all) {
+    const bool on_path = !has_action || v.at >= first_action;
+    RunViolation rv{v.invariant, v.at, v.message, {}, expected.count(v.invariant) > 0 && on_path};
+    for (NodeId n : v.nodes) rv.nodes.push_back(info_.name(n));
+    if (rv.expected) found.insert(v.invariant);
+    r.violations.push_back(std::move(rv));
   }
+  for (const auto& v : r.violations) {
+    if (v.expected) continue;
+    std::string why = "unexpected violation of " + v.invariant + " at " + line_time(v.at.time_since_epoch()) + ": " +
+                      v.message;
+    if (expected.count(v.invariant))
+      why += " (before the first fault or operation at " + line_time(first_action.time_since_epoch()) +
+             ": not the path the scenario is named for)";
+    r.problems.push_back(std::move(why));
+  }
+
+  // Vacuity (STYLE.md: a scenario proves it reached the path it is named for).
+  for (std::size_t i = 0; i < faults_.size(); ++i) {
+    if (!faults_[i].vacuous.empty()) r.notes.push_back(where(i) + " had no effect: " + faults_[i].vacuous);
+    for (NodeId n : faults_[i].restart_cancelled)
+      r.notes.push_back(where(i) + ": the restart of " + info_.name(n) +
+                        " was cancelled: the operator had stopped it meanwhile");
+  }
+  for (const auto& name : expected) {
+    if (found.count(name)) continue;
+    std::string why = "expected violation " + name + " not found";
+    if (has_action) why += " at or after the first fault or operation (" + line_time(first_action.time_since_epoch()) + ")";
+    if (!r.notes.empty()) why += " (" + r.notes.front() + ")";
+    r.problems.push_back(std::move(why));
+  }
+  for (const auto& spec : inv::invariant_specs())
+    if (!s_.invariants.checks(spec.name)) r.skipped.emplace_back(spec.name, s_.invariants.skip_reason(spec.name));
   if (!internal_error_.empty()) {
     r.outcome = Outcome::internal_error;
     r.problems.insert(r.problems.begin(), "internal error: " + internal_error_);
@@ -722,6 +770,8 @@ void Run::finish(RunResult& r, double wall) {
   rep.problems = r.problems;
   for (const auto& n : r.notes) rep.problems.push_back("note: " + n);
   rep.violations = std::move(all);
+  rep.skipped = r.skipped;
+  rep.stopped_early = !completed;
   for (std::size_t i = 0; i < faults_.size(); ++i) {
     const Fault& f = s_.faults[i];
     reports::FaultRecord fr;

@@ -31,7 +31,11 @@ struct RunOptions {
   bool verbose = false;           // print every option derived from the seed to `log`
   std::ostream* log = nullptr;    // verbose output (nullptr: none)
   std::string out_dir;            // write the folder of a failing run here ("" : none)
-  bool always_write = false;      // write the folder even when the run passes
+  bool always_write = false;      // write the folder even when the run passes (--keep-passing)
+  // End the run at its first violation (--stop-at-first): faster, but later
+  // violations and the end-of-run (liveness) judgements go unseen. Off by
+  // default: a run goes to the end of settle (DESIGN.md, Phases of a run).
+  bool stop_at_first = false;
   // Stream the history (JSON Lines) to this file as it is recorded, whatever
   // the outcome ("" : none beyond out_dir's folder). Nothing of the history is
   // held in memory either way (faultline-bench scenario measures exactly this).
@@ -62,6 +66,8 @@ struct RunResult {
   std::vector<std::string> problems;
   // Vacuity findings (a fault that had no effect), reported on every run.
   std::vector<std::string> notes;
+  // Invariants not judged, each with its reason ([invariants] skip or check).
+  std::vector<std::pair<std::string, std::string>> skipped;
   std::string report_dir;         // the folder written, if any
   // Everything the report writers (reports/) need: filled on every run, so
   // JUnit and the failing-run folder read one record.

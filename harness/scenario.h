@@ -174,15 +174,34 @@ struct InvariantOptions {
   SourcePos pos;
 };
 
+// An invariant left out of the judgement, and why (SCENARIOS.md: `skip =
+// { name = "why" }`; reports and --verbose list it).
+struct SkippedInvariant {
+  NameRef name;
+  std::string reason;
+};
+
 struct InvariantsConfig {
-  bool all = true;                   // no `check` key: every invariant
+  bool all = true;                   // no `check` key: every invariant not skipped
   std::vector<NameRef> check;        // when !all
+  std::vector<SkippedInvariant> skip;  // when all: the ones left out, each with its reason
   std::map<std::string, InvariantOptions> options;
   bool checks(const std::string& name) const {
-    if (all) return true;
+    if (all) {
+      for (const auto& s : skip)
+        if (s.name.name == name) return false;
+      return true;
+    }
     for (const auto& c : check)
       if (c.name == name) return true;
     return false;
+  }
+  // Why `name` is not judged ("" when it is).
+  std::string skip_reason(const std::string& name) const {
+    if (checks(name)) return "";
+    for (const auto& s : skip)
+      if (s.name.name == name) return s.reason;
+    return "not in the scenario's check list";
   }
 };
 

@@ -747,13 +747,43 @@ class Parser {
 
   void parse_invariants(const toml::table& t, InvariantsConfig& inv) {
     const Names names = names_of(invariant_catalog());
-    Names allowed = {"check"};
+    Names allowed = {"check", "skip"};
     allowed.insert(allowed.end(), names.begin(), names.end());
     check_keys(t, allowed, "[invariants]");
     if (get(t, "check")) {
       if (auto v = get_name_list(t, "check", true, "a list of invariant names")) {
         inv.all = false;
         inv.check = *v;
+      }
+    }
+    if (const toml::node* n = get(t, "skip")) {
+      // skip = { message_delivery = "why" }: every invariant is judged unless
+      // the scenario says why not; a reason is what a reader of the report needs.
+      if (get(t, "check")) {
+        error(pos(*n), "[invariants] has both check and skip; expected one of them (check judges only the listed "
+                       "invariants, skip judges all but the listed ones)");
+      } else if (!n->is_table()) {
+        type_error(*n, "skip", "a table of invariant = \"reason\", such as skip = { message_delivery = \"why\" }");
+      } else {
+        for (const auto& [key, value] : *n->as_table()) {
+          NameRef name{std::string(key.str()), pos(value)};
+          if (std::find(names.begin(), names.end(), name.name) == names.end()) {
+            error(name.pos, "unknown invariant " + quote(name.name) + did_you_mean(name.name, names) +
+                                " in [invariants] skip; expected one of " + join(names));
+            continue;
+          }
+          const auto* reason = value.as_string();
+          if (reason == nullptr) {
+            type_error(value, name.name, "a string: the reason it is skipped");
+            continue;
+          }
+          if (reason->get().find_first_not_of(" \t") == std::string::npos) {
+            error(pos(value), "the reason for skipping " + quote(name.name) +
+                                  " is empty; expected a sentence saying why it is not judged");
+            continue;
+          }
+          inv.skip.push_back(SkippedInvariant{name, reason->get()});
+        }
       }
     }
     for (auto name : names) {
@@ -921,8 +951,8 @@ class Validator {
       // A misspelled check list is already reported; it may be the missing name.
       if (check_list_known && !s_.invariants.checks(v.name) &&
           std::find(invariants.begin(), invariants.end(), v.name) != invariants.end())
-        error(v.pos, "expected violation " + quote(v.name) +
-                         " is not checked; expected it in [invariants] check (or no check list: every invariant)");
+        error(v.pos, "expected violation " + quote(v.name) + " is not judged (" + s_.invariants.skip_reason(v.name) +
+                         "); expected it in [invariants] check, or not in [invariants] skip");
     }
     for (const auto& [name, o] : s_.invariants.options)
       if (std::find(invariants.begin(), invariants.end(), name) == invariants.end())

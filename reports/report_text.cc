@@ -93,6 +93,8 @@ std::string summary_text(const RunResult& run) {
     s += "\n";
   }
   for (const auto& p : run.problems) s += "problem: " + p + "\n";
+  if (run.stopped_early) s += "stopped at the first violation (--stop-at-first): liveness not judged\n";
+  for (const auto& [name, why] : run.skipped) s += "skipped: " + name + ": " + why + "\n";
   s += fmt::format("\nviolations ({}):\n", run.violations.size());
   for (const auto& v : run.violations) {
     s += fmt::format("  {} at {}: {}\n", v.invariant, format_time(v.at), v.message);
@@ -119,6 +121,10 @@ std::string report_json(const RunResult& run) {
   j["result"] = std::string(outcome_name(run.outcome));
   j["expected"] = run.expected;
   j["problems"] = run.problems;
+  J skipped = J::array();
+  for (const auto& [name, why] : run.skipped) skipped.push_back({{"invariant", name}, {"reason", why}});
+  j["skipped"] = skipped;
+  j["stopped_early"] = run.stopped_early;
   J vs = J::array();
   for (const auto& v : run.violations) {
     J nodes = J::array();
@@ -165,6 +171,12 @@ std::string report_markdown(const RunResult& run) {
   if (!run.problems.empty()) {
     m += "## Why the run failed\n\n";
     for (const auto& p : run.problems) m += "- " + md_cell(p) + "\n";
+    m += "\n";
+  }
+  if (run.stopped_early) m += "The run stopped at its first violation (`--stop-at-first`): liveness was not judged.\n\n";
+  if (!run.skipped.empty()) {
+    m += "## Not judged\n\n";
+    for (const auto& [name, why] : run.skipped) m += "- " + md_code(name) + ": " + md_cell(why) + "\n";
     m += "\n";
   }
   m += fmt::format("## What broke ({} violation{})\n\n", run.violations.size(), run.violations.size() == 1 ? "" : "s");

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/history.h"
@@ -44,6 +45,10 @@ struct RunResult {
   // vacuous scenario, internal error); empty on a pass.
   std::vector<std::string> problems;
   std::vector<inv::Violation> violations;  // by time
+  // Invariants not judged, each with its reason (the scenario's [invariants]).
+  std::vector<std::pair<std::string, std::string>> skipped;
+  // The run ended before settle was over (--stop-at-first): liveness not judged.
+  bool stopped_early = false;
   std::vector<FaultRecord> faults;
   Time sim_end{};
   Time settle_begin{};

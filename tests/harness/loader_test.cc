@@ -348,7 +348,47 @@ TEST(Loader, MissingRequiredKeys) {
 
 TEST(Loader, ExpectedViolationMustBeChecked) {
   expect_error(replace(kValid, "violations = [\"single_leader\"]", "violations = [\"no_lost_writes\"]"),
-               "\"no_lost_writes\"]", {"expected violation \"no_lost_writes\" is not checked"});
+               "\"no_lost_writes\"]", {"expected violation \"no_lost_writes\" is not judged"});
+}
+
+// ---- [invariants] skip ----------------------------------------------------------
+
+const std::string kSkip = replace(kValid, "check = [\"single_leader\", \"job_exactly_once\"]",
+                                  "skip = { message_delivery = \"the start-up replica race\", job_progress = \"no jobs\" }");
+
+TEST(Loader, SkipJudgesEveryOtherInvariantAndKeepsItsReason) {
+  LoadResult r = parse_scenario(kSkip, kFile);
+  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(r.ok());
+  const InvariantsConfig& inv = r.scenario->invariants;
+  EXPECT_TRUE(inv.all);
+  EXPECT_TRUE(inv.checks("single_leader"));
+  EXPECT_TRUE(inv.checks("no_lost_writes"));
+  EXPECT_FALSE(inv.checks("message_delivery"));
+  EXPECT_FALSE(inv.checks("job_progress"));
+  EXPECT_EQ(inv.skip_reason("message_delivery"), "the start-up replica race");
+  EXPECT_EQ(inv.skip_reason("single_leader"), "");
+  ASSERT_EQ(inv.skip.size(), 2u);
+  const Where w = where(kSkip, "\"no jobs\"");
+  for (const auto& skipped : inv.skip)
+    if (skipped.name.name == "job_progress") EXPECT_EQ(skipped.name.pos, (SourcePos{w.line, w.column}));
+}
+
+TEST(Loader, SkipErrors) {
+  expect_error(replace(kSkip, "job_progress = \"no jobs\"", "job_progres = \"no jobs\""), "\"no jobs\"",
+               {"unknown invariant \"job_progres\"", "did you mean \"job_progress\"?", "[invariants] skip"});
+  expect_error(replace(kSkip, "job_progress = \"no jobs\"", "job_progress = \" \""), "\" \" }",
+               {"reason for skipping \"job_progress\" is empty", "expected a sentence"});
+  expect_error(replace(kSkip, "job_progress = \"no jobs\"", "job_progress = true"), "true",
+               {"job_progress is", "expected a string: the reason it is skipped"});
+  expect_error(replace(kSkip, "skip = {", "check = [\"single_leader\"]\nskip = {"), "{ message_delivery",
+               {"both check and skip"});
+  expect_error(replace(kSkip, "skip = { message_delivery = \"the start-up replica race\", job_progress = \"no jobs\" }",
+                       "skip = [\"job_progress\"]"),
+               "[\"job_progress\"]", {"skip is", "expected a table of invariant = \"reason\""});
+  // An expected violation must be judged.
+  expect_error(replace(kSkip, "job_progress = \"no jobs\"", "single_leader = \"not here\""), "\"single_leader\"]",
+               {"expected violation \"single_leader\" is not judged (not here)"});
 }
 
 TEST(Loader, BothNodeAndNodes) {

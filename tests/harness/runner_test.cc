@@ -133,14 +133,58 @@ TEST(Runner, UnexpectedViolationFailsWithItsTimeAndNodes) {
   ASSERT_FALSE(r.violations.empty());
   EXPECT_EQ(r.violations.front().invariant, "single_leader");
   EXPECT_FALSE(r.violations.front().expected);
-  // Found online, after the partition began, so the run stopped there.
+  // Found after the partition began; the run still went to the end of settle
+  // (one violation never hides a later one).
   EXPECT_GE(r.violations.front().at, Time{seconds(5)});
-  // Found online: the run stopped when the checker saw it (at or after the
-  // instant it names), well before the end of the safety phase.
-  EXPECT_GE(r.sim_time, r.violations.front().at.time_since_epoch());
-  EXPECT_LT(r.sim_time, seconds(40));
+  EXPECT_EQ(r.sim_time, seconds(50));
+  EXPECT_FALSE(r.report.stopped_early);
   EXPECT_TRUE(has(r.problems, "unexpected violation of single_leader"));
   EXPECT_EQ(result_line(r).rfind("FAIL test.toml seed=1 single_leader at ", 0), 0u) << result_line(r);
+}
+
+TEST(Runner, StopAtFirstEndsTheRunAtItsFirstViolation) {
+  RunOptions options;
+  options.stop_at_first = true;
+  const RunResult r = run(kSplitBrain, 1, options);
+  ASSERT_EQ(r.outcome, Outcome::fail) << result_line(r);
+  ASSERT_FALSE(r.violations.empty());
+  // The checker saw it online: the run stopped at (or just after) the instant
+  // it names, well before the end of the safety phase.
+  EXPECT_GE(r.sim_time, r.violations.front().at.time_since_epoch());
+  EXPECT_LT(r.sim_time, seconds(40));
+  EXPECT_TRUE(r.report.stopped_early);
+  // The same first violation as the run that went to the end.
+  const RunResult whole = run(kSplitBrain);
+  ASSERT_FALSE(whole.violations.empty());
+  EXPECT_EQ(whole.violations.front().at, r.violations.front().at);
+  EXPECT_EQ(whole.violations.front().message, r.violations.front().message);
+}
+
+TEST(Runner, EveryViolationIsKeptAndTheLineCountsTheOthers) {
+  // Two partitions, each splitting the bully election: the first split's
+  // violation must not hide the second's.
+  const std::string text = std::regex_replace(std::string(kSplitBrain), std::regex("duration = \"40s\""),
+                                              "duration = \"80s\"") +
+                           "[[faults]]\nat = \"45s\"\nkind = \"partition\"\ngroups = [[\"app1\", \"app2\"], [\"app3\"]]\n"
+                           "for = \"30s\"\n[invariants]\ncheck = [\"single_leader\"]\n";
+  const RunResult r = run(text);
+  ASSERT_EQ(r.outcome, Outcome::fail) << result_line(r);
+  std::size_t before_heal = 0, after_heal = 0;
+  for (const auto& v : r.violations) (v.at < Time{seconds(45)} ? before_heal : after_heal) += 1;
+  EXPECT_GE(before_heal, 1u);
+  EXPECT_GE(after_heal, 1u) << "the second split was hidden by the first";
+  const std::string line = result_line(r);
+  EXPECT_NE(line.find("(+" + std::to_string(r.violations.size() - 1) + " more: single_leader)"), std::string::npos)
+      << line;
+}
+
+TEST(Runner, SeveralExpectedViolationsMustEachBeFoundAfterTheFirstFault) {
+  const std::string text = std::string(kSplitBrain) + "[expect]\nviolations = [\"single_leader\", \"no_lost_writes\"]\n";
+  const RunResult r = run(text);
+  EXPECT_EQ(r.outcome, Outcome::fail) << result_line(r);
+  EXPECT_TRUE(has(r.problems, "expected violation no_lost_writes not found at or after the first fault or operation (5s)"))
+      << result_line(r);
+  EXPECT_FALSE(has(r.problems, "expected violation single_leader not found"));
 }
 
 TEST(Runner, ExpectedViolationFoundPasses) {
@@ -179,7 +223,65 @@ TEST(Runner, ExpectedViolationBeforeTheFirstFaultIsNotThePathNamed) {
 
   const RunResult r = run(skewed + "[[faults]]\nat = \"20s\"\nkind = \"crash\"\nnode = \"client1\"\n");
   EXPECT_EQ(r.outcome, Outcome::fail);
-  EXPECT_TRUE(has(r.problems, "came before the first fault or operation (20s)")) << result_line(r);
+  EXPECT_TRUE(has(r.problems, "before the first fault or operation at 20s: not the path the scenario is named for"))
+      << result_line(r);
+  EXPECT_TRUE(has(r.problems, "expected violation version_skew not found at or after the first fault or operation (20s)"));
+}
+
+// ---- settle and the end of the run ---------------------------------------------
+
+TEST(Runner, APrimaryPausedAcrossTheEndLosesNothing) {
+  // The primary freezes at 20s for longer than the rest of the run: settle
+  // resumes it, and its contents are read from its disk, not asked of it.
+  const std::string text = std::string(kSteady) +
+                           "[[faults]]\nat = \"20s\"\nkind = \"pause\"\nnode = \"db-primary\"\nfor = \"10s\"\n"
+                           "[invariants]\ncheck = [\"no_lost_writes\"]\n";
+  const RunResult r = run(text);
+  EXPECT_EQ(r.outcome, Outcome::pass) << result_line(r);
+  // The run really paused it across the end of the safety phase (30s).
+  bool resumed_in_settle = false;
+  for (const auto& e : r.report.timeline)
+    if (e.is<ProcessResumed>() && e.at == Time{seconds(30)}) resumed_in_settle = true;
+  EXPECT_TRUE(resumed_in_settle);
+}
+
+TEST(Runner, SkippedInvariantsAreListedWithTheirReason) {
+  const RunResult r = run(std::string(kSteady) + "[invariants]\nskip = { job_progress = \"no jobs here\" }\n");
+  EXPECT_EQ(r.outcome, Outcome::pass) << result_line(r);
+  ASSERT_EQ(r.skipped.size(), 1u);
+  EXPECT_EQ(r.skipped[0].first, "job_progress");
+  EXPECT_EQ(r.skipped[0].second, "no jobs here");
+  EXPECT_EQ(r.report.skipped, r.skipped);
+  // A check list reports every other invariant as skipped, with that reason.
+  const RunResult c = run(std::string(kSteady) + "[invariants]\ncheck = [\"single_leader\"]\n");
+  EXPECT_FALSE(c.skipped.empty());
+  for (const auto& [name, why] : c.skipped) {
+    EXPECT_NE(name, "single_leader");
+    EXPECT_EQ(why, "not in the scenario's check list");
+  }
+}
+
+TEST(Runner, TheOperatorsStopCancelsACrashFaultsPendingRestart) {
+  // app2 crashes at 10s with a restart due at 25s; the operator stops it at
+  // 15s. A supervisor does not restart a service its operator stopped.
+  const std::string base = std::string(kSteady) +
+                           "[[faults]]\nat = \"10s\"\nkind = \"crash\"\nnode = \"app2\"\nrestart_after = \"15s\"\n"
+                           "[invariants]\ncheck = [\"single_leader\"]\n";
+  const RunResult r = run(base + "[[operations]]\nat = \"15s\"\nstep = \"stop\"\nnode = \"app2\"\n");
+  EXPECT_TRUE(has(r.notes, "the restart of app2 was cancelled: the operator had stopped it meanwhile")) << result_line(r);
+  bool started_after = false;
+  for (const auto& e : r.report.timeline)
+    if (e.is<ProcessStarted>() && r.report.lanes.at(e.node.value).name == "app2" && e.at > Time{seconds(15)})
+      started_after = true;
+  EXPECT_FALSE(started_after) << "app2 was started again after the operator stopped it";
+  // Control: without the operator's stop, the fault's restart happens.
+  const RunResult control = run(base);
+  bool restarted = false;
+  for (const auto& e : control.report.timeline)
+    if (e.is<ProcessStarted>() && control.report.lanes.at(e.node.value).name == "app2" && e.at == Time{seconds(25)})
+      restarted = true;
+  EXPECT_TRUE(restarted);
+  EXPECT_FALSE(has(control.notes, "was cancelled"));
 }
 
 // ---- vacuity ------------------------------------------------------------------
@@ -213,7 +315,8 @@ TEST(Runner, AnExpectedViolationNotFoundNamesTheVacuousFault) {
                            "for = \"5s\"\n[expect]\nviolations = [\"single_leader\"]\n";
   const RunResult r = run(text);
   EXPECT_EQ(r.outcome, Outcome::fail);
-  EXPECT_TRUE(has(r.problems, "expected violation single_leader not found (fault #1 partition")) << result_line(r);
+  EXPECT_TRUE(has(r.problems, "expected violation single_leader not found")) << result_line(r);
+  EXPECT_TRUE(has(r.problems, "(fault #1 partition at 5s (line 8) had no effect: it cut no message)")) << result_line(r);
 }
 
 // ---- determinism --------------------------------------------------------------
