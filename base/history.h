@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "base/ids.h"
 #include "base/time.h"
@@ -38,12 +39,25 @@ struct ClockChanged {
   FL_EVENT(ClockChanged, "clock_changed");
   template <class F> void fields(F&& f) const { f("offset", offset); f("drift_ppm", drift_ppm); f("step", step); }
 };
+// Node sets as typed history fields (a partition's groups, a cut's sides).
+using NodeGroups = std::vector<std::vector<NodeId>>;
+
 // A fault record applied by the injector; `node` of the event is the first node
 // it names, or kNoNode. `index` is its position in the scenario's schedule.
+// Checkers read the typed fields, never the detail (which is for people):
+//  - groups: partition: its groups; one_way and gossip_send_failure: {from, to};
+//    loss/duplicate/reorder/delay: {} on every link, or {{a, b}} between two
+//    nodes; node faults (crash, pause, clock, db, ...): {nodes it applied to}.
+//  - effective: false when it changed nothing at injection (a crash of a node
+//    already down, a heal with nothing to heal, a failover with no replica).
 struct FaultInjected {
   std::uint32_t index = 0; std::string kind; std::string detail;
+  NodeGroups groups;
+  bool effective = true;
   FL_EVENT(FaultInjected, "fault_injected");
-  template <class F> void fields(F&& f) const { f("index", index); f("kind", kind); f("detail", detail); }
+  template <class F> void fields(F&& f) const {
+    f("index", index); f("kind", kind); f("detail", detail); f("groups", groups); f("effective", effective);
+  }
 };
 struct FaultHealed {
   std::uint32_t index = 0; std::string kind;

@@ -16,6 +16,7 @@
 #include "invariants/registry.h"
 #include "nodes/spec.h"
 #include "reports/report.h"
+#include "sim/fault_injector.h"
 #include "sim/history_json.h"
 #include "sim/simulation.h"
 
@@ -133,10 +134,6 @@ OperatorStepKind to_spec(StepKind k) {
   FL_UNREACHABLE();
 }
 
-bool FaultKind_is_network(FaultKind k) {
-  return k == FaultKind::partition || k == FaultKind::one_way || k == FaultKind::gossip_send_failure ||
-         k == FaultKind::loss || k == FaultKind::duplicate || k == FaultKind::reorder || k == FaultKind::delay;
-}
 
 std::vector<std::string> names_of(const std::vector<NameRef>& refs) {
   std::vector<std::string> out;
@@ -213,18 +210,6 @@ class Run {
   RunResult go();
 
  private:
-  struct FaultState {
-    bool active = false;
-    bool healed = false;
-    Time injected_at{}, healed_at{};
-    std::uint64_t cut_at_inject = 0;
-    std::vector<NodeId> nodes;     // the nodes it names (crash targets, sender, ...)
-    std::vector<std::pair<NodeId, NodeId>> cuts;  // one_way / gossip_send_failure
-    std::string detail;
-    std::string vacuous;           // why it had no effect ("" : it had one, or no check applies)
-    std::vector<NodeId> restart_cancelled;  // crash restarts the operator's stop cancelled
-  };
-
   NodeId id(const std::string& name) const { return cluster_.id(name); }
   std::vector<NodeId> ids(const std::vector<NameRef>& refs) const {
     std::vector<NodeId> out;
@@ -239,9 +224,9 @@ class Run {
 
   void build();
   void schedule();
-  void inject(std::size_t i);
-  void end(std::size_t i, bool settling);
-  void apply_network();
+  std::vector<sim::FaultRecord> fault_records() const;
+  std::string apply_custom(std::size_t i, sim::FaultOutcome& out);
+  void end_custom(std::size_t i);
   void settle();
   void dump_primary();
   void on_event(const HistoryEvent& e);
@@ -254,13 +239,10 @@ class Run {
   BuiltCluster cluster_;
   inv::ClusterInfo info_;
   std::vector<std::unique_ptr<inv::Invariant>> checks_;
-  std::vector<FaultState> faults_;
   sim::LinkConfig base_link_;
-  std::optional<std::size_t> partition_;           // the active partition fault
-  std::set<NodeId> crashed_by_faults_;
-  std::set<NodeId> skewed_;
-  std::set<NodeId> lagging_;
-  bool storage_out_ = false;
+  // The one fault injector (sim/fault_injector.h); the database and storage
+  // faults, which need this cluster's knowledge, are its custom faults.
+  std::unique_ptr<sim::FaultInjector> injector_;
   Time settle_begin_{};
   bool stopping_ = false;
   // The history streams to these files as it is recorded (the run's folder,
@@ -309,7 +291,10 @@ void Run::build() {
     FL_ASSERT_MSG(made.invariant != nullptr, "the loader validates invariant names and options");
     checks_.push_back(std::move(made.invariant));
   }
-  faults_.resize(s_.faults.size());
+  injector_ = std::make_unique<sim::FaultInjector>(sim_, fault_records());
+  injector_->set_custom_handler(sim::CustomFaultHandler{
+      [this](std::size_t i, const sim::FaultRecord&, sim::FaultOutcome& out) { return apply_custom(i, out); },
+      [this](std::size_t i, const sim::FaultRecord&) { end_custom(i); }});
 
   std::vector<std::string> names;
   for (const auto& n : info_.nodes) names.push_back(n.name);
@@ -347,168 +332,102 @@ void Run::on_event(const HistoryEvent& e) {
   }
 }
 
-void Run::schedule() {
-  for (std::size_t i = 0; i < s_.faults.size(); ++i) {
-    const Fault& f = s_.faults[i];
-    sim_.at(f.at, [this, i](sim::Simulation&) { inject(i); });
-    std::optional<Duration> length = f.for_;
-    if (f.kind == FaultKind::crash && f.restart_after) length = f.restart_after;
-    if (length) sim_.at(f.at + *length, [this, i](sim::Simulation&) { end(i, false); });
-  }
-}
+void Run::schedule() { injector_->schedule(); }
 
-// The network as the active faults make it: the sim's network state is rebuilt
-// from scratch, so ending one fault leaves the others in force.
-void Run::apply_network() {
-  sim_.heal();
-  if (partition_) {
-    std::vector<std::vector<NodeId>> groups;
-    for (const auto& g : s_.faults[*partition_].groups) groups.push_back(ids(g));
-    sim_.partition(groups);
-  }
-  sim::LinkConfig all = base_link_;
-  std::map<std::pair<NodeId, NodeId>, sim::LinkConfig> pairs;
-  for (std::size_t i = 0; i < s_.faults.size(); ++i) {
-    if (!faults_[i].active) continue;
-    const Fault& f = s_.faults[i];
-    for (const auto& [from, to] : faults_[i].cuts) sim_.cut_one_way(from, to);
-    auto modify = [&](sim::LinkConfig& l) {
-      switch (f.kind) {
-        case FaultKind::loss: l.loss = f.rate; break;
-        case FaultKind::duplicate: l.duplicate = f.rate; break;
-        case FaultKind::reorder: l.reorder = f.rate; break;
-        case FaultKind::delay: l.latency = f.latency; break;
-        default: break;
-      }
-    };
-    if (f.kind != FaultKind::loss && f.kind != FaultKind::duplicate && f.kind != FaultKind::reorder &&
-        f.kind != FaultKind::delay)
-      continue;
-    if (f.between.empty()) {
-      modify(all);
-    } else {
-      auto key = std::minmax(id(f.between[0].name), id(f.between[1].name));
-      auto [it, fresh] = pairs.emplace(key, all);
-      modify(it->second);
+// The scenario's faults as the injector's records: names resolved to ids, the
+// chat-specific kinds mapped onto the injector's (a gossip_send_failure is a
+// one-way cut from each node to the peer: the 15-second retry path, MODEL.md)
+// or left to apply_custom (the database and storage faults).
+std::vector<sim::FaultRecord> Run::fault_records() const {
+  using K = sim::FaultRecord::Kind;
+  std::vector<sim::FaultRecord> out;
+  for (const Fault& f : s_.faults) {
+    sim::FaultRecord r;
+    r.at = f.at;
+    r.duration = f.for_;
+    r.nodes = ids(f.nodes);
+    switch (f.kind) {
+      case FaultKind::partition:
+        r.kind = K::partition;
+        for (const auto& g : f.groups) r.groups.push_back(ids(g));
+        break;
+      case FaultKind::one_way:
+        r.kind = K::one_way;
+        r.from = ids(f.from);
+        r.to = ids(f.to);
+        break;
+      case FaultKind::gossip_send_failure:
+        r.kind = K::one_way;
+        r.from = r.nodes;
+        r.to = {id(f.peer.name)};
+        r.nodes.clear();
+        break;
+      case FaultKind::heal: r.kind = K::heal; break;
+      case FaultKind::loss:
+      case FaultKind::duplicate:
+      case FaultKind::reorder:
+      case FaultKind::delay:
+        r.kind = f.kind == FaultKind::loss        ? K::loss
+                 : f.kind == FaultKind::duplicate ? K::duplicate
+                 : f.kind == FaultKind::reorder   ? K::reorder
+                                                  : K::delay;
+        r.rate = f.rate;
+        r.latency = f.latency;
+        if (!f.between.empty()) r.between = std::pair{id(f.between[0].name), id(f.between[1].name)};
+        break;
+      case FaultKind::crash:
+        r.kind = K::crash;
+        r.restart_after = f.restart_after;
+        break;
+      case FaultKind::restart: r.kind = K::restart; break;
+      case FaultKind::pause: r.kind = K::pause; break;
+      case FaultKind::clock_skew:
+        r.kind = K::clock_skew;
+        r.offset = f.offset;
+        r.drift_ppm = f.drift_ppm;
+        break;
+      case FaultKind::clock_step:
+        r.kind = K::clock_step;
+        r.by = f.by;
+        break;
+      case FaultKind::db_crash:
+      case FaultKind::replica_lag:
+      case FaultKind::db_failover:
+      case FaultKind::storage_outage: r.kind = K::custom; break;
     }
+    if (to_string(f.kind) != sim::fault_kind_name(r.kind)) r.label = std::string(to_string(f.kind));
+    out.push_back(std::move(r));
   }
-  sim_.set_default_link(all);
-  for (const auto& [pair, link] : pairs) sim_.set_link(pair.first, pair.second, link);
+  return out;
 }
 
-void Run::inject(std::size_t i) {
+// The faults that need this cluster's knowledge. Returns why the fault had no
+// effect ("" : it had one).
+std::string Run::apply_custom(std::size_t i, sim::FaultOutcome& out) {
   const Fault& f = s_.faults[i];
-  FaultState& st = faults_[i];
-  st.injected_at = sim_.now();
-  st.cut_at_inject = sim_.messages_cut();
-  st.nodes = ids(f.nodes);
-  auto join_names = [](const std::vector<NameRef>& v) {
-    std::string out;
-    for (const auto& n : v) out += (out.empty() ? "" : " ") + n.name;
-    return out;
-  };
-  bool lasting = true;  // has an end (healed later)
   switch (f.kind) {
-    case FaultKind::partition: {
-      for (const auto& g : f.groups) st.detail += "[" + join_names(g) + "] ";
-      if (partition_) {  // a new partition replaces the earlier one (Simulation::partition)
-        faults_[*partition_].active = false;
-        faults_[*partition_].healed = true;
-        faults_[*partition_].healed_at = sim_.now();
-        sim_.emit(kNoNode, FaultHealed{std::uint32_t(*partition_), "partition"});
-      }
-      partition_ = i;
-      break;
-    }
-    case FaultKind::one_way:
-      for (NodeId a : ids(f.from))
-        for (NodeId b : ids(f.to)) st.cuts.push_back({a, b});
-      st.detail = "from=[" + join_names(f.from) + "] to=[" + join_names(f.to) + "]";
-      st.nodes = ids(f.from);
-      break;
-    case FaultKind::gossip_send_failure:
-      // The chat-specific fault as the network sees it: a one-way cut from each
-      // node to the peer (the 15-second retry path, MODEL.md).
-      for (NodeId a : st.nodes) st.cuts.push_back({a, id(f.peer.name)});
-      st.detail = join_names(f.nodes) + " -> " + f.peer.name;
-      break;
-    case FaultKind::heal: {
-      lasting = false;
-      bool any = false;
-      for (std::size_t j = 0; j < s_.faults.size(); ++j) {
-        if (!faults_[j].active || !FaultKind_is_network(s_.faults[j].kind)) continue;
-        any = true;
-        end(j, false);
-      }
-      if (!any) st.vacuous = "there was no network fault to heal";
-      break;
-    }
-    case FaultKind::loss:
-    case FaultKind::duplicate:
-    case FaultKind::reorder:
-      st.detail = "rate=" + std::to_string(f.rate) + (f.between.empty() ? "" : " between " + join_names(f.between));
-      break;
-    case FaultKind::delay:
-      st.detail = "latency=" + format_duration(f.latency.lo) + ".." + format_duration(f.latency.hi) +
-                  (f.between.empty() ? "" : " between " + join_names(f.between));
-      break;
-    case FaultKind::crash:
-    case FaultKind::db_crash:
-      st.detail = join_names(f.nodes);
-      for (NodeId n : st.nodes) {
+    case FaultKind::db_crash: {
+      std::string none;
+      std::vector<NodeId> hit;
+      for (NodeId n : out.nodes) {
         if (!sim_.running(n)) {
-          st.vacuous = "the crash of " + sim_.name(n) + " found it already down";
+          none = "the crash of " + sim_.name(n) + " found it already down";
           continue;
         }
         sim_.crash(n);
-        if (f.kind == FaultKind::db_crash) sim_.emit(n, DbCrashed{});
-        crashed_by_faults_.insert(n);
+        // A crashed process cannot say so: the runtime records the database's crash.
+        sim_.emit(n, DbCrashed{});
+        hit.push_back(n);
       }
-      break;
-    case FaultKind::restart:
-      lasting = false;
-      st.detail = join_names(f.nodes);
-      for (NodeId n : st.nodes) {
-        if (sim_.running(n)) {
-          st.vacuous = "the restart of " + sim_.name(n) + " found it running";
-          continue;
-        }
-        sim_.start(n);
-        crashed_by_faults_.erase(n);
-      }
-      break;
-    case FaultKind::pause:
-      lasting = false;  // the simulator resumes it after `for`
-      st.detail = join_names(f.nodes) + " for " + format_duration(*f.for_);
-      for (NodeId n : st.nodes) {
-        if (!sim_.running(n)) {
-          st.vacuous = "the pause of " + sim_.name(n) + " found it down";
-          continue;
-        }
-        sim_.pause(n, *f.for_);
-      }
-      break;
-    case FaultKind::clock_skew:
-      st.detail = join_names(f.nodes) + " offset=" + format_duration(f.offset) + " drift_ppm=" + std::to_string(f.drift_ppm);
-      for (NodeId n : st.nodes) {
-        sim_.set_clock(n, f.offset, f.drift_ppm);
-        skewed_.insert(n);
-      }
-      break;
-    case FaultKind::clock_step:
-      lasting = false;
-      st.detail = join_names(f.nodes) + " by=" + format_duration(f.by);
-      for (NodeId n : st.nodes) sim_.step_clock(n, f.by);
-      break;
+      out.nodes = hit;
+      return hit.empty() ? none : "";
+    }
     case FaultKind::replica_lag:
-      st.detail = join_names(f.nodes) + " lag=" + format_duration(f.lag);
-      for (NodeId n : st.nodes) {
+      out.detail += " lag " + format_duration(f.lag);
+      for (NodeId n : out.nodes)
         sim_.control(n, ControlOp{ControlOp::Kind::set_spec, "replication_lag", format_duration(f.lag)});
-        lagging_.insert(n);
-      }
-      break;
+      return "";
     case FaultKind::db_failover: {
-      lasting = false;
       // Promote the most advanced running replica (what a managed database's
       // failover does); ties go to the first in declaration order.
       NodeId best = kNoNode;
@@ -521,12 +440,9 @@ void Run::inject(std::size_t i) {
           best_lsn = disk.last_lsn();
         }
       }
-      if (best == kNoNode) {
-        st.vacuous = "no running replica to promote";
-        break;
-      }
-      st.nodes = {best};
-      st.detail = "promote " + sim_.name(best);
+      if (best == kNoNode) return "no running replica to promote";
+      out.nodes = {best};
+      out.detail += ": promote " + sim_.name(best);
       sim_.control(best, ControlOp{ControlOp::Kind::set_spec, "promote", ""});
       sim_.set_db_endpoint(best);
       if (cluster_.failover_state) {
@@ -538,87 +454,35 @@ void Run::inject(std::size_t i) {
         for (NodeId m : cluster_.db_members)
           if (m != best) fs.to_follow.insert(m);
       }
-      break;
+      return "";
     }
     case FaultKind::storage_outage:
-      st.detail = "storage";
-      st.nodes = {cluster_.storage};
+      out.nodes = {cluster_.storage};
       sim_.control(cluster_.storage, ControlOp{ControlOp::Kind::set_spec, "outage", "on"});
-      storage_out_ = true;
-      break;
+      return "";
+    default: FL_UNREACHABLE();
   }
-  st.active = lasting;
-  sim_.emit(st.nodes.empty() ? kNoNode : st.nodes.front(), FaultInjected{std::uint32_t(i), std::string(to_string(f.kind)), st.detail});
-  if (FaultKind_is_network(f.kind) || f.kind == FaultKind::heal) apply_network();
 }
 
-void Run::end(std::size_t i, bool settling) {
-  FaultState& st = faults_[i];
+void Run::end_custom(std::size_t i) {
   const Fault& f = s_.faults[i];
-  if (!st.active) return;
-  st.active = false;
-  st.healed = true;
-  st.healed_at = sim_.now();
   switch (f.kind) {
-    case FaultKind::partition:
-    case FaultKind::one_way:
-    case FaultKind::gossip_send_failure:
-      if (sim_.messages_cut() == st.cut_at_inject && st.vacuous.empty())
-        st.vacuous = "it cut no message";
-      if (partition_ == i) partition_.reset();
-      break;
-    case FaultKind::crash:
-    case FaultKind::db_crash:
-      if (!settling)
-        for (NodeId n : st.nodes) {
-          if (!crashed_by_faults_.count(n)) continue;
-          if (sim_.process_state(n) == sim::ProcessState::crashed) {
-            sim_.start(n);
-          } else if (sim_.process_state(n) == sim::ProcessState::stopped) {
-            // The operator stopped it meanwhile: a supervisor does not restart
-            // a service its operator stopped (issue 13, finding 2).
-            st.restart_cancelled.push_back(n);
-          }
-          crashed_by_faults_.erase(n);
-        }
-      break;
-    case FaultKind::clock_skew:
-      for (NodeId n : st.nodes) {
-        sim_.set_clock(n, Duration{0}, 0);
-        skewed_.erase(n);
-      }
-      break;
     case FaultKind::replica_lag:
-      for (NodeId n : st.nodes) {
-        sim_.control(n, ControlOp{ControlOp::Kind::set_spec, "replication_lag", ""});
-        lagging_.erase(n);
-      }
+      for (NodeId n : ids(f.nodes)) sim_.control(n, ControlOp{ControlOp::Kind::set_spec, "replication_lag", ""});
       break;
     case FaultKind::storage_outage:
       sim_.control(cluster_.storage, ControlOp{ControlOp::Kind::set_spec, "outage", "off"});
-      storage_out_ = false;
       break;
-    default: break;
+    default: break;  // db_crash: settle restarts it; db_failover is instant
   }
-  sim_.emit(st.nodes.empty() ? kNoNode : st.nodes.front(), FaultHealed{std::uint32_t(i), std::string(to_string(f.kind))});
-  if (FaultKind_is_network(f.kind) && !settling) apply_network();
 }
 
-// DESIGN.md, Phases of a run: every fault healed, crashed nodes restart, then
-// `settle` of simulated time to converge.
+// DESIGN.md, Phases of a run: every fault healed, paused nodes resumed,
+// crashed nodes restarted (the injector), then `settle` of simulated time.
 void Run::settle() {
   settle_begin_ = sim_.now();
   sim_.emit(kNoNode, SettleBegin{});
-  for (std::size_t i = 0; i < s_.faults.size(); ++i) end(i, true);
-  partition_.reset();
-  apply_network();
-  // Paused processes resume (a pause is a fault, whatever its `for`), and
-  // crashed ones restart unless the operator has stopped them since.
-  for (std::uint32_t i = 0; i < sim_.node_count(); ++i) sim_.resume(NodeId{i});
-  for (NodeId n : crashed_by_faults_)
-    if (sim_.process_state(n) == sim::ProcessState::crashed) sim_.start(n);
-  crashed_by_faults_.clear();
-  FL_ASSERT(skewed_.empty() && lagging_.empty() && !storage_out_);
+  injector_->heal_everything();
 }
 
 // no_lost_writes judges the primary's real contents. The runtime reads them
@@ -734,9 +598,10 @@ void Run::finish(RunResult& r, double wall) {
   }
 
   // Vacuity (STYLE.md: a scenario proves it reached the path it is named for).
-  for (std::size_t i = 0; i < faults_.size(); ++i) {
-    if (!faults_[i].vacuous.empty()) r.notes.push_back(where(i) + " had no effect: " + faults_[i].vacuous);
-    for (NodeId n : faults_[i].restart_cancelled)
+  const std::vector<sim::FaultOutcome> outcomes = injector_->outcomes();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i].no_effect.empty()) r.notes.push_back(where(i) + " had no effect: " + outcomes[i].no_effect);
+    for (NodeId n : outcomes[i].restart_cancelled)
       r.notes.push_back(where(i) + ": the restart of " + info_.name(n) +
                         " was cancelled: the operator had stopped it meanwhile");
   }
@@ -772,16 +637,19 @@ void Run::finish(RunResult& r, double wall) {
   rep.violations = std::move(all);
   rep.skipped = r.skipped;
   rep.stopped_early = !completed;
-  for (std::size_t i = 0; i < faults_.size(); ++i) {
-    const Fault& f = s_.faults[i];
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const sim::FaultOutcome& o = outcomes[i];
     reports::FaultRecord fr;
     fr.index = std::uint32_t(i);
-    fr.at = f.at;
-    fr.kind = std::string(to_string(f.kind));
-    fr.detail = faults_[i].detail;
-    for (NodeId n : faults_[i].nodes) fr.nodes.push_back(info_.name(n));
-    fr.healed = faults_[i].healed;
-    fr.healed_at = faults_[i].healed_at;
+    fr.at = s_.faults[i].at;
+    fr.kind = std::string(to_string(s_.faults[i].kind));
+    fr.detail = o.detail;
+    for (NodeId n : o.nodes) fr.nodes.push_back(info_.name(n));
+    fr.applied = o.applied;
+    fr.effective = o.effective;
+    fr.no_effect = o.no_effect;
+    fr.healed = o.ended;
+    fr.healed_at = o.ended_at;
     rep.faults.push_back(std::move(fr));
   }
   rep.sim_end = sim_.now();

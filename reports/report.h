@@ -24,5 +24,13 @@ std::string write_run_folder(const std::string& dir, const RunResult& run);
 std::string lane_name(const RunResult& run, NodeId id);
 // "leader_begin", then "peer=app2 failed_attempts=2" (nodes by name, times formatted).
 std::string event_fields_text(const RunResult& run, const HistoryEvent& e);
+// When a fault ended, as the timeline says it: its end, "at once" for an
+// instant fault, "end of run" for one still in force, "never applied" for one
+// whose time the run did not reach.
+std::string fault_until(const FaultRecord& f);
+// "" when the fault had an effect, else "no effect: why".
+std::string fault_effect(const FaultRecord& f);
+// The operator's steps and runbooks, from the run's timeline: (time, text).
+std::vector<std::pair<Time, std::string>> operator_steps(const RunResult& run);
 
 }  // namespace fl::reports

@@ -70,6 +70,7 @@ std::string svg(const RunResult& run) {
   }
   // Faults: a band over the lanes they name (every lane when they name none).
   for (const auto& f : run.faults) {
+    if (!f.applied) continue;  // its time never came
     const Time end = f.healed ? f.healed_at : run.sim_end;
     const std::string title = "fault #" + std::to_string(f.index) + " " + f.kind + " " + f.detail;
     bool drawn = false;
@@ -199,12 +200,19 @@ svg text{font-size:11px;font-family:ui-monospace,monospace}
                        html_escape(std::string(w.name())), html_escape(event_fields_text(run, w)));
     h += "</table>\n";
   }
-  h += "<h2>Faults</h2>\n<table><tr><th>#</th><th>from</th><th>until</th><th>kind</th><th>detail</th></tr>\n";
+  h += "<h2>Faults</h2>\n<table><tr><th>#</th><th>from</th><th>until</th><th>kind</th><th>detail</th><th>effect</th></tr>\n";
   for (const auto& f : run.faults)
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", f.index,
-                     html_escape(format_time(f.at)), html_escape(f.healed ? format_time(f.healed_at) : "settle"),
-                     html_escape(f.kind), html_escape(f.detail));
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", f.index,
+                     html_escape(format_time(f.at)), html_escape(fault_until(f)), html_escape(f.kind),
+                     html_escape(f.detail), html_escape(fault_effect(f)));
   h += "</table>\n";
+  const auto steps = operator_steps(run);
+  if (!steps.empty()) {
+    h += "<h2>Operator</h2>\n<table><tr><th>time</th><th>step</th></tr>\n";
+    for (const auto& [at, text] : steps)
+      h += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", html_escape(format_time(at)), html_escape(text));
+    h += "</table>\n";
+  }
   h += R"(<script>
 var base=null;function zoom(f){var s=document.getElementById('st');var w=parseFloat(s.getAttribute('width'));
 if(base===null)base=w;s.setAttribute('width',f===0?base:Math.max(base/4,w*f));}

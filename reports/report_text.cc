@@ -42,6 +42,15 @@ struct TextFields {
   std::string text(Time t) const { return format_time(t); }
   std::string text(const std::string& s) const { return s; }
   std::string text(bool b) const { return b ? "true" : "false"; }
+  std::string text(const NodeGroups& groups) const {
+    std::string t;
+    for (const auto& g : groups) {
+      t += '[';
+      for (std::size_t i = 0; i < g.size(); ++i) t += (i ? " " : "") + lane_name(run, g[i]);
+      t += ']';
+    }
+    return t;
+  }
   template <class I>
   std::string text(I i) const requires std::is_integral_v<I> { return std::to_string(i); }
 };
@@ -54,6 +63,15 @@ struct JsonFields {
   void operator()(std::string_view name, Time t) { out[std::string(name)] = format_time(t); }
   void operator()(std::string_view name, const std::string& s) { out[std::string(name)] = s; }
   void operator()(std::string_view name, bool b) { out[std::string(name)] = b; }
+  void operator()(std::string_view name, const NodeGroups& groups) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& g : groups) {
+      auto names = nlohmann::ordered_json::array();
+      for (NodeId n : g) names.push_back(lane_name(run, n));
+      list.push_back(std::move(names));
+    }
+    out[std::string(name)] = std::move(list);
+  }
   template <class I>
   void operator()(std::string_view name, I i) requires std::is_integral_v<I> { out[std::string(name)] = i; }
 };
@@ -80,6 +98,30 @@ std::string event_fields_text(const RunResult& run, const HistoryEvent& e) {
   return f.out;
 }
 
+std::string fault_until(const FaultRecord& f) {
+  if (!f.applied) return "never applied (the run ended first)";
+  if (!f.healed) return "end of run";
+  if (f.healed_at == f.at) return "at once";
+  return format_time(f.healed_at);
+}
+
+std::string fault_effect(const FaultRecord& f) {
+  if (!f.applied || f.effective) return "";
+  return "no effect: " + (f.no_effect.empty() ? std::string("it changed nothing") : f.no_effect);
+}
+
+std::vector<std::pair<Time, std::string>> operator_steps(const RunResult& run) {
+  std::vector<std::pair<Time, std::string>> out;
+  for (const auto& e : run.timeline) {
+    const auto* step = e.get<OperatorStep>();
+    if (step == nullptr) continue;
+    std::string text = step->runbook.empty() ? step->step : step->runbook + ": " + step->step;
+    if (!step->detail.empty()) text += " " + step->detail;
+    out.emplace_back(e.at, std::move(text));
+  }
+  return out;
+}
+
 std::string summary_text(const RunResult& run) {
   std::string s;
   s += fmt::format("{} {} seed={}\n", outcome_name(run.outcome), run.scenario_path, run.seed);
@@ -103,9 +145,16 @@ std::string summary_text(const RunResult& run) {
                        event_fields_text(run, w));
   }
   s += fmt::format("\nfaults ({}):\n", run.faults.size());
-  for (const auto& f : run.faults)
-    s += fmt::format("  #{} {} {} {}{}\n", f.index, format_time(f.at), f.kind, f.detail,
-                     f.healed ? " (healed at " + format_time(f.healed_at) + ")" : "");
+  for (const auto& f : run.faults) {
+    const std::string effect = fault_effect(f);
+    s += fmt::format("  #{} {} until {}: {}{}\n", f.index, format_time(f.at), fault_until(f), f.detail,
+                     effect.empty() ? "" : " (" + effect + ")");
+  }
+  const auto steps = operator_steps(run);
+  if (!steps.empty()) {
+    s += fmt::format("\noperator ({} steps):\n", steps.size());
+    for (const auto& [at, text] : steps) s += fmt::format("  {} {}\n", format_time(at), text);
+  }
   s += "\nhistory: " + run.history_file + "\n";
   s += "reproduce: " + run.reproduce + "\n";
   return s;
@@ -139,6 +188,9 @@ std::string report_json(const RunResult& run) {
   for (const auto& f : run.faults) {
     J x = {{"index", f.index}, {"time", format_time(f.at)}, {"time_ns", ns(f.at)}, {"kind", f.kind},
            {"detail", f.detail}, {"nodes", f.nodes}};
+    x["applied"] = f.applied;
+    x["effective"] = f.effective;
+    x["no_effect"] = f.no_effect.empty() ? J(nullptr) : J(f.no_effect);
     x["healed"] = f.healed ? J(format_time(f.healed_at)) : J(nullptr);
     fs.push_back(std::move(x));
   }
@@ -199,10 +251,15 @@ std::string report_markdown(const RunResult& run) {
   if (run.faults.empty()) {
     m += "No faults were injected.\n";
   } else {
-    m += "| # | from | until | kind | detail |\n|---:|---:|---:|---|---|\n";
+    m += "| # | from | until | kind | detail | effect |\n|---:|---:|---:|---|---|---|\n";
     for (const auto& f : run.faults)
-      m += fmt::format("| {} | {} | {} | {} | {} |\n", f.index, format_time(f.at),
-                       f.healed ? format_time(f.healed_at) : "settle", md_cell(f.kind), md_cell(f.detail));
+      m += fmt::format("| {} | {} | {} | {} | {} | {} |\n", f.index, format_time(f.at), fault_until(f), md_cell(f.kind),
+                       md_cell(f.detail), md_cell(fault_effect(f)));
+  }
+  const auto steps = operator_steps(run);
+  if (!steps.empty()) {
+    m += "\n## Operator\n\n| time | step |\n|---:|---|\n";
+    for (const auto& [at, text] : steps) m += fmt::format("| {} | {} |\n", format_time(at), md_cell(text));
   }
   m += "\nFull history: `" + run.history_file + "` (JSON Lines).\n";
   return m;

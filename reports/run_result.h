@@ -23,8 +23,11 @@ struct FaultRecord {
   Time at{};
   std::string kind;
   std::string detail;
-  std::vector<std::string> nodes;  // names of the nodes it names
-  bool healed = false;
+  std::vector<std::string> nodes;  // names of the nodes it acted on
+  bool applied = true;             // its time came within the run
+  bool effective = true;           // it changed something (sim/fault_injector.h)
+  std::string no_effect;           // why not, in words
+  bool healed = false;             // it ended (its `for`, a heal, a replacement, settle)
   Time healed_at{};
 };
 

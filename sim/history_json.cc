@@ -28,6 +28,13 @@ struct FieldWriter {
       slot = ns(value);
     } else if constexpr (std::is_enum_v<T>) {
       slot = static_cast<std::underlying_type_t<T>>(value);
+    } else if constexpr (std::is_same_v<T, NodeGroups>) {
+      slot = json::array();
+      for (const auto& group : value) {
+        json g = json::array();
+        for (NodeId n : group) g.push_back(n.value);
+        slot.push_back(std::move(g));
+      }
     } else {
       slot = value;  // integers, bool, std::string
     }
@@ -92,6 +99,18 @@ struct FieldAppender {
       *out += value ? "true" : "false";
     } else if constexpr (std::is_same_v<T, std::string>) {
       append_string(*out, value);
+    } else if constexpr (std::is_same_v<T, NodeGroups>) {
+      *out += '[';
+      for (std::size_t g = 0; g < value.size(); ++g) {
+        if (g) *out += ',';
+        *out += '[';
+        for (std::size_t i = 0; i < value[g].size(); ++i) {
+          if (i) *out += ',';
+          append_uint(*out, value[g][i].value);
+        }
+        *out += ']';
+      }
+      *out += ']';
     } else if constexpr (std::is_signed_v<T>) {
       append_int(*out, value);
     } else {
@@ -133,6 +152,14 @@ struct FieldReader {
       } else if constexpr (std::is_same_v<T, std::string>) {
         if (!j.is_string()) throw std::runtime_error("not a string");
         target = j.get<std::string>();
+      } else if constexpr (std::is_same_v<T, NodeGroups>) {
+        if (!j.is_array()) throw std::runtime_error("not a list of node lists");
+        target.clear();
+        for (const json& g : j) {
+          if (!g.is_array()) throw std::runtime_error("not a list of node lists");
+          auto& group = target.emplace_back();
+          for (const json& n : g) group.push_back(NodeId{n.get<std::uint32_t>()});
+        }
       } else {
         if (!j.is_number_integer()) throw std::runtime_error("not an integer");
         target = j.get<T>();

@@ -38,6 +38,14 @@ struct FieldHasher {
     } else if constexpr (std::is_same_v<T, std::string>) {
       h->add_word(kTagString);
       h->add_string(value);
+    } else if constexpr (std::is_same_v<T, NodeGroups>) {
+      // Each group's size then its ids: [[a],[b,c]] and [[a,b],[c]] differ.
+      h->add_word(kTagNode);
+      h->add_word(value.size());
+      for (const auto& group : value) {
+        h->add_word(group.size());
+        for (NodeId n : group) h->add_word(n.value);
+      }
     } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
       h->add_word(kTagInt);
       h->add_word(static_cast<std::uint64_t>(static_cast<std::int64_t>(value)));

@@ -89,7 +89,7 @@ RunResult failing_run() {
   v.witnesses.push_back(HistoryEvent{4, Time{5s}, Time{5s}, NodeId{0}, LeaderBegin{}});
   v.witnesses.push_back(HistoryEvent{9, Time{123412ms}, Time{123412ms}, NodeId{1}, PeerDown{NodeId{0}, 2}});
   r.violations = {v};
-  r.faults = {{0, Time{60s}, "partition", R"([["app1"], ["app2"]])", {"app1"}, true, Time{240s}}};
+  r.faults = {{0, Time{60s}, "partition", R"([["app1"], ["app2"]])", {"app1"}, true, true, "", true, Time{240s}}};
   r.sim_end = Time{600s};
   r.settle_begin = Time{480s};
   r.events = 31337;

@@ -208,5 +208,115 @@ TEST(FaultInjector, PauseAndControl) {
   EXPECT_EQ(inj.outcomes()[1].detail, "control app3 set_spec version=10.5.0");
 }
 
+TEST(FaultInjector, OverlappingCutsOfOneLinkEndOneAtATime) {
+  // Two one-way cuts of app1 -> app2: ending the first leaves the second in force.
+  Cluster c;
+  FaultRecord a;
+  a.kind = FaultRecord::Kind::one_way;
+  a.at = T(seconds(1));
+  a.from = {c.ids[0]};
+  a.to = {c.ids[1]};
+  a.duration = seconds(4);
+  FaultRecord b = a;
+  b.at = T(seconds(2));
+  b.duration = seconds(8);
+  b.label = "gossip_send_failure";
+  FaultInjector inj(c.sim, {a, b});
+  inj.schedule();
+  c.sim.run_until(T(seconds(6)));
+  EXPECT_FALSE(c.sim.reachable(c.ids[0], c.ids[1])) << "ending the first cut healed the second";
+  c.sim.run_until(T(seconds(11)));
+  EXPECT_TRUE(c.sim.reachable(c.ids[0], c.ids[1]));
+  const auto injected = c.events_named("fault_injected");
+  ASSERT_EQ(injected.size(), 2u);
+  // The scenario's kind name, and the cut's sides as typed fields.
+  EXPECT_EQ(injected[1]->get<FaultInjected>()->kind, "gossip_send_failure");
+  EXPECT_EQ(injected[1]->get<FaultInjected>()->groups, (NodeGroups{{c.ids[0]}, {c.ids[1]}}));
+}
+
+TEST(FaultInjector, ACrashRestartDoesNotUndoTheOperatorsStop) {
+  Cluster c;
+  FaultRecord crash;
+  crash.kind = FaultRecord::Kind::crash;
+  crash.at = T(seconds(1));
+  crash.nodes = {c.ids[1]};
+  crash.restart_after = seconds(5);
+  FaultInjector inj(c.sim, {crash});
+  inj.schedule();
+  c.sim.at(T(seconds(3)), [&](Simulation& s) { s.stop(c.ids[1]); });  // the operator's hand
+  c.sim.run_until(T(seconds(10)));
+  EXPECT_FALSE(c.sim.running(c.ids[1]));
+  EXPECT_EQ(c.sim.process_state(c.ids[1]), ProcessState::stopped);
+  EXPECT_EQ(inj.outcomes()[0].restart_cancelled, std::vector<NodeId>{c.ids[1]});
+  // Settle restarts crashed nodes only: a stopped one stays stopped.
+  inj.heal_everything();
+  EXPECT_FALSE(c.sim.running(c.ids[1]));
+}
+
+TEST(FaultInjector, SettleEndsPausesAndCustomFaultsButKeepsClockOffsets) {
+  Cluster c;
+  FaultRecord pause;
+  pause.kind = FaultRecord::Kind::pause;
+  pause.at = T(seconds(1));
+  pause.nodes = {c.ids[0]};
+  pause.duration = minutes(10);
+  FaultRecord skew;
+  skew.kind = FaultRecord::Kind::clock_skew;
+  skew.at = T(seconds(1));
+  skew.nodes = {c.ids[2]};
+  skew.offset = seconds(20);
+  FaultRecord custom;
+  custom.kind = FaultRecord::Kind::custom;
+  custom.label = "storage_outage";
+  custom.at = T(seconds(2));
+  std::vector<std::string> calls;
+  FaultInjector inj(c.sim, {pause, skew, custom});
+  inj.set_custom_handler(CustomFaultHandler{
+      [&](std::size_t i, const FaultRecord& r, FaultOutcome&) {
+        calls.push_back("apply " + std::to_string(i) + " " + r.label);
+        return std::string();
+      },
+      [&](std::size_t i, const FaultRecord&) { calls.push_back("end " + std::to_string(i)); }});
+  inj.schedule();
+  c.sim.run_until(T(seconds(5)));
+  EXPECT_TRUE(c.sim.paused(c.ids[0]));
+  inj.heal_everything();
+  EXPECT_FALSE(c.sim.paused(c.ids[0]));
+  EXPECT_EQ(c.sim.clock_offset(c.ids[2]), seconds(20));
+  EXPECT_EQ(calls, (std::vector<std::string>{"apply 2 storage_outage", "end 2"}));
+  const auto out = inj.outcomes();
+  EXPECT_TRUE(out[0].ended);
+  EXPECT_EQ(out[0].ended_at, T(seconds(5)));
+  EXPECT_TRUE(out[1].active);  // the clock keeps its offset
+  EXPECT_TRUE(out[2].ended);
+}
+
+TEST(FaultInjector, FaultsWithNoEffectSayWhy) {
+  Cluster c;
+  FaultRecord heal;
+  heal.kind = FaultRecord::Kind::heal;
+  heal.at = T(seconds(1));
+  FaultRecord restart;
+  restart.kind = FaultRecord::Kind::restart;
+  restart.at = T(seconds(1));
+  restart.nodes = {c.ids[0]};
+  FaultRecord pause;
+  pause.kind = FaultRecord::Kind::pause;
+  pause.at = T(seconds(2));
+  pause.nodes = {c.ids[1]};
+  pause.duration = seconds(1);
+  FaultInjector inj(c.sim, {heal, restart, pause});
+  inj.schedule();
+  c.sim.at(T(seconds(1500) / 1000), [&](Simulation& s) { s.crash(c.ids[1]); });
+  c.sim.run_until(T(seconds(5)));
+  const auto out = inj.outcomes();
+  EXPECT_EQ(out[0].no_effect, "there was no network fault to heal");
+  EXPECT_EQ(out[1].no_effect, "the restart of app1 found it running");
+  EXPECT_EQ(out[2].no_effect, "the pause of app2 found it down");
+  const auto injected = c.events_named("fault_injected");
+  ASSERT_EQ(injected.size(), 3u);
+  for (const auto* e : injected) EXPECT_FALSE(e->get<FaultInjected>()->effective);
+}
+
 }  // namespace
 }  // namespace fl::sim

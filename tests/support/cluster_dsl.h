@@ -137,6 +137,12 @@ class TestCluster {
                 out << format_duration(value);
               } else if constexpr (std::is_same_v<V, Time>) {
                 out << format_time(value);
+              } else if constexpr (std::is_same_v<V, NodeGroups>) {
+                for (const auto& group : value) {
+                  out << "[";
+                  for (std::size_t i = 0; i < group.size(); ++i) out << (i ? " " : "") << sim_.name(group[i]);
+                  out << "]";
+                }
               } else {
                 out << value;
               }
