@@ -31,6 +31,9 @@ constexpr Duration kHealthRoutingBound = seconds(30);
 // A plugin installed through shared storage reaches the others by a cluster
 // message and a read of the store: a minute covers a gossip retry (15 s) twice.
 constexpr Duration kPluginBound = seconds(60);
+// MODEL.md: service_available's bound is 60 s by default (the last minute of the
+// 2-min settle, after a minute to recover).
+constexpr Duration kServiceBound = seconds(60);
 
 std::vector<InvariantSpec> build() {
   return {
@@ -60,6 +63,11 @@ std::vector<InvariantSpec> build() {
        false, {{"bound", kHealthRoutingBound, "how long a client's requests may keep failing"}}, &make_health_routing},
       {"plugin_convergence", "with shared storage, every running server runs the same plugins within `bound`", false,
        {{"bound", kPluginBound, "after the plugin first loads anywhere"}}, &make_plugin_convergence},
+      {"service_available",
+       "at the end of settle some app server serves, the proxy routes to one that does, and no connected client's "
+       "request failed in the last `bound`",
+       true, {{"bound", kServiceBound, "how far back from the end a connected client's requests must all have succeeded"}},
+       &make_service_available},
   };
 }
 
