@@ -37,6 +37,9 @@
 namespace fl::inv {
 namespace {
 
+// A violation's sentence details this many failing clients and names the rest.
+constexpr std::size_t kClientsDetailed = 3;
+
 class ServiceAvailable final : public Invariant {
  public:
   ServiceAvailable(const ClusterInfo& c, Duration bound)
@@ -235,10 +238,21 @@ class ServiceAvailable final : public Invariant {
       v.nodes.push_back(c);
       v.witnesses.push_back(fails.front());
       v.witnesses.push_back(last);
-      why.push_back(name_of(c) + " (" + std::to_string(fails.size()) + " failed since " + at_text(fails.front().at) +
-                    ", the last " + f->request + " at " + at_text(last.at) + ": " + f->reason + ")");
+      if (why.size() < kClientsDetailed)
+        why.push_back(name_of(c) + " (" + std::to_string(fails.size()) + " failed since " +
+                      at_text(fails.front().at) + ", the last " + f->request + " at " + at_text(last.at) + ": " +
+                      f->reason + ")");
+      else
+        why.push_back(name_of(c));
     }
     if (why.empty()) return;
+    if (why.size() > kClientsDetailed + 1) {  // one sentence: the rest by name only
+      std::string rest;
+      for (std::size_t i = kClientsDetailed; i < why.size(); ++i) rest += (rest.empty() ? "" : ", ") + why[i];
+      const std::size_t more = why.size() - kClientsDetailed;
+      why.resize(kClientsDetailed);
+      why.push_back(std::to_string(more) + " more (" + rest + ")");
+    }
     v.message = "Requests of connected clients failed within the last " + format_duration(bound_) +
                 " of settle (to " + at_text(end.end) + "): " + join_names(why) + ".";
     report(std::move(v));

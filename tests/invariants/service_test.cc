@@ -138,5 +138,23 @@ TEST(ServiceAvailable, AConnectedClientWhoseLastRequestsFailedFails) {
   EXPECT_TRUE(h.check("service_available", 300s).empty());
 }
 
+// Twenty clients all failing make one sentence: three detailed, the rest named.
+TEST(ServiceAvailable, ManyFailingClientsAreOneReadableSentence) {
+  Hist h = serving_cluster();
+  std::vector<NodeId> more;
+  for (int i = 3; i <= 5; ++i) more.push_back(h.add("client" + std::to_string(i), Role::client));
+  for (NodeId c : more) h.at(8s, c, ProcessStarted{});
+  for (NodeId c : more) h.at(9s, c, ClientConnected{h.app3, c.value, false});
+  for (NodeId c : {h.client1, h.client2}) h.at(280s, c, ClientRequestFailed{"create_post", "timeout"});
+  for (NodeId c : more) h.at(281s, c, ClientRequestFailed{"create_post", "timeout"});
+  const auto v = h.check("service_available", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].nodes.size(), 5u);
+  EXPECT_NE(v[0].message.find("client3 (1 failed since 4m41s, the last create_post at 4m41s: timeout) and 2 more "
+                              "(client4, client5)."),
+            std::string::npos)
+      << v[0].message;
+}
+
 }  // namespace
 }  // namespace fl::inv::testing
