@@ -3,17 +3,28 @@
 // by the first server of the new version to start, and no server of that
 // version serves before it has finished.
 //
-// Checked online, each at the instant it becomes certain:
-//  - MigrationStarted of schema S while another server's MigrationStarted of S
-//    has neither applied nor died (crash/stop/restart rolls its transaction back):
-//    two servers migrating at once (the morph lock judged by skewed clocks).
-//  - MigrationApplied of S when S was applied before: applied twice.
-//  - MigrationStarted of S by a server other than the first server to start with
-//    a version of schema >= S that is still running. Servers whose start-up began
-//    within kStartTieWindow of each other race for the lock fairly: any of them
-//    may migrate (a tie the seed's sentence does not resolve).
-//  - ServerServing of a version whose schema S is above the initial schema before
-//    any MigrationApplied of S.
+// What that means under crashes and restarts (docs/model.md, "Invariants:
+// definitions under crashes and faults"). For a schema S above the initial one:
+//  (a) S is applied (MigrationApplied) once. A migration cut short by a crash,
+//      stop or restart of its server is rolled back with its transaction and may
+//      be run again; two servers migrating S at once is the hazard itself (the
+//      morph lock judged by skewed clocks), whether or not both finish.
+//  (b) The server migrating S runs a version whose schema is >= S.
+//  (c) No server of a version with schema >= S serves before S was applied.
+//  (d) The migrating server X must not have started on the new version later
+//      than a server Y that is waiting for it at that instant (running, its
+//      current incarnation on a version of schema >= S, not serving, not
+//      refused, not migrating S itself). A server's start on the new version is its FIRST start on it:
+//      the earliest of its consecutive incarnations on a version of schema >= S
+//      (a crash does not send it to the back of the queue; issue 13, finding 1).
+//      One exception: when Y's current incarnation began after X's, Y left and
+//      came back while X was already waiting, so X asked for the lock first in
+//      the race that is being decided now. Starts within kStartTieWindow of each
+//      other race fairly (a tie the seed's sentence does not resolve).
+//
+// Checked online, each at the instant it becomes certain: (a) at the second
+// MigrationStarted of S while another is open, and at a second MigrationApplied
+// of S; (b) and (d) at MigrationStarted; (c) at ServerServing.
 // The initial schema is ClusterInfo::initial_schema, or when 0 the schema of the
 // version in the history's first ServerStarting (the database was created by the
 // servers that start first).
@@ -71,6 +82,27 @@ class MigrationByFirstStarter final : public Invariant {
     return "schema " + std::to_string(s / 1000) + "." + std::to_string(s % 1000);
   }
 
+  // The start of `node`'s current incarnation, if it runs.
+  const Start* current_start(NodeId node) const {
+    const NodeLife& l = life_.at(node);
+    if (!l.running) return nullptr;
+    for (auto it = starts_.rbegin(); it != starts_.rend(); ++it)
+      if (it->event.node == node) return it->incarnation == l.incarnation ? &*it : nullptr;
+    return nullptr;
+  }
+
+  // `node`'s first start on a version of schema >= S: the earliest of the
+  // consecutive starts on such versions that lead to its current incarnation.
+  const Start* first_start(NodeId node, std::uint32_t schema) const {
+    const Start* first = nullptr;
+    for (const auto& s : starts_) {
+      if (s.event.node != node) continue;
+      if (s.schema < schema) first = nullptr;
+      else if (!first) first = &s;
+    }
+    return first;
+  }
+
   void started(const HistoryEvent& e, std::uint32_t schema) {
     auto& open = open_[schema];
     for (const auto& [other, ev] : open) {
@@ -88,31 +120,66 @@ class MigrationByFirstStarter final : public Invariant {
       break;
     }
     open[e.node] = e;
-    // The first starter of a version that needs this schema, still running.
-    const Start* first = nullptr;
-    for (const auto& s : starts_) {
-      if (s.schema < schema) continue;
-      const NodeLife& l = life_.at(s.event.node);
-      if (!l.running || l.incarnation != s.incarnation) continue;  // gone since: not in the race
-      first = &s;
-      break;
+
+    const Start* mine = current_start(e.node);
+    if (!mine) return;  // no ServerStarting in this history: not judged
+    if (mine->schema < schema) {  // (b)
+      Violation v;
+      v.at = e.at;
+      v.nodes = {e.node};
+      v.witnesses = {mine->event, e};
+      add_lock(v, e.node);
+      v.message = name_of(e.node) + " migrates " + schema_text(schema) + " at " + at_text(e.at) +
+                  " but runs version " + mine->event.get<ServerStarting>()->version + ", which predates it.";
+      report(std::move(v));
+      return;
     }
-    if (!first || first->event.node == e.node) return;
-    for (const auto& s : starts_) {  // a start within the tie window of the first is fair too
-      if (s.event.node == e.node && s.schema >= schema && s.event.at <= first->event.at + kStartTieWindow &&
-          life_.at(e.node).incarnation == s.incarnation)
-        return;
+    const Start* my_first = first_start(e.node, schema);
+    FL_ASSERT(my_first != nullptr);
+    // (d): the earliest first start among the servers waiting now.
+    const Start* earlier = nullptr;
+    const Start* earlier_current = nullptr;
+    for (NodeId y : waiting_for(schema)) {
+      if (y == e.node) continue;
+      const Start* y_first = first_start(y, schema);
+      const Start* y_current = current_start(y);
+      FL_ASSERT(y_first && y_current);
+      if (!(y_first->event.at + kStartTieWindow < my_first->event.at)) continue;  // not earlier, or a tie
+      if (y_current->event.at > mine->event.at) continue;  // y came back after this server: a new race
+      if (!earlier || y_first->event.seq < earlier->event.seq) {
+        earlier = y_first;
+        earlier_current = y_current;
+      }
     }
+    if (!earlier) return;
+    const NodeId y = earlier->event.node;
     Violation v;
     v.at = e.at;
-    v.nodes = {e.node, first->event.node};
-    v.witnesses = {first->event, e};
+    v.nodes = {e.node, y};
+    v.witnesses = {earlier->event, earlier_current->event, my_first->event, e};
     add_lock(v, e.node);
-    add_lock(v, first->event.node);
+    add_lock(v, y);
     v.message = name_of(e.node) + " migrates " + schema_text(schema) + " at " + at_text(e.at) + ", but " +
-                name_of(first->event.node) + " started version " + first->event.get<ServerStarting>()->version +
-                " first (at " + at_text(first->event.at) + ") and is still running.";
+                name_of(y) + " started version " + earlier->event.get<ServerStarting>()->version + " first (at " +
+                at_text(earlier->event.at) + ", " + name_of(e.node) + " at " + at_text(my_first->event.at) +
+                ") and is still waiting.";
     report(std::move(v));
+  }
+
+  // Servers waiting for schema S now: running, current incarnation on a version
+  // of schema >= S, neither serving nor refused, nor migrating S themselves (two
+  // at once is reported as such). In NodeId order.
+  std::vector<NodeId> waiting_for(std::uint32_t schema) const {
+    std::vector<NodeId> out;
+    const auto open = open_.find(schema);
+    for (NodeId n : cluster().with_role(Role::app_server)) {
+      const NodeLife& l = life_.at(n);
+      if (l.serving || l.refused) continue;
+      if (open != open_.end() && open->second.count(n)) continue;
+      const Start* c = current_start(n);
+      if (c && c->schema >= schema) out.push_back(n);
+    }
+    return out;
   }
 
   void applied(const HistoryEvent& e, std::uint32_t schema) {

@@ -1,9 +1,10 @@
 // single_leader (MODEL.md): at no instant do two servers both act as leader.
 // A server leads from its LeaderBegin to its LeaderEnd, or to its crash, stop or
 // restart (a new process holds nothing). A paused leader still leads: that is
-// exactly the hazard of a pause. With `grace` > 0, an overlap is a violation only
-// once it has lasted longer than `grace` (a hand-over window some deployments
-// accept); the violation's time is then the instant the grace ran out.
+// exactly the hazard of a pause. `grace` defaults to 0 (MODEL.md): an overlap is
+// a violation at the instant it begins. With `grace` > 0, an overlap is a
+// violation only once it has lasted longer than `grace` (a hand-over window some
+// deployments accept); the violation's time is then the instant the grace ran out.
 #include <map>
 
 #include "base/assert.h"

@@ -16,9 +16,17 @@
 // A mismatch that lasts longer than 30 s + ε is a violation at its start + 30 s + ε
 // (online, at the first event past that instant, or at the end of the run).
 //
-// "Second failed attempt", online at PeerDown: its failed_attempts must be >= 2
-// and O must have recorded at least two SendFailed to P since it last saw P up
-// (PeerUp, a green PeerStatus, or its own start).
+// "Second failed attempt", online at PeerDown: the attempts are the observer's
+// own SendFailed events about that peer, with the attempt number the node gives
+// them. An attempt 1 opens a chain, a later attempt >= 2 closes it; the chain is
+// cleared when O sees P up again (PeerUp: the node's count restarts), when O
+// marks P down, and when O starts a new incarnation (ProcessStarted,
+// ProcessCrashed, ProcessStopped, ServerStarting: a new process remembers no
+// attempt). A green PeerStatus does not clear it: a suspect peer (one failed
+// attempt, retry pending) is still green, and the retry still counts (issue 13,
+// finding 3). At PeerDown, failed_attempts must be >= 2, the chain must hold both
+// attempts, and they must be 15 s apart (the retry interval); see kRetrySlack.
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -32,6 +40,14 @@ namespace {
 // The seed's rule: a failed send is retried 15 s later, and the second failure marks the peer down.
 constexpr Duration kRetryInterval = seconds(15);
 constexpr std::uint32_t kAttemptsBeforeDown = 2;
+// The retry timer runs on the sender's local clock (MODEL.md, Clocks): with a
+// drift of up to +1000 ppm its 15 s are 14.985 s of virtual time. 100 ms covers
+// that with room, and is far below any spacing a wrong retry would show (none,
+// or a probe period of seconds). The spacing is judged on virtual time with this
+// slack; a clock step of the sender during the wait moves its timer too (the
+// simulator re-arms timers on a step), so a spacing that is 15 s on the sender's
+// own clock (HistoryEvent::local) is accepted as well.
+constexpr Duration kRetrySlack = milliseconds(100);
 
 class StatusAccuracy final : public Invariant {
  public:
@@ -50,8 +66,9 @@ class StatusAccuracy final : public Invariant {
     Colour view = Colour::none;
     std::string view_reason;       // "down" | "version" | "config" when red
     std::optional<HistoryEvent> view_event;
-    std::uint32_t send_failures = 0;
-    std::vector<HistoryEvent> failures;  // the SendFailed since P was last seen up (first two kept)
+    // The observer's current chain of failed attempts (see the header).
+    std::optional<HistoryEvent> first_attempt;   // SendFailed with attempt 1
+    std::optional<HistoryEvent> second_attempt;  // a later SendFailed with attempt >= 2
     bool mismatched = false;
     Time since{};
     std::string truth_reason;      // "" green, else why red
@@ -133,11 +150,11 @@ class StatusAccuracy final : public Invariant {
       x.view = s->green ? Colour::green : Colour::red;
       x.view_reason = s->green ? "" : s->reason;
       x.view_event = e;
-      if (s->green) seen_up(x);
       refresh(e.node, s->peer, e.at);
     } else if (const auto* d = e.get<PeerDown>()) {
       Pair& x = pair(e.node, d->peer);
       check_second_attempt(e, *d, x);
+      clear_attempts(x);
       x.view = Colour::red;
       x.view_reason = "down";
       x.view_event = e;
@@ -149,21 +166,27 @@ class StatusAccuracy final : public Invariant {
         x.view_reason.clear();
         x.view_event = e;
       }
-      seen_up(x);
+      clear_attempts(x);
       refresh(e.node, u->peer, e.at);
     } else if (const auto* f = e.get<SendFailed>()) {
       Pair& x = pair(e.node, f->peer);
-      ++x.send_failures;
-      if (x.failures.size() < kAttemptsBeforeDown) x.failures.push_back(e);
+      if (f->attempt <= 1) {
+        x.first_attempt = e;
+        x.second_attempt.reset();
+      } else if (!x.second_attempt) {
+        x.second_attempt = e;
+      }
     } else {
       const bool life = life_.observe(e);
-      if (e.is<ProcessStarted>() || e.is<ProcessCrashed>() || e.is<ProcessStopped>()) {
-        for (NodeId p : servers_) {  // a new process has no view and no failure count
+      const bool new_process = e.is<ProcessStarted>() || e.is<ProcessCrashed>() || e.is<ProcessStopped>();
+      if (new_process || e.is<ServerStarting>()) {
+        for (NodeId p : servers_) {  // a new incarnation remembers no failed attempt
           if (p == e.node) continue;
           Pair& x = pair(e.node, p);
-          x.view = Colour::none;
+          clear_attempts(x);
+          if (!new_process) continue;
+          x.view = Colour::none;  // and a new process has no view
           x.view_event.reset();
-          seen_up(x);
         }
       }
       all = all || life || e.is<ServerStarting>() || e.is<ConfigChanged>();
@@ -172,20 +195,42 @@ class StatusAccuracy final : public Invariant {
     if (e.is<PeerStatus>() || e.is<PeerDown>() || e.is<PeerUp>() || all) recompute_deadline();
   }
 
-  void seen_up(Pair& x) {
-    x.send_failures = 0;
-    x.failures.clear();
+  static void clear_attempts(Pair& x) {
+    x.first_attempt.reset();
+    x.second_attempt.reset();
   }
 
   void check_second_attempt(const HistoryEvent& e, const PeerDown& d, const Pair& x) {
-    if (d.failed_attempts >= kAttemptsBeforeDown && x.send_failures >= kAttemptsBeforeDown) return;
+    std::uint32_t seen = 0;
     Violation v;
     v.at = e.at;
     v.nodes = {e.node, d.peer};
-    v.witnesses = x.failures;
+    if (x.first_attempt) {
+      ++seen;
+      v.witnesses.push_back(*x.first_attempt);
+    }
+    if (x.second_attempt) {
+      ++seen;
+      v.witnesses.push_back(*x.second_attempt);
+    }
     v.witnesses.push_back(e);
+    const bool complete = x.first_attempt && x.second_attempt;
+    if (d.failed_attempts >= kAttemptsBeforeDown && complete) {
+      const HistoryEvent& a = *x.first_attempt;
+      const HistoryEvent& b = *x.second_attempt;
+      const Duration on_virtual = b.at - a.at;
+      const Duration on_local = b.local - a.local;
+      if (on_virtual >= kRetryInterval - kRetrySlack || on_local >= kRetryInterval) return;
+      v.message = name_of(e.node) + " marked " + name_of(d.peer) + " down at " + at_text(e.at) +
+                  " after two failed attempts only " + format_duration(on_virtual) + " apart (at " + at_text(a.at) +
+                  " and " + at_text(b.at) + "); the seed's rule retries 15 s after the first failure.";
+      report(std::move(v));
+      return;
+    }
+    // A second attempt with no first in this chain is one attempt, not two.
+    const std::uint32_t counted = std::min<std::uint32_t>(d.failed_attempts, complete ? seen : std::min(seen, 1u));
     v.message = name_of(e.node) + " marked " + name_of(d.peer) + " down at " + at_text(e.at) + " after " +
-                std::to_string(std::min<std::uint64_t>(d.failed_attempts, x.send_failures)) +
+                std::to_string(counted) +
                 " failed attempt(s); the seed's rule needs a second attempt 15 s after the first to fail too.";
     report(std::move(v));
   }

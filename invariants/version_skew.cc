@@ -2,13 +2,16 @@
 // version): at no instant do two running servers differ by more than one minor
 // version (base/version.h minor_distance).
 //
-// A server runs from its ServerStarting to its crash or stop. A binary too old
-// for the database refuses to start (ServerRefusedStart), which is the safe
-// behaviour and not a join: so a server counts only once it has shown any sign of
-// life after ServerStarting other than DbConnectFailed or a refusal. The
-// violation's time is the later ServerStarting of the pair (from that instant
-// both were running); it is reported when the confirmation arrives.
+// A server is judged from its ServerServing (its listener is up: it has joined
+// the cluster and serves clients, MODEL.md start-up step 6) to its crash, stop or
+// next start, within one incarnation (one ServerStarting). Serving is the sign of
+// life, not any event after ServerStarting: a server that takes the migration
+// lock and then refuses to start (binary too old, ServerRefusedStart) never joined,
+// and neither did one blocked in start-up (issue 8). The violation's time is the
+// later ServerServing of the pair (from that instant both served); the witnesses
+// are both starts and both ServerServing events.
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/assert.h"
@@ -26,41 +29,37 @@ class VersionSkew final : public Invariant {
   struct Running {
     Version version;
     HistoryEvent starting;
-    bool confirmed = false;
+    std::optional<HistoryEvent> serving;  // set once this incarnation serves
   };
 
   void handle(const HistoryEvent& e) override {
     if (e.node == kNoNode) return;
     if (const auto* s = e.get<ServerStarting>()) {
       running_.erase(e.node);
-      if (const auto v = parse_version(s->version)) running_[e.node] = Running{*v, e, false};
+      if (const auto v = parse_version(s->version)) running_[e.node] = Running{*v, e, std::nullopt};
       return;
     }
     if (e.is<ProcessCrashed>() || e.is<ProcessStopped>() || e.is<ProcessStarted>() || e.is<ServerRefusedStart>()) {
       running_.erase(e.node);
       return;
     }
-    // Not signs of the server's own life: its failing database connects, and
-    // what the simulator records about it.
-    if (e.is<DbConnectFailed>() || e.is<ClockChanged>() || e.is<FaultInjected>() || e.is<FaultHealed>() ||
-        e.is<ProcessPaused>() || e.is<ProcessResumed>() || e.is<SettleBegin>())
-      return;
+    if (!e.is<ServerServing>()) return;
     auto it = running_.find(e.node);
-    if (it == running_.end() || it->second.confirmed) return;
-    it->second.confirmed = true;
+    // ServerServing without ServerStarting: a history that does not say which
+    // binary runs; nothing to compare.
+    if (it == running_.end() || it->second.serving) return;
+    it->second.serving = e;
     for (const auto& [other, r] : running_) {
-      if (other == e.node || !r.confirmed) continue;
+      if (other == e.node || !r.serving) continue;
       if (minor_distance(r.version, it->second.version) <= 1) continue;
       const auto key = std::minmax(other, e.node);
       if (!reported_.insert({key.first, key.second}).second) continue;
-      const bool mine_later = it->second.starting.seq > r.starting.seq;
-      const HistoryEvent& later = mine_later ? it->second.starting : r.starting;
       Violation v;
-      v.at = later.at;
+      v.at = e.at;
       v.nodes = {other, e.node};
-      v.witnesses = {r.starting, it->second.starting, e};
-      v.message = name_of(other) + " (" + r.version.str() + ") and " + name_of(e.node) + " (" +
-                  it->second.version.str() + ") run together from " + at_text(later.at) + ", " +
+      v.witnesses = {r.starting, *r.serving, it->second.starting, e};
+      v.message = name_of(other) + " (" + r.version.str() + ", serving since " + at_text(r.serving->at) + ") and " +
+                  name_of(e.node) + " (" + it->second.version.str() + ") both serve from " + at_text(e.at) + ", " +
                   std::to_string(minor_distance(r.version, it->second.version)) +
                   " minor versions apart (at most one is supported).";
       report(std::move(v));

@@ -46,10 +46,32 @@ TEST(SingleLeader, TwoLeadersUnderPartitionCaughtAtTheSecondBegin) {
   EXPECT_TRUE(has_witness(v, part));
   EXPECT_NE(v.message.find("app1 and app2 both lead"), std::string::npos) << v.message;
   EXPECT_EQ(h.check("single_leader", 120s, {{"grace", 0s}}).size(), 1u);  // one overlap, one violation
-  // With the default hand-over grace (5 s) it is caught when the grace runs out.
+  // The default grace is 0 (MODEL.md): the same, at the instant of the overlap.
   const auto by_default = h.check("single_leader", 120s);
   ASSERT_EQ(by_default.size(), 1u);
-  EXPECT_EQ(by_default[0].at, T(88s));
+  EXPECT_EQ(by_default[0].at, T(83s));
+  // With a grace of 5 s it is caught when the grace runs out.
+  const auto with_grace = h.check("single_leader", 120s, {{"grace", 5s}});
+  ASSERT_EQ(with_grace.size(), 1u);
+  EXPECT_EQ(with_grace[0].at, T(88s));
+}
+
+// Issue 8: a 1-s overlap (db_lease after a clock step) was hidden by the old
+// default grace of 5 s. It is a violation by default; grace = "5s" tolerates it.
+TEST(SingleLeader, OneSecondOverlapIsAViolationByDefault) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  const auto step = h.at(40s, h.app2, ClockChanged{-6s, 0, -6s});
+  const auto b2 = h.at(50s, h.app2, LeaderBegin{});
+  h.at(51s, h.app1, LeaderEnd{});  // 1 s of two leaders
+  const auto v = h.check("single_leader", 120s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(50s));
+  EXPECT_TRUE(has_witness(v[0], b2));
+  EXPECT_TRUE(has_witness(v[0], step));  // the clock note names the step
+  EXPECT_NE(v[0].message.find("app1 and app2 both lead"), std::string::npos) << v[0].message;
+  EXPECT_TRUE(h.check("single_leader", 120s, {{"grace", 5s}}).empty());
 }
 
 TEST(SingleLeader, GraceToleratesShortOverlapOnly) {

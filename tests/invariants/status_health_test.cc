@@ -59,6 +59,108 @@ TEST(StatusAccuracy, DownAfterOneFailureIsCaughtAtOnce) {
   EXPECT_NE(v[0].message.find("after 1 failed attempt"), std::string::npos) << v[0].message;
 }
 
+// The seed's rule: the second attempt comes 15 s after the first failure.
+TEST(StatusAccuracy, DownAfterTwoAttemptsTooCloseIsCaught) {
+  Hist h = watched();
+  h.at(100s, h.app1, FaultInjected{0, "gossip_send_failure", "app1 -> app2"});
+  const auto f1 = h.at(103s, h.app1, SendFailed{h.app2, 1});
+  const auto f2 = h.at(108s, h.app1, SendFailed{h.app2, 2});
+  const auto down = h.at(108s, h.app1, PeerDown{h.app2, 2});
+  const auto v = h.check_online("status_accuracy", down);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(108s));
+  EXPECT_EQ(v[0].nodes, (std::vector<NodeId>{h.app1, h.app2}));
+  EXPECT_TRUE(has_witness(v[0], f1));
+  EXPECT_TRUE(has_witness(v[0], f2));
+  EXPECT_TRUE(has_witness(v[0], down));
+  EXPECT_NE(v[0].message.find("two failed attempts only 5s apart (at 1m43s and 1m48s)"), std::string::npos)
+      << v[0].message;
+}
+
+// Attempt 1, then PeerDown 5 s later claiming two attempts with no second
+// SendFailed: one attempt seen.
+TEST(StatusAccuracy, DownFiveSecondsAfterTheFirstAttemptIsCaught) {
+  Hist h = watched();
+  h.at(100s, h.app1, FaultInjected{0, "gossip_send_failure", "app1 -> app2"});
+  const auto f1 = h.at(103s, h.app1, SendFailed{h.app2, 1});
+  const auto down = h.at(108s, h.app1, PeerDown{h.app2, 2});
+  const auto v = h.check_online("status_accuracy", down);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(108s));
+  EXPECT_TRUE(has_witness(v[0], f1));
+  EXPECT_NE(v[0].message.find("after 1 failed attempt"), std::string::npos) << v[0].message;
+}
+
+// A sender whose clock drifts +1000 ppm retries after 14.985 s of virtual time:
+// within the slack. A sender whose clock was stepped forward during the wait
+// retries early in virtual time but 15 s on its own clock: its timer moved with
+// the step, the rule was kept. Well below 15 s on both clocks is a violation.
+TEST(StatusAccuracy, SpacingAllowsDriftAndStepsOnTheSendersClock) {
+  auto run = [](Duration gap, Duration local_gap) {
+    Hist h = watched();
+    h.at(100s, h.app1, FaultInjected{0, "gossip_send_failure", "app1 -> app2"});
+    h.at(103s, h.app1, SendFailed{h.app2, 1});
+    const auto f2 = h.at(103s + gap, h.app1, SendFailed{h.app2, 2});
+    const auto down = h.at(103s + gap, h.app1, PeerDown{h.app2, 2});
+    h.events[f2].local = T(103s + local_gap);
+    h.events[down].local = T(103s + local_gap);
+    return h.check_online("status_accuracy", down);
+  };
+  EXPECT_TRUE(run(14985ms, 15s).empty());   // drift: 15 s local are 14.985 s virtual
+  EXPECT_TRUE(run(14950ms, 14950ms).empty());  // within the 100-ms slack on virtual time
+  EXPECT_TRUE(run(5s, 15s).empty());          // a forward clock step of 10 s during the wait
+  EXPECT_EQ(run(14800ms, 14800ms).size(), 1u);
+  EXPECT_EQ(run(5s, 5s).size(), 1u);
+}
+
+// Issue 13, finding 3 (seed 184 of the random-fault scenario): app1 restarts at
+// 3m26s while its sends to app3 fail (gossip_send_failure app1 -> app3, 175 s for
+// 54 s). Its first failed attempt is at 3m29s; app3's ping then makes app1 show
+// it green (a suspect peer is green); the second attempt fails at 3m47s, 18 s
+// later, and app1 marks app3 down: the seed's rule, kept. The checker used to
+// reset its count at the green status and say "after 1 failed attempt(s)".
+Hist restarted_while_sends_fail() {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, PeerStatus{h.app3, true, ""});
+  h.at(175s, h.app1, FaultInjected{4, "gossip_send_failure", "app1 -> app3"});
+  h.at(178s, h.app1, SendFailed{h.app3, 1});  // before the crash: a chain the crash cuts short
+  h.at(193s, h.app1, ProcessCrashed{});
+  h.at(206s, h.app1, ProcessStarted{});
+  h.at(206s, h.app1, ServerStarting{"10.4.1", 7});
+  h.at(208s, h.app1, ServerServing{"10.4.1"});
+  return h;
+}
+
+TEST(StatusAccuracy, AttemptsAreCountedPerIncarnationAcrossARestart) {
+  Hist h = restarted_while_sends_fail();
+  h.at(209s, h.app1, SendFailed{h.app3, 1});
+  h.at(210s, h.app1, PeerStatus{h.app3, true, ""});  // app3's ping: green while suspect
+  h.at(227s, h.app1, SendFailed{h.app3, 2});
+  const auto down = h.at(227s, h.app1, PeerDown{h.app3, 2});
+  h.at(227s, h.app1, PeerStatus{h.app3, false, "down"});
+  h.at(229s, h.app1, FaultHealed{4, "gossip_send_failure"});
+  h.at(242s, h.app1, PeerUp{h.app3});
+  h.at(242s, h.app1, PeerStatus{h.app3, true, ""});
+  EXPECT_TRUE(h.check_online("status_accuracy", down).empty());
+  EXPECT_TRUE(h.check("status_accuracy", 300s).empty());
+}
+
+// The broken form: the restarted process claims a second attempt whose first
+// was made by the process that crashed. A new process remembers no attempt.
+TEST(StatusAccuracy, AnAttemptBeforeARestartDoesNotCount) {
+  Hist h = restarted_while_sends_fail();
+  const auto f2 = h.at(227s, h.app1, SendFailed{h.app3, 2});
+  const auto down = h.at(227s, h.app1, PeerDown{h.app3, 2});
+  const auto v = h.check_online("status_accuracy", down);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(227s));
+  EXPECT_TRUE(has_witness(v[0], f2));
+  for (const auto& w : v[0].witnesses) EXPECT_NE(w.at, T(178s));  // the pre-crash attempt is no witness
+  EXPECT_NE(v[0].message.find("app1 marked app3 down at 3m47s after 1 failed attempt(s)"), std::string::npos)
+      << v[0].message;
+}
+
 TEST(StatusAccuracy, PartitionedPeerShownGreenIsCaughtUnreadableIsNotJudged) {
   Hist h = watched();
   const auto part = h.at(100s, kNoNode, FaultInjected{0, "partition", R"([["app1"], ["app2", "app3"]])"});
