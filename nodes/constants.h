@@ -45,6 +45,13 @@ inline constexpr Duration kGossipPingInterval = seconds(5);
 // messages sent within this window before a failure are resent with the retry.
 inline constexpr Duration kReliableInflightWindow = seconds(5);
 inline constexpr std::size_t kReliableOutboxMax = 256;
+// assumption: the gossip transport's request timeout. A send (or probe) that no
+// answer follows within it has failed, like a refused one (MODEL.md, App server:
+// a frozen peer or a black-holed link is marked down by the 15-s rule). The
+// real transport is closed (REFERENCE.md, Inter-node messages); 10 s is
+// hashicorp/memberlist's default TCPTimeout (DefaultLANConfig), the library such
+// gossip transports are commonly built on. docs/model.md lists it.
+inline constexpr Duration kGossipRequestTimeout = seconds(10);
 
 // ---- bully election (seed: Leader election; timeouts are model choices) ----
 inline constexpr Duration kElectionAnswerTimeout = seconds(5);   // > one connect timeout (3 s)
