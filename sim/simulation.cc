@@ -37,7 +37,7 @@ constexpr std::int64_t kReorderDelayFactor = 10;
 enum class TimerState : std::uint8_t { pending, held };
 
 struct TimerSlot {
-  std::int64_t local_deadline = 0;
+  std::int64_t deadline = 0;    // on the node's monotonic clock
   std::int64_t at = 0;          // virtual time of its current event
   std::uint64_t event_key = 0;  // key of its current event; 0 when free
   TimerTag tag{};
@@ -281,6 +281,7 @@ class Simulation::Impl::NodeEnv final : public Env {
   NodeEnv(Simulation::Impl* impl, NodeId id) : impl_(impl), id_(id) {}
   NodeId self() const override { return id_; }
   Time now() override { return time_from_ns(impl_->nodes[id_.value].clock.local(impl_->now)); }
+  Time monotonic() override { return time_from_ns(impl_->nodes[id_.value].clock.monotonic(impl_->now)); }
   TimerId after(Duration after, TimerTag tag) override { return impl_->after(id_, after, tag); }
   void cancel(TimerId id) override { impl_->cancel(id_, id); }
   void send(NodeId to, const Message& message) override { impl_->send(id_, to, message); }
@@ -557,8 +558,8 @@ TimerId Simulation::Impl::after(NodeId self_id, Duration d, TimerTag tag) {
   FL_ASSERT(n.object != nullptr);
   const std::uint32_t slot = timers.alloc();
   TimerSlot& t = timers[slot];
-  t.local_deadline = n.clock.local(now) + d.count();
-  t.at = n.clock.virtual_for(t.local_deadline, now);
+  t.deadline = n.clock.monotonic(now) + d.count();
+  t.at = n.clock.virtual_for_monotonic(t.deadline, now);
   t.tag = tag;
   t.node = self_id.value;
   t.state = TimerState::pending;
@@ -578,8 +579,9 @@ void Simulation::Impl::cancel(NodeId self_id, TimerId id) {
 }
 
 void Simulation::Impl::reevaluate_timers(NodeId id) {
-  // The clock moved: each pending timer must fire when the LOCAL clock reaches
-  // its deadline, so recompute its virtual time. Re-pushed in their current
+  // The clock's rate may have changed (a new drift): each pending timer must
+  // fire when the MONOTONIC clock reaches its deadline, so recompute its virtual
+  // time (a step or offset leaves it where it was). Re-pushed in their current
   // (time, seq) order so that ties keep their relative order.
   struct Pending { std::int64_t at; std::uint64_t key; std::uint32_t slot; };
   std::vector<Pending> pending;
@@ -594,7 +596,7 @@ void Simulation::Impl::reevaluate_timers(NodeId id) {
   const NodeClock& clock = nodes[id.value].clock;
   for (const Pending& p : pending) {
     TimerSlot& t = timers[p.slot];
-    const std::int64_t at = clock.virtual_for(t.local_deadline, now);
+    const std::int64_t at = clock.virtual_for_monotonic(t.deadline, now);
     if (at == t.at) continue;  // unchanged: keep its event (and its place among ties)
     t.at = at;
     t.event_key = push(at, kTimer, id.value, p.slot);  // the old event goes stale

@@ -6,9 +6,11 @@
 // Invariants kept:
 //  - Events are ordered by (virtual time, insertion sequence); no tie is ever
 //    broken by an address, so the same seed gives the same history everywhere.
-//  - A node's timers are armed on its local clock (offset, drift, steps) and
+//  - A node's timers run on its monotonic clock (Env::monotonic: its drift,
+//    never its offset or steps, as steady timers do in a real runtime) and are
 //    converted to virtual time, so a node whose clock drifts +1000 ppm sees its
-//    15 s timer fire after 15 of its own seconds (14.985 s of virtual time).
+//    15 s timer fire after 15 of its own seconds (14.985 s of virtual time),
+//    and a clock step or skew moves now() but no pending timer.
 //  - A crashed node loses all in-memory state: its object is destroyed, its
 //    timers never fire, messages to it fail; a restart builds a new object.
 //  - A paused node receives nothing while paused; its inputs wait and are
