@@ -68,6 +68,12 @@ inline constexpr Duration kLeaderTakeoverDelay = seconds(2);
 inline constexpr std::string_view kLeaderLeaseName = "cluster-leader";
 inline constexpr Duration kLeaseTtl = seconds(30);
 inline constexpr Duration kLeaseRenewInterval = seconds(10);
+// model: the leader stops acting this long before its lease could have expired
+// at the database, judged on its monotonic clock from the send of the renewal
+// that was confirmed (MODEL.md, Leader election). It absorbs the leader's clock
+// running slow against the database's (a drift down to -1/6, far beyond real
+// oscillators' +-100 ppm) and leaves the database's own clock untouched.
+inline constexpr Duration kLeaseSafetyMargin = seconds(5);
 
 // ---- jobs (REFERENCE.md, Leader and jobs) ----
 inline constexpr Duration kSchedulerTick = seconds(60);
