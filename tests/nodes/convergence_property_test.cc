@@ -7,6 +7,8 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <set>
+
 #include "tests/support/cluster_dsl.h"
 
 namespace fl::test {
@@ -138,6 +140,58 @@ RC_GTEST_PROP(Convergence, DbLeaseNeverHasTwoLeaders, ()) {
   Time faults_from{};
   run_lease_schedule(c, steps, faults_from);
   const auto most = c.max_simultaneous_leaders(faults_from, kTimeMax);
+  if (most > 1) RC_LOG() << describe(seed, steps) << "\n" << c.dump(faults_from);
+  RC_ASSERT(most <= 1u);
+  RC_ASSERT(c.leaders().size() == 1u);
+}
+
+
+// The leaders of the history that were not frozen, at the end of each instant:
+// the most of them at once. A paused leader still counts as one in the history
+// (it emitted no LeaderEnd), but it can do nothing until it thaws.
+std::size_t max_unfrozen_leaders(const TestCluster& c, Time from) {
+  std::set<NodeId> acting, paused;
+  std::size_t most = 0;
+  Time instant = kTimeZero;
+  auto judge = [&] {
+    if (instant < from) return;
+    std::size_t awake = 0;
+    for (NodeId n : acting) awake += paused.count(n) == 0;
+    most = std::max(most, awake);
+  };
+  for (const HistoryEvent& e : c.history()) {
+    if (e.at != instant) {
+      judge();
+      instant = e.at;
+    }
+    if (e.is<LeaderBegin>()) acting.insert(e.node);
+    if (e.is<LeaderEnd>() || e.is<ProcessCrashed>() || e.is<ProcessStopped>()) acting.erase(e.node);
+    if (e.is<ProcessPaused>()) paused.insert(e.node);
+    if (e.is<ProcessResumed>() || e.is<ProcessCrashed>() || e.is<ProcessStopped>()) paused.erase(e.node);
+  }
+  judge();
+  return most;
+}
+
+// The same faults plus pauses of up to twice the lease's TTL. A leader frozen
+// past its lease still counts as a leader in the history while its successor
+// leads (the hazard that a fenced variant addresses: see docs/model.md), but it
+// never acts once thawed: its first input ends its leadership, at the instant
+// it resumes. So two leaders that are both awake never coexist.
+RC_GTEST_PROP(Convergence, DbLeaseFrozenLeaderNeverActsBesideItsSuccessor, ()) {
+  const auto steps = *rc::gen::container<std::vector<LeaseStep>>(
+      *rc::gen::inRange<std::size_t>(1, 8),
+      rc::gen::build<LeaseStep>(rc::gen::set(&LeaseStep::kind, rc::gen::inRange(0, 8)),
+                                rc::gen::set(&LeaseStep::a, rc::gen::inRange(0, 7)),
+                                rc::gen::set(&LeaseStep::amount, rc::gen::inRange(-60, 61)),
+                                rc::gen::set(&LeaseStep::seconds, rc::gen::inRange(1, 90))));
+  const auto seed = *rc::gen::inRange<std::uint64_t>(1, 1000);
+  TestCluster c({.app_servers = 3, .seed = seed, .tweak = [](ClusterSpec& s) {
+                   s.leader_election = LeaderElection::db_lease;
+                 }});
+  Time faults_from{};
+  run_lease_schedule(c, steps, faults_from);
+  const auto most = max_unfrozen_leaders(c, faults_from);
   if (most > 1) RC_LOG() << describe(seed, steps) << "\n" << c.dump(faults_from);
   RC_ASSERT(most <= 1u);
   RC_ASSERT(c.leaders().size() == 1u);

@@ -179,5 +179,31 @@ TEST(Election, LeaderPausedForThreeMinutesIsMarkedDownAndApp2Elected) {
   EXPECT_FALSE(c.sim().paused(c.id("app1")));
 }
 
+
+// The lease's known hazard, pinned (MODEL.md, Leader election; docs/model.md):
+// a db_lease leader frozen past its lease cannot step down, so the history has
+// it leading beside its successor until it thaws. It acts on nothing meanwhile,
+// and its first input after the thaw ends its leadership, at that instant.
+// single_leader with grace 0 counts this overlap; a fenced variant (the
+// database rejecting a stale lease epoch) is what makes it harmless.
+TEST(Election, DbLeaseHazardLeaderFrozenPastItsLeaseLeadsBesideItsSuccessorUntilItThaws) {
+  TestCluster c({.app_servers = 3, .tweak = [](ClusterSpec& s) { s.leader_election = LeaderElection::db_lease; }});
+  c.run_for(minutes(1));
+  ASSERT_EQ(c.leaders(), names({"app1"}));
+  const Time paused = c.now();
+  c.pause("app1", seconds(39));
+  c.run_for(minutes(2));
+  const auto begins = c.events<LeaderBegin>("app2");
+  ASSERT_EQ(begins.size(), 1u) << c.dump(paused);
+  EXPECT_GT(begins[0].at, paused);
+  EXPECT_LT(begins[0].at, paused + seconds(39));
+  const auto ends = c.events<LeaderEnd>("app1");
+  ASSERT_EQ(ends.size(), 1u) << c.dump(paused);
+  EXPECT_EQ(ends[0].at, paused + seconds(39));  // at the thaw, before anything else
+  EXPECT_EQ(c.max_simultaneous_leaders(paused, kTimeMax), 2u);
+  // No job created by app1 after the pause began.
+  for (const auto& j : c.events<JobCreated>("app1")) EXPECT_LT(j.at, paused);
+}
+
 }  // namespace
 }  // namespace fl::test
