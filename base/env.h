@@ -52,7 +52,13 @@ class Env {
   virtual NodeId self() const = 0;
   // This node's local clock: skewed, drifting and stepped in simulation.
   virtual Time now() = 0;
-  // A one-shot timer that fires when the local clock has advanced by `after`.
+  // This node's monotonic clock (steady_clock, CLOCK_MONOTONIC): it drifts with
+  // the machine's oscillator but is never stepped or set, so the time elapsed
+  // between two readings is trustworthy whatever happens to now(). Its origin
+  // means nothing: compare two readings, never a reading with now().
+  virtual Time monotonic() = 0;
+  // A one-shot timer that fires when the monotonic clock has advanced by `after`
+  // (a clock step or skew does not move it).
   virtual TimerId after(Duration after, TimerTag tag) = 0;
   // Cancels a pending timer; cancelling a fired or unknown timer is a no-op.
   virtual void cancel(TimerId id) = 0;

@@ -5,6 +5,7 @@
 #include "base/assert.h"
 #include "harness/edge_builder.h"
 #include "nodes/app_server.h"
+#include "nodes/constants.h"
 
 namespace fl {
 
@@ -114,6 +115,15 @@ BuiltCluster build_cluster(sim::Simulation& sim, const ClusterSpec& input) {
     s.datasource = input.database.failover == Failover::automatic ? DbTarget::cluster_endpoint()
                                                                   : DbTarget::member(c.db_primary);
     s.replicas = c.db_replicas;
+  }
+
+  // The gossip transport's request timeout between every two app servers (spares
+  // included): a frozen peer or a black-holed link fails their sends (MODEL.md).
+  // Edge traffic (client, proxy) keeps the nodes' own timeouts.
+  for (NodeId from : c.app_servers) {
+    for (NodeId to : c.app_servers) {
+      if (from != to) sim.set_request_timeout(from, to, k::kGossipRequestTimeout);
+    }
   }
 
   build_edge(sim, c);

@@ -149,14 +149,23 @@ void AppServer::lease_renew(Env& env) {
   lease_timer_ = env.after(k::kLeaseRenewInterval, TimerTag{kLeaseRenew, 0});
 }
 
-void AppServer::on_lease_reply(Env& env, const DbReply& reply, Time sent_at) {
+void AppServer::on_lease_reply(Env& env, const DbReply& reply, Time sent_mono) {
   const DbLeaseResult* result = reply.get<DbLeaseResult>();
   if (reply.ok() && result != nullptr) {
     if (result->held && result->holder == env.self()) {
       lease_held_ = true;
-      // Conservative: the database set expiry at or after our send time; trust
-      // only two thirds of the TTL measured on our own clock from the send.
-      lease_valid_until_ = sent_at + k::kLeaseTtl * 2 / 3;
+      // Conservative (MODEL.md, Leader election): the database set the expiry
+      // at or after it received the request, so after we sent it. Measured on
+      // the monotonic clock from that send, never on now(): a clock step or
+      // skew cannot stretch the lease. Stop a safety margin before the TTL.
+      lease_valid_until_ = sent_mono + k::kLeaseTtl - k::kLeaseSafetyMargin;
+      // Wake up at that instant even if no renewal is answered meanwhile.
+      if (lease_expiry_timer_) env.cancel(*lease_expiry_timer_);
+      lease_expiry_timer_.reset();
+      const Time mono = env.monotonic();
+      if (lease_valid_until_ > mono) {
+        lease_expiry_timer_ = env.after(lease_valid_until_ - mono, TimerTag{kLeaseExpiry, 0});
+      }
     } else {
       lease_held_ = false;
     }
@@ -167,7 +176,7 @@ void AppServer::on_lease_reply(Env& env, const DbReply& reply, Time sent_at) {
 void AppServer::update_acting_leader(Env& env) {
   bool want = won_election_ && takeover_ready_ && leader_ == env.self() && phase_ == Phase::serving;
   if (election_mode_ == LeaderElection::db_lease) {
-    if (lease_held_ && env.now() >= lease_valid_until_) lease_held_ = false;
+    if (lease_held_ && env.monotonic() >= lease_valid_until_) lease_held_ = false;
     want = want && lease_held_;
   }
   if (want == acting_leader_) return;

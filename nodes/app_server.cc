@@ -162,6 +162,10 @@ void AppServer::on_timer(Env& env, TimerId id, TimerTag tag) {
       return;
     case kCoordinatorTimeout: on_coordinator_timeout(env, tag.arg); return;
     case kLeaseRenew: lease_renew(env); return;
+    case kLeaseExpiry:
+      lease_expiry_timer_.reset();
+      update_acting_leader(env);  // stops acting unless a renewal came meanwhile
+      return;
     case kSchedulerTick: scheduler_tick(env); return;
     case kWatcherPoll: watcher_poll(env); return;
     case kJobRunDone: on_job_run_done(env, tag.arg); return;
@@ -234,7 +238,7 @@ void AppServer::handle_db(Env& env, const PendingCall& pending, const DbReply& r
       return;
     case Call::discovery_list: on_discovery_list(env, reply); return;
     case Call::discovery_delete: return;
-    case Call::lease_acquire: on_lease_reply(env, reply, pending.sent_at); return;
+    case Call::lease_acquire: on_lease_reply(env, reply, pending.sent_mono); return;
     case Call::lease_release: return;
     case Call::job_create: on_job_created(env, pending, reply); return;
     case Call::job_list: on_job_list(env, reply); return;
@@ -333,6 +337,7 @@ RequestId AppServer::send_db(Env& env, DbTarget target, DbOp op, Call call, std:
   pending.arg = call == Call::edge ? id.value : arg;
   pending.replica = replica;
   pending.sent_at = env.now();
+  pending.sent_mono = env.monotonic();
   pending.op = std::move(op);
   // Our own query timeout, so that a request nobody answers still ends.
   pending.timeout = env.after(timeout, TimerTag{kDbTimeout, id.value});

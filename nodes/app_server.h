@@ -123,6 +123,7 @@ class AppServer : public Node {
     kReplicaReprobe,     // arg: index into replicas_
     kSchemaRetry,
     kTakeover,           // arg: election round
+    kLeaseExpiry,        // db_lease: our own conservative end of the lease
   };
   // Why a database request was sent: how to handle its reply.
   enum class Call : std::uint8_t {
@@ -136,6 +137,7 @@ class AppServer : public Node {
     TimerId timeout{};
     std::size_t replica = SIZE_MAX;  // index into replicas_ when sent to a replica
     Time sent_at{};                  // local clock
+    Time sent_mono{};                // monotonic clock (Env::monotonic)
     DbOp op;                         // kept for retries (job create)
     std::uint32_t attempt = 0;
   };
@@ -213,7 +215,7 @@ class AppServer : public Node {
   void on_peer_gone(Env& env, Peer& peer);
   void on_peer_back(Env& env, Peer& peer);
   void lease_renew(Env& env);
-  void on_lease_reply(Env& env, const DbReply& reply, Time sent_at);
+  void on_lease_reply(Env& env, const DbReply& reply, Time sent_mono);
   void update_acting_leader(Env& env);
 
   // app_jobs.cc
@@ -268,8 +270,9 @@ class AppServer : public Node {
   std::uint64_t election_round_ = 0;
   std::optional<TimerId> election_timer_;
   bool lease_held_ = false;
-  Time lease_valid_until_{};   // local clock, conservative
+  Time lease_valid_until_{};   // monotonic clock (Env::monotonic), conservative
   std::optional<TimerId> lease_timer_;
+  std::optional<TimerId> lease_expiry_timer_;  // fires at lease_valid_until_
 
   // jobs
   std::map<std::string, Time> next_run_;  // local clock

@@ -45,6 +45,13 @@ inline constexpr Duration kGossipPingInterval = seconds(5);
 // messages sent within this window before a failure are resent with the retry.
 inline constexpr Duration kReliableInflightWindow = seconds(5);
 inline constexpr std::size_t kReliableOutboxMax = 256;
+// assumption: the gossip transport's request timeout. A send (or probe) that no
+// answer follows within it has failed, like a refused one (MODEL.md, App server:
+// a frozen peer or a black-holed link is marked down by the 15-s rule). The
+// real transport is closed (REFERENCE.md, Inter-node messages); 10 s is
+// hashicorp/memberlist's default TCPTimeout (DefaultLANConfig), the library such
+// gossip transports are commonly built on. docs/model.md lists it.
+inline constexpr Duration kGossipRequestTimeout = seconds(10);
 
 // ---- bully election (seed: Leader election; timeouts are model choices) ----
 inline constexpr Duration kElectionAnswerTimeout = seconds(5);   // > one connect timeout (3 s)
@@ -61,6 +68,12 @@ inline constexpr Duration kLeaderTakeoverDelay = seconds(2);
 inline constexpr std::string_view kLeaderLeaseName = "cluster-leader";
 inline constexpr Duration kLeaseTtl = seconds(30);
 inline constexpr Duration kLeaseRenewInterval = seconds(10);
+// model: the leader stops acting this long before its lease could have expired
+// at the database, judged on its monotonic clock from the send of the renewal
+// that was confirmed (MODEL.md, Leader election). It absorbs the leader's clock
+// running slow against the database's (a drift down to -1/6, far beyond real
+// oscillators' +-100 ppm) and leaves the database's own clock untouched.
+inline constexpr Duration kLeaseSafetyMargin = seconds(5);
 
 // ---- jobs (REFERENCE.md, Leader and jobs) ----
 inline constexpr Duration kSchedulerTick = seconds(60);

@@ -2,6 +2,11 @@
 //
 //   local(v) = v + offset + steps + drift_ns(v)
 //   drift_ns(v) = drift_at_anchor + floor((v - anchor) * drift_ppm / 1e6)
+//   monotonic(v) = v + drift_ns(v) = local(v) - offset - steps
+//
+// monotonic() is the node's steady clock (CLOCK_MONOTONIC, Go's monotonic
+// reading, std::chrono::steady_clock): it runs at the node's drifting rate but
+// is never stepped or offset. Timers run on it, as every real runtime's do.
 //
 // `offset` is what set_clock last set (the skew a scenario writes, "+90s");
 // `steps` is the sum of step_clock jumps; drift accumulates from the moment it
@@ -29,6 +34,12 @@ class NodeClock {
   std::int64_t local(std::int64_t v) const {
     if (drift_ppm_ == 0) return v + base_;
     return v + base_ + drift_ns(v - anchor_);
+  }
+
+  std::int64_t monotonic(std::int64_t v) const { return local(v) - offset_ - steps_; }
+  // The first virtual instant v >= not_before with monotonic(v) >= deadline.
+  std::int64_t virtual_for_monotonic(std::int64_t deadline, std::int64_t not_before) const {
+    return virtual_for(deadline + offset_ + steps_, not_before);
   }
 
   // The first virtual instant v >= not_before with local(v) >= local_deadline.

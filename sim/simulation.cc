@@ -27,6 +27,7 @@ enum Kind : std::uint8_t {
   kAction,      // index = action slot
   kResume,      // node, index = pause generation
   kStart,       // node, index = start generation
+  kRequestTimeout,  // node = sender, index = request timeout slot
 };
 
 // A reordering link gives a message extra delay of up to this many times the
@@ -36,7 +37,7 @@ constexpr std::int64_t kReorderDelayFactor = 10;
 enum class TimerState : std::uint8_t { pending, held };
 
 struct TimerSlot {
-  std::int64_t local_deadline = 0;
+  std::int64_t deadline = 0;    // on the node's monotonic clock
   std::int64_t at = 0;          // virtual time of its current event
   std::uint64_t event_key = 0;  // key of its current event; 0 when free
   TimerTag tag{};
@@ -53,6 +54,16 @@ struct MessageSlot {
   std::uint32_t to_incarnation = 0;
   std::int64_t sent_at = 0;
   std::uint64_t links_version = 0;  // the network's version when sent
+  std::uint64_t id = 0;             // unique per send (slots are reused); 0 for a duplicate's copy
+  bool timeout_armed = false;       // a request timeout is pending for it (or it may have none)
+  bool sender_told = false;         // the sender already had on_send_failed for it
+};
+
+// The request timeout of one message: when it fires, the message is looked up
+// by (slot, id); still unhandled means the sender is told.
+struct RequestTimeoutSlot {
+  std::uint32_t message = 0;
+  std::uint64_t id = 0;
 };
 
 struct DbRequestSlot {
@@ -146,6 +157,7 @@ struct Simulation::Impl {
   Slab<DbReplySlot> db_replies;
   Slab<ControlSlot> controls;
   Slab<std::function<void(Simulation&)>> actions;
+  Slab<RequestTimeoutSlot> request_timeouts;
 
   // Network.
   std::vector<LinkConfig> configs;  // [0] is the default link
@@ -157,8 +169,12 @@ struct Simulation::Impl {
   std::uint64_t links_version = 0;            // bumped by every network change
   NodeId db_endpoint{kNoNode};
   std::uint64_t next_request = 1;
+  std::uint64_t next_message = 1;  // MessageSlot::id
+  // (from, to) -> request timeout in ns; absent means none. Read only off the
+  // hot path (a paused receiver, a lost or long-delayed message).
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> timeout_of;
 
-  std::uint64_t cut = 0, sent = 0, lost = 0, duplicated = 0, reordered = 0, delayed = 0, failed = 0;
+  std::uint64_t cut = 0, sent = 0, lost = 0, duplicated = 0, reordered = 0, delayed = 0, failed = 0, timed_out = 0;
 
   // History.
   bool keep = false;
@@ -202,6 +218,13 @@ struct Simulation::Impl {
   TimerId after(NodeId self_id, Duration d, TimerTag tag);
   void cancel(NodeId self_id, TimerId id);
   void send(NodeId from, NodeId to, const Message& message);
+  std::int64_t request_timeout(NodeId from, NodeId to) const {
+    const auto it = timeout_of.find({from.value, to.value});
+    return it == timeout_of.end() ? 0 : it->second;
+  }
+  // Arms the request timeout of the message in `slot`, once, if its pair has one.
+  void arm_request_timeout(std::uint32_t slot);
+  void request_timed_out(const Event& e);
   // Sends over a link with a fault or a drawn latency, or to a dead node.
   [[gnu::noinline]] void send_faulty(NodeId from, NodeId to, const Message& message, LinkState& link);
   RequestId db(NodeId from, const DbRequest& request);
@@ -258,6 +281,7 @@ class Simulation::Impl::NodeEnv final : public Env {
   NodeEnv(Simulation::Impl* impl, NodeId id) : impl_(impl), id_(id) {}
   NodeId self() const override { return id_; }
   Time now() override { return time_from_ns(impl_->nodes[id_.value].clock.local(impl_->now)); }
+  Time monotonic() override { return time_from_ns(impl_->nodes[id_.value].clock.monotonic(impl_->now)); }
   TimerId after(Duration after, TimerTag tag) override { return impl_->after(id_, after, tag); }
   void cancel(TimerId id) override { impl_->cancel(id_, id); }
   void send(NodeId to, const Message& message) override { impl_->send(id_, to, message); }
@@ -336,6 +360,9 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   m.to_incarnation = dst.incarnation;
   m.sent_at = now;
   m.links_version = links_version;
+  m.id = next_message++;
+  m.timeout_armed = false;
+  m.sender_told = false;
   std::int64_t at = now + link.fixed_latency;
   if (at < link.last_delivery) at = link.last_delivery;  // FIFO per connection
   link.last_delivery = at;
@@ -353,6 +380,9 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
   m.to_incarnation = dst.incarnation;
   m.sent_at = now;
   m.links_version = links_version;
+  m.id = next_message++;
+  m.timeout_armed = false;
+  m.sender_told = false;
   if (link.cut) {  // a TCP connect into a partition times out
     ++cut;
     ++failed;
@@ -368,6 +398,15 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
   }
   if (cfg.loss > 0.0 && net_rng.chance(cfg.loss)) {
     ++lost;
+    if (const std::int64_t timeout = request_timeout(from, to); timeout > 0) {
+      // No answer comes: the request times out at the sender (a black hole).
+      ++failed;
+      ++timed_out;
+      m.timeout_armed = true;
+      m.sender_told = true;
+      push(now + timeout, kSendFailed, from.value, slot);
+      return;
+    }
     messages.free(slot);
     return;
   }
@@ -381,6 +420,9 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
       ++duplicated;
       const std::uint32_t copy = messages.alloc();
       messages[copy] = messages[slot];
+      // One send, one request: only the original can time out.
+      messages[copy].id = 0;
+      messages[copy].timeout_armed = true;
       push(now + draw_latency(cfg), kDeliver, to.value, copy);
     }
   } else {
@@ -390,6 +432,39 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
     link.last_delivery = at;
   }
   push(at, kDeliver, to.value, slot);
+  // Delayed past the request timeout (a slow link): the sender gives up first.
+  if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) {
+    arm_request_timeout(slot);
+  }
+}
+
+void Simulation::Impl::arm_request_timeout(std::uint32_t slot) {
+  MessageSlot& m = messages[slot];
+  if (m.timeout_armed) return;
+  const std::int64_t timeout = request_timeout(m.from, m.to);
+  if (timeout <= 0) return;
+  m.timeout_armed = true;
+  const std::uint32_t t = request_timeouts.alloc();
+  request_timeouts[t] = RequestTimeoutSlot{slot, m.id};
+  push(std::max(now, m.sent_at + timeout), kRequestTimeout, m.from.value, t);
+}
+
+void Simulation::Impl::request_timed_out(const Event& e) {
+  const RequestTimeoutSlot r = request_timeouts[e.index];
+  request_timeouts.free(e.index);
+  // Handled (its slot freed, maybe reused by a later send) or dropped with a
+  // dead receiver: nothing to tell.
+  if (!messages.used(r.message) || messages[r.message].id != r.id) return;
+  MessageSlot& m = messages[r.message];
+  if (m.sender_told) return;
+  m.sender_told = true;
+  ++failed;
+  ++timed_out;
+  // The sender gets its own copy; the original still waits for the receiver.
+  const std::uint32_t copy = messages.alloc();
+  messages[copy] = messages[r.message];
+  messages[copy].id = 0;
+  push(now, kSendFailed, m.from.value, copy);
 }
 
 RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
@@ -483,8 +558,8 @@ TimerId Simulation::Impl::after(NodeId self_id, Duration d, TimerTag tag) {
   FL_ASSERT(n.object != nullptr);
   const std::uint32_t slot = timers.alloc();
   TimerSlot& t = timers[slot];
-  t.local_deadline = n.clock.local(now) + d.count();
-  t.at = n.clock.virtual_for(t.local_deadline, now);
+  t.deadline = n.clock.monotonic(now) + d.count();
+  t.at = n.clock.virtual_for_monotonic(t.deadline, now);
   t.tag = tag;
   t.node = self_id.value;
   t.state = TimerState::pending;
@@ -504,8 +579,9 @@ void Simulation::Impl::cancel(NodeId self_id, TimerId id) {
 }
 
 void Simulation::Impl::reevaluate_timers(NodeId id) {
-  // The clock moved: each pending timer must fire when the LOCAL clock reaches
-  // its deadline, so recompute its virtual time. Re-pushed in their current
+  // The clock's rate may have changed (a new drift): each pending timer must
+  // fire when the MONOTONIC clock reaches its deadline, so recompute its virtual
+  // time (a step or offset leaves it where it was). Re-pushed in their current
   // (time, seq) order so that ties keep their relative order.
   struct Pending { std::int64_t at; std::uint64_t key; std::uint32_t slot; };
   std::vector<Pending> pending;
@@ -520,7 +596,7 @@ void Simulation::Impl::reevaluate_timers(NodeId id) {
   const NodeClock& clock = nodes[id.value].clock;
   for (const Pending& p : pending) {
     TimerSlot& t = timers[p.slot];
-    const std::int64_t at = clock.virtual_for(t.local_deadline, now);
+    const std::int64_t at = clock.virtual_for_monotonic(t.deadline, now);
     if (at == t.at) continue;  // unchanged: keep its event (and its place among ties)
     t.at = at;
     t.event_key = push(at, kTimer, id.value, p.slot);  // the old event goes stale
@@ -758,13 +834,21 @@ void Simulation::Impl::dispatch(const Event& e) {
         return;
       }
       if (m.links_version != links_version && link_state(m.from.value, m.to.value).cut) {
-        // Cut while in flight: the sender's connection times out.
+        // Cut while in flight: the sender's connection times out (unless its
+        // request timed out already: one failure per send).
+        if (m.sender_told) {
+          messages.free(e.index);
+          return;
+        }
         ++cut;
         ++failed;
         const std::int64_t fail_at = std::max(now, m.sent_at + kConnectTimeout.count());
         push(fail_at, kSendFailed, m.from.value, e.index);
         return;
       }
+      // A paused receiver holds it: if nobody handles it in time, the sender's
+      // request times out (the kernel accepted it; the process never answers).
+      if (n.paused) arm_request_timeout(e.index);
       deliver_input(e, n, m.to_incarnation, messages,
                     [&](Node& node, Env& env) { node.on_message(env, m.from, m.message); });
       return;
@@ -810,6 +894,7 @@ void Simulation::Impl::dispatch(const Event& e) {
       if (!n.object && n.start_gen == e.index) start(NodeId{e.node});
       return;
     }
+    case kRequestTimeout: request_timed_out(e); return;
     default: FL_UNREACHABLE();
   }
 }
@@ -987,6 +1072,18 @@ void Simulation::set_db_endpoint(NodeId primary) {
 }
 NodeId Simulation::db_endpoint() const { return impl_->db_endpoint; }
 
+void Simulation::set_request_timeout(NodeId from, NodeId to, Duration timeout) {
+  FL_ASSERT(from.value < impl_->nodes.size() && to.value < impl_->nodes.size());
+  FL_ASSERT(timeout.count() >= 0);
+  if (timeout.count() == 0) impl_->timeout_of.erase({from.value, to.value});
+  else impl_->timeout_of[{from.value, to.value}] = timeout.count();
+}
+
+Duration Simulation::request_timeout(NodeId from, NodeId to) const {
+  FL_ASSERT(from.value < impl_->nodes.size() && to.value < impl_->nodes.size());
+  return Duration{impl_->request_timeout(from, to)};
+}
+
 void Simulation::at(Time at, std::function<void(Simulation&)> action) {
   FL_ASSERT_MSG(ns(at) >= impl_->now, "an action scheduled in the past");
   FL_ASSERT(action != nullptr);
@@ -1013,6 +1110,7 @@ std::uint64_t Simulation::messages_duplicated() const { return impl_->duplicated
 std::uint64_t Simulation::messages_reordered() const { return impl_->reordered; }
 std::uint64_t Simulation::messages_delayed() const { return impl_->delayed; }
 std::uint64_t Simulation::sends_failed() const { return impl_->failed; }
+std::uint64_t Simulation::sends_timed_out() const { return impl_->timed_out; }
 Time Simulation::next_event_time() const {
   return impl_->queue.empty() ? kTimeMax : time_from_ns(impl_->queue.top().at);
 }

@@ -6,13 +6,21 @@
 // Invariants kept:
 //  - Events are ordered by (virtual time, insertion sequence); no tie is ever
 //    broken by an address, so the same seed gives the same history everywhere.
-//  - A node's timers are armed on its local clock (offset, drift, steps) and
+//  - A node's timers run on its monotonic clock (Env::monotonic: its drift,
+//    never its offset or steps, as steady timers do in a real runtime) and are
 //    converted to virtual time, so a node whose clock drifts +1000 ppm sees its
-//    15 s timer fire after 15 of its own seconds (14.985 s of virtual time).
+//    15 s timer fire after 15 of its own seconds (14.985 s of virtual time),
+//    and a clock step or skew moves now() but no pending timer.
 //  - A crashed node loses all in-memory state: its object is destroyed, its
 //    timers never fire, messages to it fail; a restart builds a new object.
 //  - A paused node receives nothing while paused; its inputs wait and are
 //    delivered in their original order when it resumes.
+//  - Where a request timeout is set for (from, to) (set_request_timeout), a
+//    message that the receiver has not handled within it fails at the sender
+//    (on_send_failed at send time + timeout): a paused receiver (its kernel
+//    accepts, the process never answers), a lossy link that dropped it (a black
+//    hole), or a delay longer than the timeout. The message itself is not taken
+//    back: it is still delivered when the receiver resumes, as TCP would.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +42,10 @@ using NodeFactory = std::function<std::unique_ptr<Node>()>;
 // Per-link behaviour. Latency is drawn uniformly per message from the range.
 struct LinkConfig {
   DurationRange latency{microseconds(200), milliseconds(2)};
-  double loss = 0.0;       // probability a message is dropped (lossy link: no on_send_failed)
+  // Probability a message is dropped. The sender learns of it only where a
+  // request timeout is set for the pair (set_request_timeout); elsewhere a lost
+  // message is silently gone.
+  double loss = 0.0;
   double duplicate = 0.0;  // probability a message is delivered twice
   double reorder = 0.0;    // probability a message gets extra delay (up to 10x latency.hi)
 };
@@ -116,6 +127,14 @@ class Simulation {
   LinkConfig link(NodeId from, NodeId to) const;  // the config a send from -> to uses
   void set_db_endpoint(NodeId primary);
   NodeId db_endpoint() const;
+  // The transport's request timeout for sends from -> to (one direction): a
+  // message not handled by `to` within it (paused, lost, delayed) fails at the
+  // sender after exactly `timeout`. Zero (the default) means none: the sender
+  // then waits for ever, as it does for a message lost on a link without one.
+  // Which transport has which timeout is the harness's business (the simulator
+  // knows nothing of gossip); it survives heal().
+  void set_request_timeout(NodeId from, NodeId to, Duration timeout);
+  Duration request_timeout(NodeId from, NodeId to) const;
 
   // ---- scheduling and running ----
   // Runs `action` at virtual time `at` (faults, operations, checks). Not for
@@ -143,7 +162,8 @@ class Simulation {
   std::uint64_t messages_duplicated() const;
   std::uint64_t messages_reordered() const;   // given extra delay by a reordering link
   std::uint64_t messages_delayed() const;     // sent over a link with a set_link override
-  std::uint64_t sends_failed() const;         // on_send_failed scheduled (cut or refused)
+  std::uint64_t sends_failed() const;         // on_send_failed scheduled (cut, refused or timed out)
+  std::uint64_t sends_timed_out() const;      // of which: the request timeout ran out
   // Virtual time of the next pending event, or kTimeMax when none is left.
   Time next_event_time() const;
 

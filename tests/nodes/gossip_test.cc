@@ -98,5 +98,36 @@ TEST(Gossip, DifferentPatchVersionIsRedButStillInTheCluster) {
   EXPECT_EQ(c.events<ElectionLost>("app3").back().event.leader, c.id("app1"));
 }
 
+
+// A black-holed link (100% loss, no refusal, no reset): nothing comes back, so
+// each send fails at the gossip transport's request timeout, and the 15-s rule
+// marks the peer down on both sides; the link's return brings it back up.
+TEST(Gossip, BlackHoledLinkMarksThePeerDownByThe15sRule) {
+  TestCluster c({.app_servers = 3});
+  c.run_for(minutes(2));
+  const Time holed = c.now();
+  sim::LinkConfig hole = c.sim().default_link();
+  hole.loss = 1.0;
+  c.sim().set_link(c.id("app1"), c.id("app3"), hole);
+  c.run_for(minutes(1));
+  for (const auto& [who, peer] : {std::pair{"app1", "app3"}, std::pair{"app3", "app1"}}) {
+    std::vector<Seen<SendFailed>> failures;
+    for (const auto& f : c.events<SendFailed>(who)) {
+      if (f.event.peer == c.id(peer)) failures.push_back(f);
+    }
+    ASSERT_EQ(failures.size(), 2u) << who << "\n" << c.dump(holed);
+    EXPECT_GE(failures[0].at - holed, k::kGossipRequestTimeout);
+    EXPECT_EQ(failures[1].at - failures[0].at, k::kGossipRetryInterval + k::kGossipRequestTimeout);
+    ASSERT_EQ(c.count<PeerDown>(who), 1u) << who;
+    EXPECT_EQ(c.events<PeerDown>(who)[0].event.peer, c.id(peer));
+  }
+  EXPECT_GT(c.sim().sends_timed_out(), 0u);
+  EXPECT_EQ(c.count<PeerDown>("app2"), 0u);  // its links are whole
+  c.sim().clear_link(c.id("app1"), c.id("app3"));
+  c.run_for(seconds(30));
+  EXPECT_EQ(c.count<PeerUp>("app1"), 1u);
+  EXPECT_EQ(c.count<PeerUp>("app3"), 1u);
+}
+
 }  // namespace
 }  // namespace fl::test

@@ -1,4 +1,4 @@
-// Node clocks: offset, drift and steps, and timers armed on the local clock.
+// Node clocks: offset, drift and steps; timers run on the monotonic clock.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -19,7 +19,7 @@ struct OneNode {
   NodeId id;
   OneNode() { id = sim.add_node("n", recorder(sim, log)); }
   Recorder& node() { return *static_cast<Recorder*>(sim.node(id)); }
-  // Arms a local-clock timer of `length` at virtual time `at`.
+  // Arms a timer of `length` (on the node's monotonic clock) at virtual time `at`.
   void arm_at(Time at, Duration length, std::uint64_t arg) {
     sim.at(at, [this, length, arg](Simulation&) { node().env()->after(length, TimerTag{2, arg}); });
   }
@@ -67,33 +67,48 @@ TEST(Clock, OffsetShowsInNowButNotInTimerLength) {
   EXPECT_EQ(n.sim.local_time(n.id), T(seconds(120)));
 }
 
-TEST(Clock, StepForwardMakesPendingTimersFireEarlier) {
+// Timers run on the monotonic clock, as steady timers do in a real runtime
+// (Go's timers, Asio's steady_timer): a step moves now(), not a pending timer.
+TEST(Clock, StepForwardMovesNowButNoPendingTimer) {
   OneNode n;
   n.sim.start(n.id);
-  n.arm_at(T(Duration{0}), seconds(15), 1);   // local deadline 15 s
-  n.arm_at(T(Duration{0}), seconds(100), 2);  // local deadline 100 s
+  n.arm_at(T(Duration{0}), seconds(15), 1);
+  n.arm_at(T(Duration{0}), seconds(100), 2);
   n.sim.at(T(seconds(5)), [&](Simulation& s) { s.step_clock(n.id, seconds(20)); });
   n.sim.run_until(T(seconds(200)));
   const auto fired = n.fired();
   ASSERT_EQ(fired.size(), 2u);
-  // At v = 5 s the local clock jumps to 25 s, past the 15 s deadline: fires at once.
   EXPECT_EQ(fired[0].value, 1u);
-  EXPECT_EQ(fired[0].virtual_at, T(seconds(5)));
-  // The 100 s deadline is now reached 20 s of virtual time sooner.
+  EXPECT_EQ(fired[0].virtual_at, T(seconds(15)));
+  EXPECT_EQ(fired[0].local_at, T(seconds(35)));  // the wall clock jumped
   EXPECT_EQ(fired[1].value, 2u);
-  EXPECT_EQ(fired[1].virtual_at, T(seconds(80)));
-  EXPECT_EQ(fired[1].local_at, T(seconds(100)));
+  EXPECT_EQ(fired[1].virtual_at, T(seconds(100)));
 }
 
-TEST(Clock, StepBackwardMakesPendingTimersFireLater) {
+TEST(Clock, StepBackwardMovesNowButNoPendingTimer) {
   OneNode n;
   n.sim.start(n.id);
   n.arm_at(T(Duration{0}), seconds(15), 1);
   n.sim.at(T(seconds(5)), [&](Simulation& s) { s.step_clock(n.id, -seconds(10)); });
   n.sim.run_until(T(seconds(200)));
   ASSERT_EQ(n.fired().size(), 1u);
-  EXPECT_EQ(n.fired()[0].virtual_at, T(seconds(25)));
-  EXPECT_EQ(n.fired()[0].local_at, T(seconds(15)));  // never before its local deadline
+  EXPECT_EQ(n.fired()[0].virtual_at, T(seconds(15)));
+  EXPECT_EQ(n.fired()[0].local_at, T(seconds(5)));
+}
+
+TEST(Clock, MonotonicIgnoresOffsetAndStepsButDrifts) {
+  OneNode n;
+  n.sim.start(n.id);
+  Time mono_at_10{}, mono_at_20{};
+  n.sim.at(T(seconds(1)), [&](Simulation& s) { s.set_clock(n.id, seconds(90), 1000); });
+  n.sim.at(T(seconds(10)), [&](Simulation& s) {
+    mono_at_10 = static_cast<Recorder*>(s.node(n.id))->env()->monotonic();
+    s.step_clock(n.id, -seconds(60));
+  });
+  n.sim.at(T(seconds(20)), [&](Simulation& s) { mono_at_20 = static_cast<Recorder*>(s.node(n.id))->env()->monotonic(); });
+  n.sim.run_until(T(seconds(30)));
+  EXPECT_EQ(mono_at_10, T(seconds(10) + milliseconds(9)));  // 9 s at +1000 ppm
+  EXPECT_EQ(mono_at_20 - mono_at_10, seconds(10) + milliseconds(10));
 }
 
 TEST(Clock, ChangingDriftMidwayDoesNotJumpTheClock) {

@@ -227,5 +227,145 @@ TEST(Network, SetLinkOverridesOnePairBothWays) {
   EXPECT_EQ(s.sim.link(s.ids[0], s.ids[1]).latency.hi, kLat);
 }
 
+
+// ---- the transport's request timeout (set_request_timeout) ----
+// A frozen receiver (SIGSTOP, a long GC pause) still has its kernel accepting
+// the connection: nothing fails at connect time, but no answer comes. Where a
+// request timeout is set, the sender learns of it after exactly that timeout.
+
+constexpr Duration kRequest = seconds(10);
+
+TEST(RequestTimeout, SendToAPausedNodeFailsAfterExactlyTheTimeoutAndIsDeliveredOnResume) {
+  Sender s(2);
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.start_all();
+  s.sim.at(T(milliseconds(500)), [&](Simulation& sim) { sim.pause(s.ids[1], seconds(60)); });
+  s.send_at(T(seconds(1)), 0, 1, 5);
+  s.sim.run_until(T(seconds(1) + kRequest - nanoseconds(1)));
+  EXPECT_TRUE(s.failed(0).empty());  // not before the timeout
+  s.sim.run_until(T(seconds(1) + kRequest));
+  ASSERT_EQ(s.failed(0).size(), 1u);
+  EXPECT_EQ(s.failed(0)[0].virtual_at, T(seconds(1) + kRequest));
+  EXPECT_EQ(s.failed(0)[0].value, 5u);
+  EXPECT_EQ(s.failed(0)[0].peer, s.ids[1]);
+  EXPECT_TRUE(s.received(1).empty());
+  s.sim.run_until(T(seconds(120)));
+  // The kernel kept it: the resumed process reads it, as TCP would deliver it.
+  ASSERT_EQ(s.received(1).size(), 1u);
+  EXPECT_EQ(s.received(1)[0].virtual_at, T(milliseconds(60500)));
+  EXPECT_EQ(s.received(1)[0].value, 5u);
+  EXPECT_EQ(s.failed(0).size(), 1u);  // one failure per send
+  EXPECT_EQ(s.sim.sends_timed_out(), 1u);
+}
+
+TEST(RequestTimeout, ANodePausedLessThanTheTimeoutAnswersInTime) {
+  Sender s(2);
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.start_all();
+  s.sim.at(T(milliseconds(500)), [&](Simulation& sim) { sim.pause(s.ids[1], seconds(5)); });
+  s.send_at(T(seconds(1)), 0, 1, 5);
+  s.sim.run_until(T(seconds(60)));
+  EXPECT_TRUE(s.failed(0).empty());
+  ASSERT_EQ(s.received(1).size(), 1u);
+  EXPECT_EQ(s.received(1)[0].virtual_at, T(milliseconds(5500)));
+}
+
+TEST(RequestTimeout, WithoutATimeoutAPausedReceiverNeverFailsTheSend) {
+  Sender s(2);
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.start_all();
+  s.sim.at(T(milliseconds(500)), [&](Simulation& sim) { sim.pause(s.ids[0], seconds(60)); });
+  s.send_at(T(seconds(1)), 1, 0, 6);  // the other direction has none set
+  s.sim.run_until(T(seconds(59)));
+  EXPECT_TRUE(s.failed(1).empty());
+  EXPECT_EQ(s.sim.request_timeout(s.ids[1], s.ids[0]), Duration{0});
+  EXPECT_EQ(s.sim.request_timeout(s.ids[0], s.ids[1]), kRequest);
+}
+
+TEST(RequestTimeout, ABlackHoledLinkFailsEverySendAfterTheTimeout) {
+  Sender s(3);
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.sim.set_request_timeout(s.ids[0], s.ids[2], kRequest);
+  s.start_all();
+  LinkConfig hole{{kLat, kLat}};
+  hole.loss = 1.0;
+  s.sim.set_link(s.ids[0], s.ids[1], hole);
+  for (int i = 0; i < 5; ++i) s.send_at(T(seconds(1) + seconds(2) * i), 0, 1, 100 + i);
+  s.send_at(T(seconds(1)), 0, 2, 200);  // another link: unaffected
+  s.sim.run_until(T(seconds(60)));
+  EXPECT_TRUE(s.received(1).empty());
+  const auto failed = s.failed(0);
+  ASSERT_EQ(failed.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(failed[i].value, 100u + i);
+    EXPECT_EQ(failed[i].peer, s.ids[1]);
+    EXPECT_EQ(failed[i].virtual_at, T(seconds(1) + seconds(2) * i + kRequest));
+  }
+  ASSERT_EQ(s.received(2).size(), 1u);
+  EXPECT_EQ(s.sim.messages_lost(), 5u);
+  EXPECT_EQ(s.sim.sends_timed_out(), 5u);
+}
+
+TEST(RequestTimeout, ALossyLinkFailsExactlyTheLostSends) {
+  constexpr int kSends = 1000;
+  Sender s(2, 11, LinkConfig{{kLat, kLat}, 0.25, 0.0, 0.0});
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.start_all();
+  for (int i = 0; i < kSends; ++i) s.send_at(T(seconds(1) + microseconds(10) * i), 0, 1, i);
+  s.sim.run_until(T(seconds(100)));
+  std::set<std::uint64_t> got, failed;
+  for (const auto& in : s.received(1)) got.insert(in.value);
+  for (const auto& in : s.failed(0)) failed.insert(in.value);
+  EXPECT_EQ(failed.size(), s.sim.messages_lost());
+  EXPECT_GT(failed.size(), 150u);
+  EXPECT_EQ(got.size() + failed.size(), static_cast<std::size_t>(kSends));
+  for (std::uint64_t v : failed) EXPECT_EQ(got.count(v), 0u) << v;
+}
+
+TEST(RequestTimeout, ALinkSlowerThanTheTimeoutFailsTheSendYetDelivers) {
+  Sender s(2);
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.start_all();
+  s.sim.set_link(s.ids[0], s.ids[1], LinkConfig{{seconds(20), seconds(20)}});
+  s.send_at(T(seconds(1)), 0, 1, 8);
+  s.sim.run_until(T(seconds(60)));
+  ASSERT_EQ(s.failed(0).size(), 1u);
+  EXPECT_EQ(s.failed(0)[0].virtual_at, T(seconds(11)));
+  ASSERT_EQ(s.received(1).size(), 1u);
+  EXPECT_EQ(s.received(1)[0].virtual_at, T(seconds(21)));
+}
+
+TEST(RequestTimeout, ATimedOutMessageCutLaterFailsOnlyOnce) {
+  Sender s(2);
+  s.sim.set_request_timeout(s.ids[0], s.ids[1], kRequest);
+  s.start_all();
+  s.sim.at(T(milliseconds(500)), [&](Simulation& sim) { sim.pause(s.ids[1], seconds(60)); });
+  s.send_at(T(seconds(1)), 0, 1, 5);
+  s.sim.at(T(seconds(20)), [&](Simulation& sim) { sim.partition({{s.ids[0]}, {s.ids[1]}}); });
+  s.sim.run_until(T(seconds(120)));
+  ASSERT_EQ(s.failed(0).size(), 1u);
+  EXPECT_EQ(s.failed(0)[0].virtual_at, T(seconds(11)));
+}
+
+TEST(RequestTimeout, SameSeedSameFailures) {
+  auto run = [] {
+    Sender s(3, 5, LinkConfig{{milliseconds(1), milliseconds(30)}, 0.3, 0.1, 0.1});
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b)
+        if (a != b) s.sim.set_request_timeout(s.ids[a], s.ids[b], kRequest);
+    s.start_all();
+    s.sim.at(T(seconds(2)), [&](Simulation& sim) { sim.pause(s.ids[2], seconds(30)); });
+    for (int i = 0; i < 300; ++i) s.send_at(T(seconds(1) + milliseconds(37) * i), i % 3, (i + 1) % 3, i);
+    s.sim.run_until(T(seconds(100)));
+    std::vector<std::pair<std::int64_t, std::uint64_t>> out;
+    for (int n = 0; n < 3; ++n)
+      for (const auto& in : s.failed(n)) out.emplace_back(ns(in.virtual_at), in.value);
+    return std::make_pair(out, s.sim.trace_hash());
+  };
+  const auto a = run();
+  EXPECT_FALSE(a.first.empty());
+  EXPECT_EQ(a, run());
+}
+
 }  // namespace
 }  // namespace fl::sim
