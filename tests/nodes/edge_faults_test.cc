@@ -134,6 +134,69 @@ TEST(EdgeBugs, ProxyIgnoresHealthKeepsRoutingToTheFailedServer) {
   EXPECT_GT(r.failed_posts_after, 0u);
 }
 
+// proxy_ignores_health breaks the way out of rotation only. In start-up every
+// server fails its first checks (no listener yet); a server that never passed
+// one was never in rotation, so the bug routes nothing to it there. The bug
+// shows on the path it is named for: a server that passed its checks, then
+// fails one (app1 loses its database at 60 s, get_server_status=true), keeps
+// getting new connections.
+struct RotationRun {
+  std::vector<std::string> startup;   // ProxyRouted before the cut, "at client server"
+  std::size_t startup_failed_checks = 0;
+  std::size_t routed_to_unchecked = 0;  // routed to a server whose last check failed, before the cut
+  Time app1_failed = kTimeMax;          // its first failed check after the cut
+  std::size_t routed_to_app1_after_failed = 0;
+  std::vector<std::string> violated;
+};
+RotationRun rotation(bool bug) {
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(9, seconds(5), minutes(4), [=](ClusterSpec& s) {
+                   s.proxy.health_with_status = true;
+                   if (bug) s.bugs.set(Bug::proxy_ignores_health);
+                 })});
+  c.run_until(at_s(60));
+  c.partition({"app1"}, {"db-primary", "db-replica1"});
+  c.run_until(at_s(180));
+  RotationRun r;
+  std::map<NodeId, bool> last_check;
+  for (const HistoryEvent& e : c.history()) {
+    if (const auto* h = e.get<HealthChecked>()) {
+      last_check[h->server] = h->healthy;
+      if (e.at < at_s(60) && !h->healthy) ++r.startup_failed_checks;
+      if (e.at > at_s(60) && h->server == c.id("app1") && !h->healthy && r.app1_failed == kTimeMax)
+        r.app1_failed = e.at;
+    }
+    if (const auto* p = e.get<ProxyRouted>()) {
+      if (e.at < at_s(60)) {
+        r.startup.push_back(format_time(e.at) + " " + c.name(p->client) + " " + c.name(p->server));
+        if (last_check.count(p->server) && !last_check[p->server]) ++r.routed_to_unchecked;
+      } else if (p->server == c.id("app1") && e.at > r.app1_failed) {
+        ++r.routed_to_app1_after_failed;
+      }
+    }
+  }
+  r.violated = c.violated({"health_routing"});
+  return r;
+}
+
+TEST(EdgeBugs, ProxyIgnoresHealthLeavesStartUpAloneAndKeepsAFailedServerInRotation) {
+  const RotationRun off = rotation(false);
+  const RotationRun on = rotation(true);
+  // Start-up: checks failed (no listener), and neither routed a client there;
+  // the bug changes nothing before a server that was in rotation fails.
+  EXPECT_GT(on.startup_failed_checks, 0u);
+  EXPECT_EQ(on.routed_to_unchecked, 0u);
+  EXPECT_EQ(off.routed_to_unchecked, 0u);
+  EXPECT_EQ(on.startup, off.startup);
+  // The named path: app1 passed, then failed its check; only the bug sends it
+  // new connections, and health_routing catches exactly that.
+  ASSERT_NE(on.app1_failed, kTimeMax);
+  ASSERT_NE(off.app1_failed, kTimeMax);
+  EXPECT_GT(on.routed_to_app1_after_failed, 0u);
+  EXPECT_EQ(off.routed_to_app1_after_failed, 0u);
+  EXPECT_EQ(on.violated, std::vector<std::string>{"health_routing"});
+  EXPECT_TRUE(off.violated.empty()) << off.violated.front();
+}
+
 // Acknowledged posts that the primary never committed.
 std::size_t acked_not_committed(bool bug) {
   TestCluster c({.app_servers = 2, .replicas = 1, .tweak = with_clients(6, seconds(5), minutes(3), [=](ClusterSpec& s) {
