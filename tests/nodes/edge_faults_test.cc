@@ -197,6 +197,80 @@ TEST(EdgeBugs, ProxyIgnoresHealthLeavesStartUpAloneAndKeepsAFailedServerInRotati
   EXPECT_TRUE(off.violated.empty()) << off.violated.front();
 }
 
+// Sync replication across an automatic failover (issue 13, finding 4): what
+// the promoted replica has for a standby decides whether writes go on. The
+// primary crashes at 60 s and stays down; db-replica1 is promoted about 30 s later.
+struct SyncFailoverRun {
+  Time promoted = kTimeMax;
+  std::size_t acked_before = 0;     // posts acknowledged before the crash
+  std::size_t acked_after = 0;      // ... from 20 s after the promotion to 240 s
+  std::vector<Time> waiting;        // SyncCommitsWaiting at db-replica1
+  std::vector<Seen<SyncRequirement>> requirement;  // at db-replica1
+  std::vector<std::string> violated;  // of the invariants the safe variants must keep
+};
+SyncFailoverRun sync_failover(std::uint32_t replicas, bool fallback, bool old_primary_returns = false) {
+  TestCluster c({.app_servers = 3, .replicas = replicas, .tweak = with_clients(9, seconds(5), minutes(6), [=](ClusterSpec& s) {
+                   sync_replication(s);
+                   s.database.sync_fallback = fallback;
+                 })});
+  c.run_until(at_s(60));
+  c.crash("db-primary");
+  c.run_until(at_s(240));
+  if (old_primary_returns) {
+    c.restart("db-primary", seconds(1));
+    c.run_until(at_s(300));
+  }
+  SyncFailoverRun r;
+  for (const auto& p : c.events<Promoted>()) r.promoted = std::min(r.promoted, p.at);
+  for (const auto& a : c.events<PostAcked>()) {
+    if (a.at < at_s(60)) ++r.acked_before;
+    if (r.promoted != kTimeMax && a.at > r.promoted + seconds(20) && a.at <= at_s(240)) ++r.acked_after;
+  }
+  for (const auto& w : c.events<SyncCommitsWaiting>("db-replica1")) r.waiting.push_back(w.at);
+  r.requirement = c.events<SyncRequirement>("db-replica1");
+  // no_lost_writes needs the primary's contents at the end (the harness's
+  // settle asks for them); the scenarios judge it.
+  r.violated = c.violated({"health_routing", "message_delivery"});
+  return r;
+}
+
+TEST(EdgeFaults, SyncWithOneReplicaStopsWritesAfterFailoverAndSaysWhy) {
+  const SyncFailoverRun r = sync_failover(1, /*fallback=*/false);
+  ASSERT_NE(r.promoted, kTimeMax);
+  EXPECT_GT(r.acked_before, 0u);
+  // The promoted replica has no standby: every commit waits for one that never comes.
+  EXPECT_EQ(r.acked_after, 0u);
+  ASSERT_EQ(r.waiting.size(), 1u);  // once per stall, within two status intervals
+  EXPECT_GT(r.waiting[0], r.promoted);
+  EXPECT_LE(r.waiting[0], r.promoted + 2 * k::kWalStatusInterval + seconds(1));
+  EXPECT_TRUE(r.requirement.empty());
+}
+
+TEST(EdgeFaults, SyncWithTwoReplicasKeepsWritingAfterFailover) {
+  const SyncFailoverRun r = sync_failover(2, /*fallback=*/false);
+  ASSERT_NE(r.promoted, kTimeMax);
+  EXPECT_GT(r.acked_after, 0u);  // db-replica2 follows the new primary: its standby
+  EXPECT_TRUE(r.waiting.empty());
+  EXPECT_TRUE(r.violated.empty()) << r.violated.front();
+}
+
+TEST(EdgeFaults, SyncFallbackDropsTheRequirementWithNoStandbyAndRestoresIt) {
+  const SyncFailoverRun r = sync_failover(1, /*fallback=*/true, /*old_primary_returns=*/true);
+  ASSERT_NE(r.promoted, kTimeMax);
+  EXPECT_GT(r.acked_after, 0u);
+  EXPECT_TRUE(r.waiting.empty());
+  // Dropped at the new primary's first check, restored once the old primary,
+  // back at 241 s, follows it and streams.
+  ASSERT_EQ(r.requirement.size(), 2u);
+  EXPECT_FALSE(r.requirement[0].event.required);
+  EXPECT_GT(r.requirement[0].at, r.promoted);
+  EXPECT_LE(r.requirement[0].at, r.promoted + k::kWalStatusInterval + seconds(1));
+  EXPECT_TRUE(r.requirement[1].event.required);
+  EXPECT_EQ(r.requirement[1].event.standbys, 1u);
+  EXPECT_GT(r.requirement[1].at, at_s(240));
+  EXPECT_TRUE(r.violated.empty()) << r.violated.front();
+}
+
 // Acknowledged posts that the primary never committed.
 std::size_t acked_not_committed(bool bug) {
   TestCluster c({.app_servers = 2, .replicas = 1, .tweak = with_clients(6, seconds(5), minutes(3), [=](ClusterSpec& s) {
