@@ -136,6 +136,22 @@ struct CommitsLost {
   FL_EVENT(CommitsLost, "commits_lost");
   template <class F> void fields(F&& f) const { f("first_lsn", first_lsn); f("last_lsn", last_lsn); f("count", count); }
 };
+// At a sync primary: commits have waited a whole status interval for a
+// synchronous standby while none is streaming. PostgreSQL holds them until one
+// connects (synchronous_commit with synchronous_standby_names set): why writes
+// stopped. Once per stall; `oldest_lsn` is the first commit still held.
+struct SyncCommitsWaiting {
+  std::uint64_t waiting = 0; std::uint64_t oldest_lsn = 0;
+  FL_EVENT(SyncCommitsWaiting, "sync_commits_waiting");
+  template <class F> void fields(F&& f) const { f("waiting", waiting); f("oldest_lsn", oldest_lsn); }
+};
+// At a sync primary with sync_fallback: the synchronous requirement dropped (no
+// standby streaming: commits are acknowledged at the primary) or restored.
+struct SyncRequirement {
+  bool required = false; std::uint32_t standbys = 0;
+  FL_EVENT(SyncRequirement, "sync_requirement");
+  template <class F> void fields(F&& f) const { f("required", required); f("standbys", standbys); }
+};
 // Emitted by the primary at the end of the run (settle) for each post it holds,
 // so that no_lost_writes judges the primary's real contents, not a belief.
 struct PostPresent { std::uint64_t post = 0; FL_EVENT(PostPresent, "post_present"); template <class F> void fields(F&& f) const { f("post", post); } };
@@ -186,7 +202,7 @@ using EventBody = std::variant<
     DiscoveryRowWritten, PeerDown, PeerUp, SendFailed, PeerStatus,
     ElectionStarted, ElectionWon, ElectionLost, LeaderBegin, LeaderEnd,
     JobCreated, JobClaimed, JobRunStarted, JobFinished,
-    PostCommitted, ReplicaApplied, DbCrashed, Promoted, CommitsLost, PostPresent,
+    PostCommitted, ReplicaApplied, DbCrashed, Promoted, CommitsLost, SyncCommitsWaiting, SyncRequirement, PostPresent,
     PostAcked, PostSent, PostAckReceived, PostDelivered, ClientConnected, ClientDisconnected,
     ClientReconnecting, ClientResync, ClientRequestFailed, ClientChannels,
     HealthChecked, ProxyRouted, UpstreamChanged, PluginLoaded, ConfigChanged, OperatorStep, Probe>;

@@ -84,7 +84,8 @@ BuiltCluster build_cluster(sim::Simulation& sim, const ClusterSpec& input) {
   const NodeId first{static_cast<std::uint32_t>(sim.node_count())};
   std::vector<NodeId> members;
   for (std::size_t i = 0; i < member_names.size(); ++i) members.push_back(NodeId{first.value + static_cast<std::uint32_t>(i)});
-  DatabaseConfig config{members, member_names, input.database.replication, input.database.replication_lag};
+  DatabaseConfig config{members, member_names, input.database.replication, input.database.replication_lag,
+                        input.database.sync_fallback};
   for (std::size_t i = 0; i < member_names.size(); ++i) {
     const DbRole role = i == 0 ? DbRole::primary : DbRole::replica;
     c.disks.push_back(std::make_unique<DbDisk>(DbDisk::initial(role, i == 0 ? kNoNode : members[0], schema)));

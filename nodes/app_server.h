@@ -184,6 +184,9 @@ class AppServer : public Node {
   void on_discovery_list(Env& env, const DbReply& reply);
   void become_serving(Env& env);
   void refuse(Env& env, std::string reason);
+  // The version rule (seed: one minor version of difference supported).
+  bool too_old_for(std::uint32_t db_schema) const;
+  void refuse_too_old(Env& env, std::uint32_t db_schema);
   void reread_spec();
   LockClock lock_clock() const;
 

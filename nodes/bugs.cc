@@ -17,7 +17,7 @@ const std::array<BugInfo, kBugCount>& bug_catalogue() {
       {Bug::create_job_without_once, "create_job_without_once",
        "the scheduler creates a job row even when one of its type is pending"},
       {Bug::join_across_two_minors, "join_across_two_minors",
-       "a server joins a cluster whose database is two or more minor versions ahead"},
+       "a server checks its version against the schema only before the migration lock, not again under it"},
       {Bug::no_missed_message_replay, "no_missed_message_replay",
        "after a reconnect the client gets only new events, not the missed ones"},
       {Bug::ack_before_commit, "ack_before_commit",

@@ -13,6 +13,12 @@ namespace {
 template <class... Ts> struct Overloaded : Ts... { using Ts::operator()...; };
 template <class... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
 
+// PostgreSQL's wal_sender_timeout default: the primary drops a standby's
+// connection after this long without a status from it; until then the standby
+// counts as streaming (pg_stat_replication lists it).
+constexpr Duration kWalSenderTimeout = seconds(60);
+static_assert(kWalSenderTimeout > k::kWalStatusInterval, "a streaming standby reports within the timeout");
+
 bool job_active(const JobRow& job) {
   return job.status == JobStatus::pending || job.status == JobStatus::in_progress;
 }
@@ -108,6 +114,7 @@ void Database::on_timer(Env& env, TimerId id, TimerTag tag) {
       // wal_receiver_status_interval: also how a replica that missed records
       // (a partition, a restart) gets them again.
       send_status(env, /*resend=*/true);
+      if (disk_.role == DbRole::primary && config_.replication == Replication::sync) check_sync_standbys(env);
       env.after(k::kWalStatusInterval, TimerTag{kStatus, 0});
       return;
     case kTxnCommit: {
@@ -150,6 +157,7 @@ void Database::on_message(Env& env, NodeId from, const Message& message) {
   if (const auto* status = message.get<WalStatus>()) {
     if (disk_.role != DbRole::primary) return;
     replica_received_[from] = status->received_lsn;
+    replica_status_at_[from] = env.now();
     release_sync_waiters(env);
     // Resend what it misses of what was already shipped (the rest is still
     // waiting out the lag, or this member never shipped it: a new primary).
@@ -446,13 +454,13 @@ void Database::stream(Env& env, const WalRecord& record, NodeId to) {
 }
 
 void Database::answer(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn) {
-  if (config_.replication == Replication::sync && lsn > 0 && disk_.role == DbRole::primary) {
+  if (config_.replication == Replication::sync && lsn > 0 && disk_.role == DbRole::primary && sync_required_) {
     std::uint64_t best = 0;
     for (const auto& [member, received] : replica_received_) best = std::max(best, received);
     if (best < lsn) {
       // synchronous_commit: the commit is durable here, the answer waits for a
       // standby (forever, if none comes: the client's query times out).
-      sync_waiters_.push_back(SyncWaiter{lsn, from, id, std::move(reply)});
+      sync_waiters_.push_back(SyncWaiter{lsn, from, id, std::move(reply), env.now()});
       return;
     }
   }
@@ -471,6 +479,45 @@ void Database::release_sync_waiters(Env& env) {
     }
   }
   sync_waiters_ = std::move(still);
+  if (sync_waiters_.empty()) stall_reported_ = false;
+}
+
+std::uint32_t Database::streaming_standbys(Time now) const {
+  std::uint32_t n = 0;
+  for (const auto& [member, at] : replica_status_at_) n += now - at < kWalSenderTimeout ? 1 : 0;
+  return n;
+}
+
+void Database::check_sync_standbys(Env& env) {
+  FL_ASSERT(disk_.role == DbRole::primary);
+  FL_ASSERT(config_.replication == Replication::sync);
+  const Time now = env.now();
+  const std::uint32_t standbys = streaming_standbys(now);
+  if (config_.sync_fallback) {
+    // Patroni's synchronous_mode without synchronous_mode_strict: its loop
+    // (loop_wait 10 s, the same cadence as this check) clears
+    // synchronous_standby_names when no standby streams, which releases the
+    // waiting commits, and sets it again once one streams. While it is
+    // cleared, commits are acknowledged at the primary alone: a crash then
+    // loses them, exactly as under async (docs/model.md).
+    if (standbys == 0 && sync_required_) {
+      sync_required_ = false;
+      env.emit(SyncRequirement{false, 0});
+      for (const SyncWaiter& w : sync_waiters_) env.db_reply(w.from, w.id, w.reply);
+      sync_waiters_.clear();
+      stall_reported_ = false;
+    } else if (standbys > 0 && !sync_required_) {
+      sync_required_ = true;
+      env.emit(SyncRequirement{true, standbys});
+    }
+  }
+  // Why writes stopped: commits held a whole interval with no standby to take
+  // them (PostgreSQL waits forever; the app server's query times out first).
+  if (standbys == 0 && !sync_waiters_.empty() && !stall_reported_ &&
+      now - sync_waiters_.front().since >= k::kWalStatusInterval) {
+    stall_reported_ = true;
+    env.emit(SyncCommitsWaiting{sync_waiters_.size(), sync_waiters_.front().lsn});
+  }
 }
 
 void Database::ship_due(Env& env, std::size_t index) {
@@ -564,6 +611,11 @@ void Database::promote(Env& env) {
   disk_.role = DbRole::primary;
   disk_.upstream = kNoNode;
   replica_received_.clear();
+  replica_status_at_.clear();
+  // The configuration it starts from requires a synchronous standby again
+  // (synchronous_standby_names); the fallback, if on, drops it at its check.
+  sync_required_ = true;
+  FL_ASSERT(sync_waiters_.empty());
   FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
   env.emit(Promoted{disk_.last_lsn()});
 }
@@ -584,6 +636,7 @@ void Database::follow(Env& env, NodeId primary, std::uint64_t fork_lsn) {
   refused.status = DbStatus::connection_refused;
   for (const SyncWaiter& w : sync_waiters_) env.db_reply(w.from, w.id, refused);
   sync_waiters_.clear();
+  stall_reported_ = false;
   for (const auto& [tid, txn] : txns_) env.db_reply(txn.from, txn.id, refused);
   txns_.clear();
   disk_.role = DbRole::replica;

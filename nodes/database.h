@@ -15,7 +15,10 @@
 //    the replicas, every record still within it. A replica reports what it has
 //    (WalStatus); the primary resends what it misses.
 //  - async acknowledges a commit at the primary; sync when one replica has
-//    received it (synchronous_commit = on).
+//    received it (synchronous_commit = on). A sync primary with no standby
+//    streaming holds its commits until one comes (and says so once per stall:
+//    SyncCommitsWaiting); with sync_fallback it drops the requirement instead
+//    while no standby streams (SyncRequirement), checked every status interval.
 //  - Promotion keeps exactly what the replica has, then accepts writes; a member told
 //    to follow a new primary from a fork point it is ahead of throws away what
 //    it had beyond (pg_rewind) and says so (CommitsLost).
@@ -84,6 +87,7 @@ struct DatabaseConfig {
   std::vector<std::string> member_names;  // their host names (same order): primary_conninfo
   Replication replication = Replication::async;
   DurationRange replication_lag{};
+  bool sync_fallback = false;  // DatabaseSpec::sync_fallback
 };
 
 class Database : public Node {
@@ -117,12 +121,17 @@ class Database : public Node {
     NodeId from{kNoNode};
     RequestId id{};
     DbReply reply;
+    Time since{};  // local time it began to wait
   };
 
   // Appends a committed write: applies it, logs it, streams it. Returns its lsn.
   std::uint64_t commit(Env& env, WalWrite write);
   void answer(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn);
   void release_sync_waiters(Env& env);
+  // primary, sync: standbys that reported within wal_sender_timeout.
+  std::uint32_t streaming_standbys(Time now) const;
+  // primary, sync, every status interval: the stall report and the fallback.
+  void check_sync_standbys(Env& env);
   void stream(Env& env, const WalRecord& record, NodeId to);
   void ship_due(Env& env, std::size_t index);
   void receive(Env& env, NodeId from, const WalRecord& record);
@@ -142,7 +151,10 @@ class Database : public Node {
   DurationRange lag_{};
   // primary: what each replica reported (received lsn)
   std::map<NodeId, std::uint64_t> replica_received_;
+  std::map<NodeId, Time> replica_status_at_;  // primary: local time of each one's last WalStatus
   std::vector<SyncWaiter> sync_waiters_;
+  bool sync_required_ = true;   // false while sync_fallback has dropped it
+  bool stall_reported_ = false; // SyncCommitsWaiting emitted for the current waiters
   std::map<std::uint64_t, Txn> txns_;
   std::uint64_t next_txn_ = 1;
   std::map<std::string, std::uint64_t> type_versions_;  // bumped by every job write of a type

@@ -67,7 +67,14 @@ void Proxy::set_upstream(Env& env, std::vector<NodeId> servers) {
 bool Proxy::usable(NodeId server) const {
   const auto it = health_.find(server);
   if (it == health_.end()) return false;  // not in the upstream list
-  return ignore_health_ || it->second.healthy;
+  if (it->second.healthy) return true;
+  // The planted bug proxy_ignores_health breaks only the way out of rotation:
+  // a server that passed a check once keeps getting new connections after its
+  // checks fail (MODEL.md, Planted bugs: "keeps routing to a server that fails
+  // its health check"). A server that never passed one, such as one still in
+  // start-up with no listener, was never put in rotation, bug or not; so the
+  // bug shows when a healthy server turns unhealthy, not at start-up.
+  return ignore_health_ && it->second.passed_once;
 }
 
 NodeId Proxy::pick(NodeId client, const std::set<NodeId>& tried) {
@@ -112,6 +119,7 @@ void Proxy::set_health(Env& env, NodeId server, bool healthy) {
   auto it = health_.find(server);
   if (it == health_.end()) return;  // removed from the list meanwhile
   Health& h = it->second;
+  if (healthy) h.passed_once = true;
   if (h.reported && h.healthy == healthy) return;
   h.healthy = healthy;
   h.reported = true;

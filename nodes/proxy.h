@@ -6,7 +6,9 @@
 // What it keeps true:
 //  - A new connection (websocket or REST request) goes only to a server of the
 //    upstream list whose last health check passed (NGINX health_check with
-//    fails=1 passes=1), unless proxy_ignores_health is planted. A server that
+//    fails=1 passes=1), unless proxy_ignores_health is planted (then a server
+//    that has passed a check once stays in rotation whatever its later checks
+//    say: the removal path is what the bug breaks). A server that
 //    refuses a connection is passed over for the next one (proxy_next_upstream)
 //    and counts as failed until its next check passes.
 //  - A client's websocket is forwarded to exactly one server at a time; when
@@ -49,6 +51,9 @@ class Proxy : public Node {
   struct Health {
     bool healthy = true;   // NGINX: a server is up until a check fails
     bool reported = false; // a HealthChecked was emitted for it
+    // It has passed a check since it joined the list: it is in rotation. Only
+    // the planted bug reads this (usable()).
+    bool passed_once = false;
     std::optional<std::uint64_t> outstanding;  // seq of the unanswered check
   };
   struct PendingWs {

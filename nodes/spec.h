@@ -62,6 +62,11 @@ struct DatabaseSpec {
   // The schema the database holds before the run; 0 = the lowest of the
   // servers' versions (the cluster was already running that version).
   std::uint32_t initial_schema = 0;
+  // sync only: when no standby is streaming, the primary drops the synchronous
+  // requirement and acknowledges at commit, and restores it when one streams
+  // again (Patroni's synchronous_mode without synchronous_mode_strict). Off: a
+  // primary without a standby holds every commit (PostgreSQL's behaviour).
+  bool sync_fallback = false;
 };
 
 struct ClusterSpec {

@@ -134,6 +134,143 @@ TEST(EdgeBugs, ProxyIgnoresHealthKeepsRoutingToTheFailedServer) {
   EXPECT_GT(r.failed_posts_after, 0u);
 }
 
+// proxy_ignores_health breaks the way out of rotation only. In start-up every
+// server fails its first checks (no listener yet); a server that never passed
+// one was never in rotation, so the bug routes nothing to it there. The bug
+// shows on the path it is named for: a server that passed its checks, then
+// fails one (app1 loses its database at 60 s, get_server_status=true), keeps
+// getting new connections.
+struct RotationRun {
+  std::vector<std::string> startup;   // ProxyRouted before the cut, "at client server"
+  std::size_t startup_failed_checks = 0;
+  std::size_t routed_to_unchecked = 0;  // routed to a server whose last check failed, before the cut
+  Time app1_failed = kTimeMax;          // its first failed check after the cut
+  std::size_t routed_to_app1_after_failed = 0;
+  std::vector<std::string> violated;
+};
+RotationRun rotation(bool bug) {
+  TestCluster c({.app_servers = 3, .replicas = 1, .tweak = with_clients(9, seconds(5), minutes(4), [=](ClusterSpec& s) {
+                   s.proxy.health_with_status = true;
+                   if (bug) s.bugs.set(Bug::proxy_ignores_health);
+                 })});
+  c.run_until(at_s(60));
+  c.partition({"app1"}, {"db-primary", "db-replica1"});
+  c.run_until(at_s(180));
+  RotationRun r;
+  std::map<NodeId, bool> last_check;
+  for (const HistoryEvent& e : c.history()) {
+    if (const auto* h = e.get<HealthChecked>()) {
+      last_check[h->server] = h->healthy;
+      if (e.at < at_s(60) && !h->healthy) ++r.startup_failed_checks;
+      if (e.at > at_s(60) && h->server == c.id("app1") && !h->healthy && r.app1_failed == kTimeMax)
+        r.app1_failed = e.at;
+    }
+    if (const auto* p = e.get<ProxyRouted>()) {
+      if (e.at < at_s(60)) {
+        r.startup.push_back(format_time(e.at) + " " + c.name(p->client) + " " + c.name(p->server));
+        if (last_check.count(p->server) && !last_check[p->server]) ++r.routed_to_unchecked;
+      } else if (p->server == c.id("app1") && e.at > r.app1_failed) {
+        ++r.routed_to_app1_after_failed;
+      }
+    }
+  }
+  r.violated = c.violated({"health_routing"});
+  return r;
+}
+
+TEST(EdgeBugs, ProxyIgnoresHealthLeavesStartUpAloneAndKeepsAFailedServerInRotation) {
+  const RotationRun off = rotation(false);
+  const RotationRun on = rotation(true);
+  // Start-up: checks failed (no listener), and neither routed a client there;
+  // the bug changes nothing before a server that was in rotation fails.
+  EXPECT_GT(on.startup_failed_checks, 0u);
+  EXPECT_EQ(on.routed_to_unchecked, 0u);
+  EXPECT_EQ(off.routed_to_unchecked, 0u);
+  EXPECT_EQ(on.startup, off.startup);
+  // The named path: app1 passed, then failed its check; only the bug sends it
+  // new connections, and health_routing catches exactly that.
+  ASSERT_NE(on.app1_failed, kTimeMax);
+  ASSERT_NE(off.app1_failed, kTimeMax);
+  EXPECT_GT(on.routed_to_app1_after_failed, 0u);
+  EXPECT_EQ(off.routed_to_app1_after_failed, 0u);
+  EXPECT_EQ(on.violated, std::vector<std::string>{"health_routing"});
+  EXPECT_TRUE(off.violated.empty()) << off.violated.front();
+}
+
+// Sync replication across an automatic failover (issue 13, finding 4): what
+// the promoted replica has for a standby decides whether writes go on. The
+// primary crashes at 60 s and stays down; db-replica1 is promoted about 30 s later.
+struct SyncFailoverRun {
+  Time promoted = kTimeMax;
+  std::size_t acked_before = 0;     // posts acknowledged before the crash
+  std::size_t acked_after = 0;      // ... from 20 s after the promotion to 240 s
+  std::vector<Time> waiting;        // SyncCommitsWaiting at db-replica1
+  std::vector<Seen<SyncRequirement>> requirement;  // at db-replica1
+  std::vector<std::string> violated;  // of the invariants the safe variants must keep
+};
+SyncFailoverRun sync_failover(std::uint32_t replicas, bool fallback, bool old_primary_returns = false) {
+  TestCluster c({.app_servers = 3, .replicas = replicas, .tweak = with_clients(9, seconds(5), minutes(6), [=](ClusterSpec& s) {
+                   sync_replication(s);
+                   s.database.sync_fallback = fallback;
+                 })});
+  c.run_until(at_s(60));
+  c.crash("db-primary");
+  c.run_until(at_s(240));
+  if (old_primary_returns) {
+    c.restart("db-primary", seconds(1));
+    c.run_until(at_s(300));
+  }
+  SyncFailoverRun r;
+  for (const auto& p : c.events<Promoted>()) r.promoted = std::min(r.promoted, p.at);
+  for (const auto& a : c.events<PostAcked>()) {
+    if (a.at < at_s(60)) ++r.acked_before;
+    if (r.promoted != kTimeMax && a.at > r.promoted + seconds(20) && a.at <= at_s(240)) ++r.acked_after;
+  }
+  for (const auto& w : c.events<SyncCommitsWaiting>("db-replica1")) r.waiting.push_back(w.at);
+  r.requirement = c.events<SyncRequirement>("db-replica1");
+  // no_lost_writes needs the primary's contents at the end (the harness's
+  // settle asks for them); the scenarios judge it.
+  r.violated = c.violated({"health_routing", "message_delivery"});
+  return r;
+}
+
+TEST(EdgeFaults, SyncWithOneReplicaStopsWritesAfterFailoverAndSaysWhy) {
+  const SyncFailoverRun r = sync_failover(1, /*fallback=*/false);
+  ASSERT_NE(r.promoted, kTimeMax);
+  EXPECT_GT(r.acked_before, 0u);
+  // The promoted replica has no standby: every commit waits for one that never comes.
+  EXPECT_EQ(r.acked_after, 0u);
+  ASSERT_EQ(r.waiting.size(), 1u);  // once per stall, within two status intervals
+  EXPECT_GT(r.waiting[0], r.promoted);
+  EXPECT_LE(r.waiting[0], r.promoted + 2 * k::kWalStatusInterval + seconds(1));
+  EXPECT_TRUE(r.requirement.empty());
+}
+
+TEST(EdgeFaults, SyncWithTwoReplicasKeepsWritingAfterFailover) {
+  const SyncFailoverRun r = sync_failover(2, /*fallback=*/false);
+  ASSERT_NE(r.promoted, kTimeMax);
+  EXPECT_GT(r.acked_after, 0u);  // db-replica2 follows the new primary: its standby
+  EXPECT_TRUE(r.waiting.empty());
+  EXPECT_TRUE(r.violated.empty()) << r.violated.front();
+}
+
+TEST(EdgeFaults, SyncFallbackDropsTheRequirementWithNoStandbyAndRestoresIt) {
+  const SyncFailoverRun r = sync_failover(1, /*fallback=*/true, /*old_primary_returns=*/true);
+  ASSERT_NE(r.promoted, kTimeMax);
+  EXPECT_GT(r.acked_after, 0u);
+  EXPECT_TRUE(r.waiting.empty());
+  // Dropped at the new primary's first check, restored once the old primary,
+  // back at 241 s, follows it and streams.
+  ASSERT_EQ(r.requirement.size(), 2u);
+  EXPECT_FALSE(r.requirement[0].event.required);
+  EXPECT_GT(r.requirement[0].at, r.promoted);
+  EXPECT_LE(r.requirement[0].at, r.promoted + k::kWalStatusInterval + seconds(1));
+  EXPECT_TRUE(r.requirement[1].event.required);
+  EXPECT_EQ(r.requirement[1].event.standbys, 1u);
+  EXPECT_GT(r.requirement[1].at, at_s(240));
+  EXPECT_TRUE(r.violated.empty()) << r.violated.front();
+}
+
 // Acknowledged posts that the primary never committed.
 std::size_t acked_not_committed(bool bug) {
   TestCluster c({.app_servers = 2, .replicas = 1, .tweak = with_clients(6, seconds(5), minutes(3), [=](ClusterSpec& s) {

@@ -102,27 +102,81 @@ TEST(Migration, PlantedBugMigrationWithoutLockAppliesTwice) {
   EXPECT_EQ(bug.count<MigrationLockAcquired>(), 0u);
 }
 
-TestClusterOptions two_minors_behind(bool bug) {
-  return TestClusterOptions{.app_servers = 3, .tweak = [bug](ClusterSpec& s) {
+// app1 and app2 run 10.6.0; app3 runs 10.4.1. `schema` is the database's at start.
+TestClusterOptions two_minors_behind(bool bug, Version schema) {
+  return TestClusterOptions{.app_servers = 3, .tweak = [bug, schema](ClusterSpec& s) {
                               s.servers[0].version = s.servers[1].version = Version{10, 6, 0};
                               s.servers[2].version = Version{10, 4, 1};
-                              s.database.initial_schema = Version{10, 6, 0}.schema();
+                              s.database.initial_schema = schema.schema();
                               s.bugs.set(Bug::join_across_two_minors, bug);
                             }};
 }
 
-TEST(Migration, BinaryTwoMinorsOlderThanTheDatabaseRefusesToStart) {
-  TestCluster c(two_minors_behind(false));
-  c.run_for(minutes(2));
-  EXPECT_EQ(c.count<ServerRefusedStart>("app3"), 1u);
-  EXPECT_EQ(c.serving(), names({"app1", "app2"}));
+TEST(Migration, BinaryTwoMinorsOlderThanTheDatabaseRefusesBeforeTheLock) {
+  // The early check, right after connecting: the planted bug does not touch it.
+  for (bool bug : {false, true}) {
+    TestCluster c(two_minors_behind(bug, Version{10, 6, 0}));
+    c.run_for(minutes(2));
+    EXPECT_EQ(c.count<ServerRefusedStart>("app3"), 1u) << (bug ? "bug on" : "bug off");
+    EXPECT_EQ(c.count<MigrationLockAcquired>("app3"), 0u);
+    EXPECT_EQ(c.serving(), names({"app1", "app2"}));
+  }
 }
 
-TEST(Migration, PlantedBugJoinAcrossTwoMinorsServes) {
-  TestCluster c(two_minors_behind(true));
-  c.run_for(minutes(2));
-  EXPECT_EQ(c.count<ServerRefusedStart>("app3"), 0u);
-  EXPECT_EQ(c.serving(), names({"app1", "app2", "app3"}));
+// The path join_across_two_minors is named for. The database is at 10.5 when
+// app3 (10.4.1, one minor behind: supported) connects, so its early check
+// passes; app1 already holds the lock and migrates to 10.6 while app3 waits.
+// When app3 gets the lock, the schema is two minors ahead of its binary.
+struct SchemaMovedRun {
+  Time applied_10_6 = kTimeMax;       // app1's (or app2's) migration to 10.6
+  Time app3_lock = kTimeMax;          // app3's MigrationLockAcquired
+  Time app3_refused = kTimeMax;       // its ServerRefusedStart
+  Time app3_serving = kTimeMax;       // its ServerServing
+  std::size_t app3_migrations = 0;    // migrations app3 applied
+  std::vector<std::string> serving;
+};
+SchemaMovedRun schema_moves_while_app3_waits(bool bug) {
+  TestCluster c(two_minors_behind(bug, Version{10, 5, 0}));
+  c.start_except({"app3"});
+  c.run_for(seconds(3));  // app1 or app2 holds the lock and migrates (20 s)
+  c.start_node("app3");
+  c.run_for(minutes(3));
+  SchemaMovedRun r;
+  for (const auto& e : c.events<MigrationApplied>())
+    if (e.event.schema == Version{10, 6, 0}.schema()) r.applied_10_6 = std::min(r.applied_10_6, e.at);
+  for (const auto& e : c.events<MigrationLockAcquired>("app3")) r.app3_lock = std::min(r.app3_lock, e.at);
+  for (const auto& e : c.events<ServerRefusedStart>("app3")) r.app3_refused = std::min(r.app3_refused, e.at);
+  for (const auto& e : c.events<ServerServing>("app3")) r.app3_serving = std::min(r.app3_serving, e.at);
+  r.app3_migrations = c.count<MigrationApplied>("app3");
+  r.serving = c.serving();
+  return r;
+}
+
+TEST(Migration, VersionRuleIsCheckedAgainUnderTheLock) {
+  const SchemaMovedRun r = schema_moves_while_app3_waits(/*bug=*/false);
+  ASSERT_NE(r.applied_10_6, kTimeMax);
+  // app3 passed the early check (it went on to the lock), got the lock only
+  // after the schema had moved to 10.6, and refused there.
+  ASSERT_NE(r.app3_lock, kTimeMax);
+  EXPECT_GT(r.app3_lock, r.applied_10_6);
+  EXPECT_GE(r.app3_refused, r.app3_lock);
+  EXPECT_NE(r.app3_refused, kTimeMax);
+  EXPECT_EQ(r.app3_serving, kTimeMax);
+  EXPECT_EQ(r.app3_migrations, 0u);
+  EXPECT_EQ(r.serving, names({"app1", "app2"}));
+}
+
+TEST(Migration, PlantedBugJoinAcrossTwoMinorsTrustsTheCheckMadeBeforeTheLock) {
+  const SchemaMovedRun r = schema_moves_while_app3_waits(/*bug=*/true);
+  ASSERT_NE(r.applied_10_6, kTimeMax);
+  ASSERT_NE(r.app3_lock, kTimeMax);
+  EXPECT_GT(r.app3_lock, r.applied_10_6);
+  // Same path, no second check: nothing to apply for a 10.4 binary, so it serves
+  // two minors behind the schema and beside the 10.6.0 servers.
+  EXPECT_EQ(r.app3_refused, kTimeMax);
+  EXPECT_GT(r.app3_serving, r.app3_lock);
+  EXPECT_EQ(r.app3_migrations, 0u);
+  EXPECT_EQ(r.serving, names({"app1", "app2", "app3"}));
 }
 
 TEST(Migration, OneMinorOlderBinaryStarts) {
