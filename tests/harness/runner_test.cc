@@ -208,11 +208,12 @@ TEST(Runner, ExpectedViolationNotFoundFails) {
 }
 
 TEST(Runner, ExpectedViolationBeforeTheFirstFaultIsNotThePathNamed) {
-  // A server two minor versions ahead (allowed, to test exactly that) breaks
-  // version_skew at start-up, long before the scenario's only fault: the
+  // A server two minor versions ahead (allowed, to test exactly that) migrates
+  // in two seconds and serves beside the older ones: it breaks version_skew at
+  // start-up, long before the scenario's only fault: the
   // violation is real but not from the path the scenario is named for.
   const std::string skewed = std::regex_replace(std::string(kSteady), std::regex("app_servers = 3\n"),
-                                                "app_servers = 3\nallow_unsupported_upgrades = true\n"
+                                                "app_servers = 3\nallow_unsupported_upgrades = true\nmigration_time = \"1s\"\n"
                                                 "[[cluster.server]]\nname = \"app3\"\nversion = \"10.6.0\"\n") +
                              "[expect]\nviolations = [\"version_skew\"]\n";
   const RunResult no_fault = run(skewed);
