@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/engine.h"
+#include "bench/fuzz_bench.h"
 #include "bench/scenario_bench.h"
 
 int main(int argc, char** argv) {
@@ -23,8 +24,15 @@ int main(int argc, char** argv) {
   scenario_cmd->add_option("--seed", scenario.seed, "the run's seed (default: the scenario's)");
   scenario_cmd->add_option("--history", scenario.history, "stream the history here (default: a temporary file)");
 
+  fl::bench::FuzzBenchOptions fuzz;
+  CLI::App* fuzz_cmd = app.add_subcommand("fuzz", "fuzzing throughput: seeds per second of a [fuzz] scenario");
+  fuzz_cmd->add_option("FILE", fuzz.file, "scenario file (.toml) with a [fuzz] table")->required();
+  fuzz_cmd->add_option("--seeds", fuzz.seeds, "seeds to run (1..N)")->check(CLI::Range(std::uint64_t(1), std::uint64_t(10'000'000)));
+  fuzz_cmd->add_option("--jobs,-j", fuzz.jobs, "threads (default: one per hardware thread)")->check(CLI::Range(0u, 256u));
+
   CLI11_PARSE(app, argc, argv);
   if (engine_cmd->parsed()) return fl::bench::run_engine(engine);
   if (scenario_cmd->parsed()) return fl::bench::run_scenario_bench(scenario);
+  if (fuzz_cmd->parsed()) return fl::bench::run_fuzz_bench(fuzz);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -18,6 +19,8 @@
 
 #include "base/assert.h"
 #include "harness/catalog.h"
+#include "harness/fuzz.h"
+#include "harness/shrink.h"
 #include "reports/junit.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
@@ -276,6 +279,188 @@ int command_list(const std::string& what, std::ostream& out) {
   return kExitOk;
 }
 
+
+// ---- fuzz and shrink (issue 9) ----------------------------------------------
+
+// The command as typed (for repro.toml's comment).
+std::string command_line(int argc, const char* const* argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+struct FuzzFlags {
+  std::string file;
+  std::optional<std::uint64_t> seeds;
+  std::string for_wall;       // "10m": start seeds until this much wall time has passed
+  unsigned jobs = 1;
+  std::string shard;
+  std::string out_dir;
+  bool keep_going = false;
+  bool no_shrink = false;
+  double shrink_budget = 30;
+  bool quiet = false;
+};
+
+// Creates `dir` (and checks it is writable) before anything runs.
+std::string prepare_out_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return "--out " + dir + ": cannot create it (" + ec.message() + ")";
+  const auto probe = std::filesystem::path(dir) / ".faultline-write-test";
+  { std::ofstream f(probe); if (!f) return "--out " + dir + ": not writable"; }
+  std::filesystem::remove(probe, ec);
+  return "";
+}
+
+// Reads a scenario for fuzz/shrink: loader errors (file:line:column) or the scenario.
+std::optional<Scenario> load_one(const std::string& file, std::ostream& err) {
+  LoadResult r = load_scenario(file);
+  if (!r.ok()) {
+    print_errors(r.errors, err);
+    return std::nullopt;
+  }
+  return std::move(*r.scenario);
+}
+
+void print_shrink(const ShrinkResult& sr, std::ostream& out) {
+  out << "  before: " << scenario_size(sr.original) << "\n";
+  out << "  after:  " << scenario_size(sr.scenario) << "\n";
+  out << "  " << sr.candidates << " candidates run, " << sr.kept << " kept, " << std::fixed << std::setprecision(1)
+      << sr.wall_seconds << "s" << (sr.budget_exhausted ? " (budget exhausted)" : "") << "; "
+      << (sr.same_failure ? "the repro fails the same way: " + sr.invariant
+                          : "WARNING: the shrunk scenario run to the end does not fail first with " + sr.invariant)
+      << "\n";
+}
+
+int command_fuzz(const FuzzFlags& flags, const std::string& command, std::ostream& out, std::ostream& err) {
+  auto scenario = load_one(flags.file, err);
+  if (!scenario) return kExitUsage;
+  if (const std::string e = fuzz_config_error(*scenario); !e.empty()) {
+    err << "faultline fuzz: " << e << "\n";
+    return kExitUsage;
+  }
+  FuzzOptions o;
+  if (flags.seeds) {
+    if (*flags.seeds == 0 || *flags.seeds > kMaxSeedsPerCommand) {
+      err << "faultline fuzz: --seeds " << *flags.seeds << " is out of range; expected 1 to " << kMaxSeedsPerCommand
+          << "\n";
+      return kExitUsage;
+    }
+    o.seeds = *flags.seeds;
+  }
+  if (!flags.for_wall.empty()) {
+    std::string reason;
+    const auto d = parse_duration(flags.for_wall, &reason);
+    if (!d || *d <= Duration::zero()) {
+      err << "faultline fuzz: --for " << flags.for_wall << ": " << (d ? "not positive" : reason)
+          << "; expected a wall time such as 30s or 10m\n";
+      return kExitUsage;
+    }
+    o.wall_seconds = double(ns(*d)) / 1e9;
+  }
+  if (!flags.shard.empty()) {
+    auto s = parse_shard(flags.shard);
+    if (!s) {
+      err << "faultline fuzz: --shard " << flags.shard << " is not I/N with 0 <= I < N; expected such as 0/4\n";
+      return kExitUsage;
+    }
+    o.shard_index = s->index;
+    o.shard_count = s->count;
+  }
+  if (!flags.out_dir.empty()) {
+    if (const std::string e = prepare_out_dir(flags.out_dir); !e.empty()) {
+      err << "faultline fuzz: " << e << "\n";
+      return kExitUsage;
+    }
+  }
+  if (!scenario->faults.empty())
+    err << "faultline fuzz: " << flags.file << ": its " << scenario->faults.size()
+        << " [[faults]] are replaced by each seed's drawn schedule\n";
+  o.jobs = flags.jobs;
+  o.keep_going = flags.keep_going;
+  o.shrink = !flags.no_shrink;
+  o.shrink_options.budget_seconds = flags.shrink_budget;
+  o.out_dir = flags.out_dir;
+  o.command = command;
+  o.progress = !flags.quiet && isatty(STDERR_FILENO) ? &err : nullptr;
+
+  bool internal = false;
+  const FuzzSummary summary = run_fuzz(*scenario, o, [&](std::uint64_t, const Schedule& schedule, const RunResult& r) {
+    if (r.outcome == Outcome::pass) return;
+    if (r.outcome == Outcome::internal_error) internal = true;
+    if (o.progress) err << "\r\033[K";
+    out << result_line(r) << " faults=" << schedule.faults.size() << "\n" << std::flush;
+  });
+  for (const FuzzFailure& f : summary.failures) {
+    if (!f.shrunk) continue;
+    const ShrinkResult& sr = *f.shrunk;
+    if (!sr.ok) {
+      out << "shrink seed=" << f.seed << ": " << sr.error << "\n";
+      continue;
+    }
+    out << "shrink seed=" << f.seed << " " << sr.invariant << (f.repro_path.empty() ? "" : " -> " + f.repro_path)
+        << "\n";
+    print_shrink(sr, out);
+  }
+  const std::uint64_t failed = summary.failures.size();
+  const double rate = summary.wall_seconds > 0 ? double(summary.seeds_run) / summary.wall_seconds : 0;
+  out << "fuzz: " << summary.seeds_run << " seeds, " << failed << " failed, " << std::fixed << std::setprecision(1)
+      << rate << " seeds/s\n";
+  err << "faultline: " << (summary.seeds_run - failed) << " passed, " << failed << " failed\n";
+  if (!summary.error.empty()) {
+    err << "faultline fuzz: " << summary.error << "\n";
+    return kExitInternal;
+  }
+  if (internal) return kExitInternal;
+  return failed > 0 ? kExitFailed : kExitOk;
+}
+
+struct ShrinkFlags {
+  std::string file;
+  std::optional<std::uint64_t> seed;
+  std::string out_dir;
+  double budget = 30;
+  std::size_t max_candidates = 400;
+};
+
+int command_shrink(const ShrinkFlags& flags, const std::string& command, std::ostream& out, std::ostream& err) {
+  auto scenario = load_one(flags.file, err);
+  if (!scenario) return kExitUsage;
+  if (!flags.out_dir.empty()) {
+    if (const std::string e = prepare_out_dir(flags.out_dir); !e.empty()) {
+      err << "faultline shrink: " << e << "\n";
+      return kExitUsage;
+    }
+  }
+  ShrinkOptions o;
+  o.seed = flags.seed.value_or(scenario->seed);
+  o.budget_seconds = flags.budget;
+  o.max_candidates = flags.max_candidates;
+  ShrinkResult sr = shrink_scenario(*scenario, o);
+  if (!sr.ok) {
+    err << "faultline shrink: " << sr.error << "\n";
+    return kExitFailed;
+  }
+  sr.scenario.name = scenario->name + " (repro, shrunk from seed " + std::to_string(o.seed) + ")";
+  out << "shrink " << flags.file << " seed=" << o.seed << " " << sr.invariant << "\n";
+  print_shrink(sr, out);
+  if (!flags.out_dir.empty()) {
+    std::string folder, repro;
+    const std::vector<std::string> header = {
+        "repro.toml: a minimal scenario that breaks " + sr.invariant + ", shrunk by faultline",
+        "from: " + flags.file + ", seed " + std::to_string(o.seed),
+        "made by: " + command,
+        "run it: faultline run <this file> (fails with " + sr.invariant + ")"};
+    if (const std::string e = write_repro(flags.out_dir, sr, header, &folder, &repro); !e.empty()) {
+      err << "faultline shrink: " << e << "\n";
+      return kExitInternal;
+    }
+    out << "  repro: " << repro << "\n";
+  }
+  return sr.same_failure ? kExitOk : kExitInternal;
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -318,6 +503,33 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->required()
       ->check(CLI::IsMember({"invariants", "faults", "runbooks", "steps", "bugs"}));
 
+  FuzzFlags fuzz;
+  CLI::App* fuzz_cmd = app.add_subcommand(
+      "fuzz", "Draw fault schedules within the scenario's [fuzz] table, seed after seed; shrink a failure");
+  fuzz_cmd->add_option("FILE", fuzz.file, "Scenario file (.toml) with a [fuzz] table")->required();
+  auto* fuzz_seeds = fuzz_cmd->add_option("--seeds", fuzz.seeds, "Fuzz seeds 1..N (default 100)");
+  auto* fuzz_for = fuzz_cmd->add_option("--for", fuzz.for_wall, "Start seeds until this wall time passed (10m)");
+  fuzz_seeds->excludes(fuzz_for);
+  fuzz_cmd->add_option("--jobs,-j", fuzz.jobs, "Seeds in parallel (threads that share nothing)")
+      ->check(CLI::Range(1u, kMaxJobs));
+  fuzz_cmd->add_option("--shard", fuzz.shard, "Only seeds with seed % N == I: I/N");
+  fuzz_cmd->add_option("--out", fuzz.out_dir, "Write each shrunk failure's report folder and repro.toml here");
+  fuzz_cmd->add_flag("--keep-going", fuzz.keep_going, "Run every seed and shrink every failure (default: stop at the first)");
+  fuzz_cmd->add_flag("--no-shrink", fuzz.no_shrink, "Report failures without shrinking them");
+  fuzz_cmd->add_option("--shrink-budget", fuzz.shrink_budget, "Wall seconds per shrink (default 30)")
+      ->check(CLI::Range(0.0, 86400.0));
+  fuzz_cmd->add_flag("--quiet,-q", fuzz.quiet, "No progress line");
+
+  ShrinkFlags shrink;
+  CLI::App* shrink_cmd = app.add_subcommand(
+      "shrink", "Reduce a failing (scenario, seed) to a minimal scenario that breaks the same invariant");
+  shrink_cmd->add_option("FILE", shrink.file, "Scenario file (.toml)")->required();
+  shrink_cmd->add_option("--seed", shrink.seed, "The failing seed (default: the scenario's)");
+  shrink_cmd->add_option("--out", shrink.out_dir, "Write the report folder and repro.toml here");
+  shrink_cmd->add_option("--budget", shrink.budget, "Wall seconds (default 30)")->check(CLI::Range(0.0, 86400.0));
+  shrink_cmd->add_option("--max-candidates", shrink.max_candidates, "Runs at most (default 400)")
+      ->check(CLI::Range(std::size_t(1), std::size_t(100'000)));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -339,6 +551,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (run_cmd->parsed()) return command_run(run, out, err);
     if (validate_cmd->parsed()) return command_validate(validate_files, validate_quiet, out, err);
     if (list_cmd->parsed()) return command_list(list_what, out);
+    if (fuzz_cmd->parsed()) return command_fuzz(fuzz, command_line(argc, argv), out, err);
+    if (shrink_cmd->parsed()) return command_shrink(shrink, command_line(argc, argv), out, err);
   } catch (const std::exception& e) {
     err << "faultline: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -1,0 +1,119 @@
+// Fuzzing (issue 9; SCENARIOS.md, the [fuzz] table and `faultline fuzz`):
+// draw a fault schedule per seed within the scenario's [fuzz] table, run it,
+// and on a failure shrink it to a repro.
+//
+// Schedule generation is written once against DrawSource, a source of integer
+// draws, so one generator serves two masters:
+//  - the command line draws from the project's Rng (xoshiro256**, split by
+//    name): seed N draws the same schedule on every machine, compiler and
+//    RapidCheck version (DESIGN.md, Determinism rules);
+//  - the tests draw from RapidCheck (harness/fuzz_gen.h), so properties range
+//    over the same schedules and RapidCheck shrinks them draw by draw.
+//
+// Valid by construction: every drawn schedule passes the loader's checks
+// (times within the duration, node names of this cluster and of the right
+// class, non-empty partition groups, a pause with its `for`, ...) and holds no
+// meaningless fault: no heal without a network fault before it, no restart of
+// a node that is not down, no crash or pause of a node that is down, at most
+// one db_crash.
+//
+// The fuzzed scenario is the file's scenario with its [[faults]] REPLACED by
+// the drawn schedule (the file is the workload: cluster, clients, operations;
+// the schedule is exactly what the seed drew, so a repro shows only that),
+// [expect] cleared (a fuzzed run must hold every judged invariant), [fuzz]
+// dropped and `seed` pinned to the fuzz seed (which also seeds the run).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/rng.h"
+#include "harness/runner.h"
+#include "harness/scenario.h"
+#include "harness/shrink.h"
+
+namespace fl::harness {
+
+// Integer draws, both bounds inclusive, lo <= hi.
+class DrawSource {
+ public:
+  virtual ~DrawSource() = default;
+  virtual std::int64_t between(std::int64_t lo, std::int64_t hi) = 0;
+};
+
+class RngSource final : public DrawSource {
+ public:
+  explicit RngSource(Rng rng) : rng_(rng) {}
+  std::int64_t between(std::int64_t lo, std::int64_t hi) override { return rng_.between(lo, hi); }
+
+ private:
+  Rng rng_;
+};
+
+struct Schedule {
+  std::vector<FaultKind> enabled;  // this seed's swarm subset (all applicable kinds without swarm)
+  std::vector<Fault> faults;       // in time order
+};
+
+// The [fuzz] kinds that can apply to this cluster (a partition needs two app
+// servers, db_failover and replica_lag a replica, ...), in the table's order.
+std::vector<FaultKind> applicable_kinds(const Scenario& s);
+
+// "" when `s` can be fuzzed; else what is missing, as a sentence naming the
+// file and what to add.
+std::string fuzz_config_error(const Scenario& s);
+
+Schedule draw_schedule(const Scenario& s, DrawSource& draw);
+// The command line's draw: Rng(seed).split("fuzz.schedule").
+Schedule draw_schedule(const Scenario& s, std::uint64_t seed);
+
+// `base` with the drawn schedule in place of its faults (see the header note).
+Scenario fuzzed_scenario(const Scenario& base, const Schedule& schedule, std::uint64_t seed);
+Scenario fuzzed_scenario(const Scenario& base, std::uint64_t seed);
+
+// ---- the campaign ------------------------------------------------------------
+
+struct FuzzOptions {
+  std::uint64_t seeds = 100;                // seeds 1..seeds (before sharding) ...
+  std::optional<double> wall_seconds;       // ... or as many as fit in this wall time
+  std::uint64_t shard_index = 0, shard_count = 1;  // keep seeds with seed % count == index
+  unsigned jobs = 1;
+  bool keep_going = false;                  // run every seed; otherwise stop at the first failure
+  bool shrink = true;                       // shrink failures (the first, or all with keep_going)
+  ShrinkOptions shrink_options;             // seed is set per failure
+  std::string out_dir;                      // report folders and repro.toml ("" : none)
+  std::string command;                      // the command line, for repro.toml's comment
+  std::ostream* progress = nullptr;         // a terminal: live progress line ("" : none)
+  std::ostream* log = nullptr;              // shrink's before/after lines
+};
+
+struct FuzzFailure {
+  std::uint64_t seed = 0;
+  std::size_t faults = 0;                   // the drawn schedule's size
+  RunResult run;                            // stop_at_first run of the fuzzed scenario
+  std::optional<ShrinkResult> shrunk;
+  std::string repro_path;                   // with out_dir
+  std::string folder;                       // with out_dir
+};
+
+struct FuzzSummary {
+  std::uint64_t seeds_run = 0;              // seeds judged (deterministic for a seed count)
+  std::vector<FuzzFailure> failures;        // in seed order
+  double wall_seconds = 0;
+  std::string error;                        // an internal error (writing the output), "" if none
+};
+
+// `on_result` is called once per judged seed, in seed order, under a lock.
+FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& options,
+                     const std::function<void(std::uint64_t seed, const Schedule&, const RunResult&)>& on_result = {});
+
+// Writes `dir`/<stem>-<seed>/: the report folder of `shrunk`'s final run and
+// repro.toml; returns "" or an error sentence. `header` is repro.toml's comment.
+std::string write_repro(const std::string& dir, const ShrinkResult& shrunk, const std::vector<std::string>& header,
+                        std::string* folder, std::string* repro_path);
+
+}  // namespace fl::harness
