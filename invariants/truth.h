@@ -4,13 +4,9 @@
 // are cheap) so that checkers stay independent.
 //
 // Approximations, stated once here:
-//  - Network faults are known from FaultInjected{kind, detail}. The detail names
-//    nodes; a partition's groups are read from brackets ([["app1"], ["app2",
-//    "app3"]], {app1} {app2 app3}) or from '|' separators (app1 | app2,app3);
-//    one_way and gossip_send_failure read "A -> B" or "from=[..] to=[..]"
-//    (gossip_send_failure: from the event's node to the other nodes named).
-//    When the detail cannot be read, the link truth is `uncertain` for every pair
-//    the fault may touch, and checkers suspend judgement there rather than guess.
+//  - Network faults are known from FaultInjected's typed fields (kind, groups:
+//    a partition's groups; one_way and gossip_send_failure {from, to}; a link
+//    fault's pair, or none for every link). The detail is for people only.
 //  - Loss, duplication, reordering and delay make a link `uncertain` (whether a
 //    node should notice them depends on timing): judged again once they heal.
 //  - A fault is active from its FaultInjected to its FaultHealed (same index), a
@@ -57,7 +53,7 @@ class FaultBook {
   // Network faults active now that touch `node` (for witnesses).
   std::vector<const ActiveFault*> touching(NodeId node) const;
 
-  // Parses a fault's detail (exposed for tests).
+  // Reads a fault's typed fields (exposed for tests).
   static ActiveFault parse(const HistoryEvent& injected, const ClusterInfo& cluster);
   static bool is_network_kind(std::string_view kind);
 

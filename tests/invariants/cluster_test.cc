@@ -362,7 +362,7 @@ TEST(PluginConvergence, AServerWithoutThePluginIsCaughtAtTheBound) {
   g.start_servers(0s);
   g.at(100s, g.app1, PluginLoaded{"jira"});
   g.at(100s, g.app2, PluginLoaded{"jira"});
-  g.at(101s, kNoNode, FaultInjected{0, "storage_outage", "for=90s"});
+  g.at(101s, kNoNode, FaultInjected{0, "storage_outage", "storage_outage for 90s", {}});
   g.at(191s, kNoNode, FaultHealed{0, "storage_outage"});
   g.at(200s, g.app3, PluginLoaded{"jira"});
   EXPECT_TRUE(g.check("plugin_convergence", 300s).empty());

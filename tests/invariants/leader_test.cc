@@ -31,7 +31,7 @@ TEST(SingleLeader, TwoLeadersUnderPartitionCaughtAtTheSecondBegin) {
   Hist h;
   h.start_servers(0s);
   const auto b1 = h.at(5s, h.app1, LeaderBegin{});
-  const auto part = h.at(60s, kNoNode, FaultInjected{0, "partition", R"([["app1"], ["app2", "app3"]])"});
+  const auto part = h.at(60s, kNoNode, FaultInjected{0, "partition", "app1 | app2 app3", {{h.app1}, {h.app2, h.app3}}});
   const auto b2 = h.at(83s, h.app2, LeaderBegin{});
   // With no grace the overlap is known at the instant it happens.
   const auto online = h.check_online("single_leader", b2, {{"grace", 0s}});
@@ -177,7 +177,7 @@ TEST(LeaderLiveness, NotJudgedWhileFaultyOrTooSoonOrIncomplete) {
   h.start_servers(0s);
   h.at(5s, h.app1, LeaderBegin{});
   h.at(6s, h.app2, LeaderBegin{});
-  h.at(100s, kNoNode, FaultInjected{0, "partition", "app1 | app2 app3"});
+  h.at(100s, kNoNode, FaultInjected{0, "partition", "app1 | app2 app3", {{h.app1}, {h.app2, h.app3}}});
   EXPECT_TRUE(h.check("leader_liveness", 300s).empty());  // the partition never healed
   h.at(200s, kNoNode, FaultHealed{0, "partition"});
   EXPECT_TRUE(h.check("leader_liveness", 250s).empty());   // only 50 s fault-free

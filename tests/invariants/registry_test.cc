@@ -61,12 +61,13 @@ TEST(Registry, UserErrorsAreMessagesWithSuggestions) {
   ASSERT_TRUE(ok.invariant) << ok.error;
 }
 
-TEST(FaultBook, ReadsPartitionGroupsInSeveralShapes) {
+TEST(FaultBook, ReadsPartitionGroupsFromTheTypedFieldsNeverTheDetail) {
   Hist h;
-  for (std::string detail : {R"([["app1"], ["app2", "app3"]])", "app1 | app2,app3", "{app1} {app2 app3}"}) {
+  // The detail is for people: whatever it says, the groups decide.
+  for (std::string detail : {"partition app1 | app2 app3", "something unreadable", ""}) {
     HistoryEvent e;
     e.node = h.app1;
-    e.body = FaultInjected{0, "partition", detail};
+    e.body = FaultInjected{0, "partition", detail, {{h.app1}, {h.app2, h.app3}}};
     FaultBook book(h.info);
     book.observe(e);
     EXPECT_EQ(book.link(h.app1, h.app2), Link::cut) << detail;
@@ -76,29 +77,30 @@ TEST(FaultBook, ReadsPartitionGroupsInSeveralShapes) {
   }
 }
 
-TEST(FaultBook, OneWayHealAndUnreadableDetails) {
+TEST(FaultBook, OneWayHealPartitionAndGossipSendFailure) {
   Hist h;
   FaultBook book(h.info);
   HistoryEvent e;
-  e.body = FaultInjected{1, "one_way", "app1->app2"};
+  e.body = FaultInjected{1, "one_way", "app1->app2", {{h.app1}, {h.app2}}};
   book.observe(e);
   EXPECT_EQ(book.link(h.app1, h.app2), Link::cut);
   EXPECT_EQ(book.link(h.app2, h.app1), Link::up);
-  e.body = FaultInjected{2, "loss", "rate=0.5"};
+  e.body = FaultInjected{2, "loss", "rate=0.5", {}};
   book.observe(e);
   EXPECT_EQ(book.link(h.app2, h.app3), Link::uncertain);
-  e.body = FaultInjected{3, "heal", ""};
+  e.body = FaultInjected{3, "heal", "", {}};
   book.observe(e);
   EXPECT_EQ(book.link(h.app1, h.app2), Link::up);
   EXPECT_FALSE(book.any_active());
-  e.body = FaultInjected{4, "partition", "something unreadable"};
+  e.body = FaultInjected{4, "partition", "app1 app3 | app2", {{h.app1, h.app3}, {h.app2}}};
   book.observe(e);
-  EXPECT_EQ(book.link(h.app1, h.app2), Link::uncertain);
+  EXPECT_EQ(book.link(h.app1, h.app2), Link::cut);
+  EXPECT_EQ(book.link(h.app1, h.app3), Link::up);
   e.body = FaultHealed{4, "partition"};
   book.observe(e);
   EXPECT_EQ(book.link(h.app1, h.app2), Link::up);
   e.node = h.app1;
-  e.body = FaultInjected{5, "gossip_send_failure", "node=app1 peer=app3 for=30s"};
+  e.body = FaultInjected{5, "gossip_send_failure", "app1 -> app3", {{h.app1}, {h.app3}}};
   book.observe(e);
   EXPECT_EQ(book.link(h.app1, h.app3), Link::cut);
   EXPECT_EQ(book.link(h.app3, h.app1), Link::up);

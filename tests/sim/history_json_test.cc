@@ -112,7 +112,7 @@ TEST(HistoryJson, WriterStreamsARunAndTheFileReadsBackToTheSameTraceHash) {
   sim.add_node("a", [] { return std::unique_ptr<Node>(); });
   sim.add_node("b", [] { return std::unique_ptr<Node>(); });
   sim.set_clock(NodeId{1}, seconds(5), 20);
-  sim.emit(kNoNode, FaultInjected{3, "partition", "a | b"});
+  sim.emit(kNoNode, FaultInjected{3, "partition", "a | b", {{NodeId{0}}, {NodeId{1}}}});
   sim.at(kTimeZero + seconds(2), [](Simulation& s) { s.emit(NodeId{0}, Probe{1, -5}); });
   sim.run_until(kTimeZero + seconds(3));
   ASSERT_TRUE(writer->close(&error)) << error;
