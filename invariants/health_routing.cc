@@ -15,6 +15,7 @@
 // storage outage. The client's own link to the proxy and the proxy itself must
 // have been fine for the whole streak too (not the routing's fault otherwise).
 // The primary is the first db_primary of ClusterInfo until a Promoted event.
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -127,14 +128,24 @@ class HealthRouting final : public Invariant {
       s.reported = false;
       return;
     }
-    if (s.reported || !(e.at - s.first.at > bound_)) return;
-    if (s.link_ok_since > s.first.at) return;  // the client's own path was broken
+    if (s.reported) return;
+    if (s.link_ok_since == kTimeMax) return;  // the client's own path is broken now
+    // The bound runs from the latest of: the streak's first failure, the
+    // client's path to the proxy coming back, and a server becoming healthy.
+    // A streak that began while no server was healthy (a database crash before
+    // its failover) still counts once one is: requests that keep failing
+    // beside a healthy server are what the invariant is about.
     std::optional<std::size_t> healthy;
-    for (std::size_t i = 0; i < servers_.size(); ++i)
-      if (healthy_since_[i] <= s.first.at) {
+    Time from{};
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+      if (healthy_since_[i] == kTimeMax) continue;
+      const Time start = std::max({s.first.at, healthy_since_[i], s.link_ok_since});
+      if (e.at - start > bound_) {
         healthy = i;
+        from = start;
         break;
       }
+    }
     if (!healthy) return;
     s.reported = true;
     const NodeId good = servers_[*healthy];
@@ -157,7 +168,8 @@ class HealthRouting final : public Invariant {
     }
     v.message = name_of(e.node) + "'s requests have failed since " + at_text(s.first.at) + " (" + f->request +
                 ": " + f->reason + " at " + at_text(e.at) + "), longer than " + format_duration(bound_) +
-                ", while " + name_of(good) + " was healthy" + routed + ".";
+                ", while " + name_of(good) + " was healthy" +
+                (from > s.first.at ? " (from " + at_text(from) + ")" : "") + routed + ".";
     report(std::move(v));
   }
 

@@ -264,6 +264,29 @@ TEST(HealthRouting, PlainPingKeepsADeadDatabaseServerInRotation) {
   EXPECT_NE(v[0].message.find("whose last health check passed"), std::string::npos) << v[0].message;
 }
 
+TEST(HealthRouting, FailuresThatBeganWithNoHealthyServerCountOnceOneIs) {
+  // The primary crashes; requests fail while no server can be healthy; the
+  // replica is promoted at 70s, and requests keep failing (a sync primary with
+  // no standby left waits for ever): the bound runs from the promotion.
+  Hist h = routed();
+  h.at(3s, h.replica, ProcessStarted{});
+  h.at(40s, h.primary, DbCrashed{});
+  h.at(40s, h.primary, ProcessCrashed{});
+  h.at(41s, h.client1, ClientRequestFailed{"post", "timeout"});
+  h.at(70s, h.replica, Promoted{100});
+  h.at(90s, h.client1, ClientRequestFailed{"post", "timeout"});
+  {
+    Hist early = h;  // the same history, ending within the bound from the promotion
+    EXPECT_TRUE(early.check("health_routing", 95s).empty());
+  }
+  const auto late = h.at(110s, h.client1, ClientRequestFailed{"post", "timeout"});
+  const auto v = h.check("health_routing", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(110s));
+  EXPECT_TRUE(has_witness(v[0], late));
+  EXPECT_NE(v[0].message.find("(from 1m10s)"), std::string::npos) << v[0].message;
+}
+
 TEST(HealthRouting, NoHealthyServerNoViolation) {
   Hist h = routed();
   h.at(40s, h.primary, ProcessCrashed{});
