@@ -165,6 +165,7 @@ ClusterSpec cluster_spec_of(const Scenario& s) {
   spec.database.replication_lag = s.database.replication_lag;
   spec.database.failover = to_spec(s.database.failover);
   spec.database.failover_detection = s.database.failover_detection;
+  spec.database.sync_fallback = s.database.sync_fallback;
   spec.leader_election = s.cluster.leader_election == LeaderElection::bully ? fl::LeaderElection::bully
                                                                             : fl::LeaderElection::db_lease;
   spec.migration_lock = s.cluster.migration_lock == MigrationLock::morph ? fl::MigrationLock::morph
@@ -243,6 +244,7 @@ class Run {
   // The one fault injector (sim/fault_injector.h); the database and storage
   // faults, which need this cluster's knowledge, are its custom faults.
   std::unique_ptr<sim::FaultInjector> injector_;
+  NodeId last_promoted_{kNoNode};  // the database member promoted last (Promoted)
   Time settle_begin_{};
   bool stopping_ = false;
   // The history streams to these files as it is recorded (the run's folder,
@@ -319,6 +321,7 @@ void Run::build() {
 }
 
 void Run::on_event(const HistoryEvent& e) {
+  if (e.is<Promoted>()) last_promoted_ = e.node;
   for (auto& w : writers_) w->write(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
   for (auto& c : checks_) {
@@ -487,9 +490,10 @@ void Run::settle() {
 
 // no_lost_writes judges the primary's real contents. The runtime reads them
 // from the simulated disk (DESIGN.md, Phases of a run), never by asking the
-// node, which may be paused or down at the end: the primary is the member the
-// cluster endpoint names when it holds the primary role, else the first member
-// that does. A run with no primary to read is an internal error.
+// node, which may be paused or down at the end: the primary is the member
+// promoted last when it still holds the role, else the member the cluster
+// endpoint names when it holds it, else the first member that does. A run with
+// no primary to read is an internal error.
 void Run::dump_primary() {
   NodeId primary = kNoNode;
   const NodeId endpoint = sim_.db_endpoint();
@@ -497,6 +501,10 @@ void Run::dump_primary() {
     if (cluster_.disk(m).role != DbRole::primary) continue;
     if (primary == kNoNode || m == endpoint) primary = m;
   }
+  // The latest promotion wins when its member still holds the role: after a
+  // manual failover the endpoint still names the old primary, which settle
+  // restarts with its old role; the servers write to the promoted one.
+  if (last_promoted_ != kNoNode && cluster_.disk(last_promoted_).role == DbRole::primary) primary = last_promoted_;
   if (primary == kNoNode) {
     if (internal_error_.empty()) internal_error_ = "no database member holds the primary role at the end of the run";
     return;

@@ -78,6 +78,11 @@ struct DatabaseConfig {
   DurationRange replication_lag{milliseconds(5), milliseconds(50)};
   Failover failover = Failover::automatic;
   Duration failover_detection = seconds(30);
+  // sync only: a primary with no streaming standby drops the synchronous
+  // requirement instead of waiting for one (Patroni's synchronous_mode without
+  // synchronous_mode_strict); see docs/model.md.
+  bool sync_fallback = false;
+  SourcePos sync_fallback_pos;
 };
 
 // ---- [proxy] -----------------------------------------------------------------

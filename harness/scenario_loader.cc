@@ -437,12 +437,20 @@ class Parser {
   }
 
   void parse_database(const toml::table& t, DatabaseConfig& d) {
-    check_keys(t, {"replicas", "replication", "replication_lag", "failover", "failover_detection"}, "[database]");
+    check_keys(t, {"replicas", "replication", "replication_lag", "failover", "failover_detection", "sync_fallback"},
+               "[database]");
     if (auto v = get_int(t, "replicas", 0, kMaxReplicas)) d.replicas = std::uint32_t(*v);
     if (auto v = get_choice(t, "replication", {"async", "sync"}, "replication")) d.replication = Replication(*v);
     if (auto v = get_range(t, "replication_lag")) d.replication_lag = *v;
     if (auto v = get_choice(t, "failover", {"automatic", "manual"}, "failover")) d.failover = Failover(*v);
     if (auto v = get_duration(t, "failover_detection")) d.failover_detection = *v;
+    if (auto v = get_bool(t, "sync_fallback")) {
+      d.sync_fallback = *v;
+      d.sync_fallback_pos = pos(*get(t, "sync_fallback"));
+      if (*v && d.replication != Replication::sync)
+        error(d.sync_fallback_pos, "sync_fallback = true applies to replication = \"sync\" only; expected it with "
+                                   "replication = \"sync\", or no sync_fallback");
+    }
   }
 
   void parse_proxy(const toml::table& t, ProxyConfig& p) {

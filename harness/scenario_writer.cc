@@ -203,6 +203,7 @@ std::string write_scenario(const Scenario& s, const WriteOptions& options) {
   out += "replication_lag = " + range(d.replication_lag) + "\n";
   out += "failover = " + str(to_string(d.failover)) + "\n";
   out += "failover_detection = " + dur(d.failover_detection) + "\n";
+  if (d.sync_fallback) out += "sync_fallback = true\n";
 
   out += "\n[proxy]\n";
   out += "health_check = " + str(to_string(s.proxy.health_check)) + "\n";

@@ -264,6 +264,12 @@ void Operator::begin(Env& env, std::size_t index) {
         break;
       }
       s.set("promote", target, "promote", "");
+      // The database side of a manual failover: the other standbys are
+      // re-pointed at the new primary (PostgreSQL, "Failover": after a
+      // promotion the remaining standbys must follow the new primary). Without
+      // it a sync primary has no standby and stalls every commit.
+      for (const auto& r : replicas_)
+        if (r != target) s.set("follow", r, "follow", target);
       for (const auto& n : servers_) {
         s.set("set_datasource", n, "datasource", target);
         s.set("reload_config", n, "reload_config", "");

@@ -391,6 +391,15 @@ TEST(Loader, SkipErrors) {
                {"expected violation \"single_leader\" is not judged (not here)"});
 }
 
+TEST(Loader, SyncFallbackOnlyWithSyncReplication) {
+  LoadResult r = parse_scenario(replace(kValid, "replication = \"async\"", "replication = \"sync\"\nsync_fallback = true"), kFile);
+  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.scenario->database.sync_fallback);
+  expect_error(replace(kValid, "replication = \"async\"", "replication = \"async\"\nsync_fallback = true"),
+               "true\nreplication_lag", {"sync_fallback = true applies to replication = \"sync\" only"});
+}
+
 TEST(Loader, BothNodeAndNodes) {
   expect_error(kValid + "\n[[faults]]\nat = \"5m\"\nkind = \"crash\"\nnode = \"app1\"\nnodes = [\"app2\"]\n", "[\"app2\"]\n",
                {"both node and nodes"});
