@@ -197,5 +197,51 @@ TEST(LeaderLiveness, CrashedLowestIdIsNotExpected) {
   EXPECT_TRUE(h.check("leader_liveness", 300s).empty());
 }
 
+// ---- pauses: a frozen leader cannot act ------------------------------------------
+
+TEST(SingleLeader, AFrozenLeaderThatStepsDownAtItsThawNeverOverlaps) {
+  // db_lease: app1 freezes past its lease; app2 takes over; app1's first input
+  // at its thaw ends its leadership before it does anything.
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(60s, h.app1, ProcessPaused{seconds(39)});
+  h.at(95s, h.app2, LeaderBegin{});
+  h.at(99s, h.app1, ProcessResumed{});
+  h.at(99s, h.app1, LeaderEnd{});
+  EXPECT_TRUE(h.check("single_leader", 300s).empty());
+}
+
+TEST(SingleLeader, AThawedLeaderStillLeadingOverlapsItsSuccessor) {
+  // bully: app1 thaws still leading; app2 steps down only when it hears.
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(60s, h.app1, ProcessPaused{seconds(39)});
+  h.at(95s, h.app2, LeaderBegin{});
+  const auto resumed = h.at(99s, h.app1, ProcessResumed{});
+  h.at(99s + 3ms, h.app2, LeaderEnd{});
+  const auto v = h.check("single_leader", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(99s));
+  EXPECT_TRUE(has_witness(v[0], resumed));
+  EXPECT_NE(v[0].message.find("acting again after its pause from 1m39s"), std::string::npos) << v[0].message;
+}
+
+TEST(SingleLeader, AThawedLeaderThatActsAtItsThawOverlaps) {
+  Hist h;
+  h.start_servers(0s);
+  h.at(5s, h.app1, LeaderBegin{});
+  h.at(60s, h.app1, ProcessPaused{seconds(39)});
+  h.at(95s, h.app2, LeaderBegin{});
+  h.at(99s, h.app1, ProcessResumed{});
+  h.at(99s, h.app1, JobCreated{7, "ldap_sync", true});
+  h.at(99s, h.app1, LeaderEnd{});
+  const auto v = h.check("single_leader", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(99s));
+}
+
+
 }  // namespace
 }  // namespace fl::inv::testing
