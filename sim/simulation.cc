@@ -215,6 +215,9 @@ struct Simulation::Impl {
   bool stopped = false;
   bool running_loop = false;
   std::uint64_t events = 0;
+  std::uint64_t progress_every = 0;             // 0: no progress callback
+  std::uint64_t progress_next = 0;              // event count of its next call
+  std::function<void()> progress;
 
   Slab<TimerSlot> timers;
   Slab<MessageSlot> messages;
@@ -988,6 +991,10 @@ void Simulation::Impl::run_until(std::int64_t until) {
     now = e.at;
     ++events;
     dispatch(e);
+    if (events == progress_next) [[unlikely]] {
+      progress_next += progress_every;
+      progress();
+    }
   }
   if (!stopped && now < until) now = until;
   running_loop = false;
@@ -1167,6 +1174,11 @@ void Simulation::at(Time at, std::function<void(Simulation&)> action) {
 
 void Simulation::run_until(Time until) { impl_->run_until(ns(until)); }
 void Simulation::stop_run() { impl_->stopped = true; }
+void Simulation::set_progress(std::uint64_t every, std::function<void()> callback) {
+  impl_->progress_every = callback ? every : 0;
+  impl_->progress = std::move(callback);
+  impl_->progress_next = impl_->progress_every == 0 ? 0 : impl_->events + impl_->progress_every;
+}
 bool Simulation::stopped() const { return impl_->stopped; }
 Time Simulation::now() const { return time_from_ns(impl_->now); }
 std::uint64_t Simulation::events_processed() const { return impl_->events; }
