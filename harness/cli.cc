@@ -22,6 +22,7 @@
 #include "harness/fuzz.h"
 #include "harness/shrink.h"
 #include "reports/junit.h"
+#include "harness/run_watch.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
 
@@ -100,6 +101,7 @@ struct RunFlags {
   bool verbose = false;
   bool keep_passing = false;
   bool stop_at_first = false;
+  std::string max_memory;  // --max-memory SIZE ("" : default_max_memory())
 };
 
 struct Job {
@@ -145,7 +147,19 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
     }
   }
 
+  std::uint64_t max_memory = default_max_memory();
+  if (!flags.max_memory.empty()) {
+    const auto size = parse_size(flags.max_memory);
+    if (!size || *size == 0) {
+      err << "faultline run: --max-memory " << flags.max_memory
+          << " is not a size; expected bytes or a number with K, M, G or T, such as 2G or 512M\n";
+      return kExitUsage;
+    }
+    max_memory = *size;
+  }
   const bool progress = !flags.quiet && isatty(STDERR_FILENO) && jobs.size() > 1;
+  // A single run shows its own progress line (virtual time, events/s, time left).
+  const bool run_progress = !flags.quiet && isatty(STDERR_FILENO) && jobs.size() == 1;
   std::vector<std::optional<RunResult>> results(jobs.size());
   std::vector<std::string> determinism_errors(jobs.size());
   std::mutex mu;
@@ -188,8 +202,15 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
       std::ostringstream verbose_log;
       options.verbose = flags.verbose;
       options.log = flags.verbose ? &verbose_log : nullptr;
+      RunWatch watch(err, jobs[i].scenario->path, max_memory, run_progress);
+      options.watch = [&watch](Time now, Time end, std::uint64_t events) { return watch(now, end, events); };
       RunResult r = run_scenario(*jobs[i].scenario, options);
+      watch.done();
       std::string determinism;
+      if (!r.aborted.empty()) {
+        std::lock_guard lock(mu);
+        err << "faultline run: " << r.path << " seed=" << r.seed << ": " << r.aborted << "\n";
+      }
       if (flags.check_determinism && r.outcome != Outcome::internal_error) {
         RunOptions again = options;
         again.out_dir.clear();
@@ -229,8 +250,10 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
 
   int code = kExitOk;
   std::vector<reports::RunResult> all;
+  bool aborted = false;
   for (auto& r : results) {
-    if (r->outcome == Outcome::internal_error) code = kExitInternal;
+    if (!r->aborted.empty()) aborted = true;
+    else if (r->outcome == Outcome::internal_error) code = kExitInternal;
     else if (r->outcome == Outcome::fail && code == kExitOk) code = kExitFailed;
     all.push_back(std::move(r->report));
   }
@@ -244,6 +267,8 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
   // A closing count, on standard error so standard output stays one line per
   // run; CI log readers recognise "N passed, N failed".
   if (jobs.size() > 1) err << "faultline: " << (jobs.size() - failures) << " passed, " << failures << " failed\n";
+  // A run stopped by the memory budget is a scenario too big for the machine: 2.
+  if (aborted && code != kExitInternal) return kExitUsage;
   return code;
 }
 
@@ -256,6 +281,8 @@ int command_validate(const std::vector<std::string>& files, bool quiet, std::ost
       code = kExitUsage;
     } else if (!quiet) {
       out << "OK " << f << "\n";
+      const Estimate e = estimate(*r.scenario);
+      if (worth_estimating(e)) out << "  " << estimate_text(e) << " (docs/limits.md)\n";
     }
   }
   return code;
@@ -486,6 +513,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   run_cmd->add_flag("--check-determinism", run.check_determinism,
                     "Run each seed twice and compare trace hashes (mismatch: exit 3)");
   run_cmd->add_option("--shard", run.shard, "Run only slice I of N of the (scenario, seed) pairs: I/N");
+  run_cmd->add_option("--max-memory", run.max_memory,
+                      "Stop a run whose resident memory goes above SIZE (such as 2G; default: half of "
+                      "physical memory), exit 2");
   auto* quiet_opt = run_cmd->add_flag("--quiet,-q", run.quiet, "Print only failing runs, no progress");
   auto* verbose_opt = run_cmd->add_flag("--verbose,-v", run.verbose,
                                         "Print every option derived from the seed before each run");

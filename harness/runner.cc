@@ -677,6 +677,16 @@ RunResult Run::go() {
   build();
   schedule();
   if (o_.verbose && o_.log) print_plan(*o_.log);
+  std::string aborted;
+  if (o_.watch) {
+    const Time end{s_.duration + s_.settle};
+    sim_.set_progress(kWatchEvery, [this, end, &aborted] {
+      std::string why = o_.watch(sim_.now(), end, sim_.events_processed());
+      if (why.empty()) return;
+      aborted = std::move(why);
+      sim_.stop_run();
+    });
+  }
   start_cluster(sim_, cluster_);
   sim_.run_until(Time{s_.duration});
   if (!sim_.stopped()) {
@@ -687,6 +697,11 @@ RunResult Run::go() {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   finish(r, wall);
+  if (!aborted.empty()) {
+    r.outcome = Outcome::internal_error;
+    r.aborted = aborted;
+    r.problems.insert(r.problems.begin(), aborted);
+  }
   for (auto& w : writers_) {
     std::string error;
     if (!w->close(&error) && r.outcome != Outcome::internal_error) {

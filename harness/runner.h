@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -40,7 +41,14 @@ struct RunOptions {
   // the outcome ("" : none beyond out_dir's folder). Nothing of the history is
   // held in memory either way (faultline-bench scenario measures exactly this).
   std::string history_path;
+  // Watching the run from outside (the command line's progress line and memory
+  // budget, harness/run_watch.h): called every kWatchEvery events with the
+  // virtual time reached, the run's end (duration + settle) and the events so
+  // far. A non-empty answer stops the run there with that message
+  // (RunResult::aborted). Never decides anything inside the run.
+  std::function<std::string(Time now, Time end, std::uint64_t events)> watch;
 };
+inline constexpr std::uint64_t kWatchEvery = 16'384;
 
 struct RunViolation {
   std::string invariant;
@@ -69,6 +77,7 @@ struct RunResult {
   // Invariants not judged, each with its reason ([invariants] skip or check).
   std::vector<std::pair<std::string, std::string>> skipped;
   std::string report_dir;         // the folder written, if any
+  std::string aborted;            // why the watch stopped the run ("" : it did not)
   // Everything the report writers (reports/) need: filled on every run, so
   // JUnit and the failing-run folder read one record.
   reports::RunResult report;

@@ -24,7 +24,12 @@
 //
 // Memory: a long run has ~10^5 posts and ~10^7 deliveries, so deliveries are kept
 // per (client, channel) as sets of intervals of channel positions, which stay a
-// handful of intervals when delivery is in order.
+// handful of intervals when delivery is in order. The per-author order check
+// keeps nothing per (client, author): each channel links every post to the
+// same author's next post in the channel, and a delivery walks that chain
+// (empty for the newest post of its author, the common case) asking the
+// client's interval set. So memory grows with posts and with (client, channel)
+// pairs, never with clients x authors (10,000 clients: issue 12).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -98,10 +103,12 @@ class MessageDelivery final : public Invariant {
   struct Channel {
     IntervalSet ever;          // delivered to any process of this client
     IntervalSet this_process;  // delivered to the current process
-    // Highest channel position delivered to this process, per author (the
-    // client index in the post id's high half): see the note on order above.
-    // Indexed by author (client indexes are small and dense); kNoIndex: none yet.
-    std::vector<std::uint32_t> max_index_by_author;
+  };
+  // A channel's commit order: posts_ indexes by channel position, and for each
+  // position the position of the same author's next post (kNoIndex: none yet).
+  struct Order {
+    std::vector<std::size_t> posts;
+    std::vector<std::uint32_t> next_same_author;
   };
   struct Client {
     bool known = false;
@@ -146,10 +153,17 @@ class MessageDelivery final : public Invariant {
     } else if (const auto* c = e.get<PostCommitted>()) {
       Post& p = post(c->post);
       if (p.index == kNoIndex) {
-        auto& order = order_[c->channel];
+        Order& order = order_[c->channel];
         p.channel = c->channel;
-        p.index = std::uint32_t(order.size());
-        order.push_back(index_.at(c->post));
+        p.index = std::uint32_t(order.posts.size());
+        order.posts.push_back(index_.at(c->post));
+        order.next_same_author.push_back(kNoIndex);
+        const std::uint64_t author_key = std::uint64_t(c->channel) << 32 | (c->post >> 32);
+        auto [last, fresh] = last_by_author_.try_emplace(author_key, p.index);
+        if (!fresh) {
+          order.next_same_author[last->second] = p.index;
+          last->second = p.index;
+        }
       }
     } else if (const auto* d = e.get<PostDelivered>()) {
       delivered(e, *d);
@@ -170,10 +184,7 @@ class MessageDelivery final : public Invariant {
         c.running = true;
         c.connected = false;
         c.uncommitted.clear();
-        for (auto& [ch, state] : c.channels) {
-          state.this_process.clear();
-          state.max_index_by_author.clear();
-        }
+        for (auto& [ch, state] : c.channels) state.this_process.clear();
       }
     }
   }
@@ -190,12 +201,17 @@ class MessageDelivery final : public Invariant {
       duplicate(e, d, p, c);
       return;
     }
-    const auto author = static_cast<std::uint32_t>(p.id >> 32);
-    if (author >= ch.max_index_by_author.size()) ch.max_index_by_author.resize(author + 1, kNoIndex);
-    const std::uint32_t seen = ch.max_index_by_author[author];
-    if (seen != kNoIndex && p.index < seen && !c.order_reported) {
+    // The latest post of the same author in this channel that this process has
+    // received, if it comes after p: the chain of the author's later posts.
+    const Order& order = order_.at(p.channel);
+    std::uint32_t seen = kNoIndex;
+    if (!c.order_reported) {
+      for (std::uint32_t q = order.next_same_author[p.index]; q != kNoIndex; q = order.next_same_author[q])
+        if (ch.this_process.contains(q)) seen = q;
+    }
+    if (seen != kNoIndex) {
       c.order_reported = true;
-      const Post& later = posts_[order_[p.channel][seen]];
+      const Post& later = posts_[order.posts[seen]];
       Violation v;
       v.at = e.at;
       v.nodes = {e.node};
@@ -208,7 +224,6 @@ class MessageDelivery final : public Invariant {
     }
     ch.this_process.insert(p.index);
     if (!ch.ever.contains(p.index)) ch.ever.insert(p.index);
-    if (seen == kNoIndex || p.index > seen) ch.max_index_by_author[author] = p.index;
   }
 
   void duplicate(const HistoryEvent& e, const PostDelivered& d, const Post& p, Client& c) {
@@ -251,8 +266,8 @@ class MessageDelivery final : public Invariant {
         auto order = order_.find(ch);
         if (order != order_.end()) {
           const Channel* state = c.channels.count(ch) ? &c.channels.at(ch) : nullptr;
-          for (std::uint32_t i = 0; i < order->second.size(); ++i)
-            if (!state || !state->ever.contains(i)) consider(posts_[order->second[i]]);
+          for (std::uint32_t i = 0; i < order->second.posts.size(); ++i)
+            if (!state || !state->ever.contains(i)) consider(posts_[order->second.posts[i]]);
         }
       }
       // Acknowledged posts of the client's channels that the primary never committed.
@@ -280,7 +295,9 @@ class MessageDelivery final : public Invariant {
   Duration bound_;
   std::vector<Post> posts_;
   std::unordered_map<std::uint64_t, std::size_t> index_;  // lookups only
-  std::map<std::uint32_t, std::vector<std::size_t>> order_;  // channel -> posts_ indexes in commit order
+  std::map<std::uint32_t, Order> order_;  // by channel
+  // (channel << 32 | author) -> channel position of the author's latest post there; lookups only.
+  std::unordered_map<std::uint64_t, std::uint32_t> last_by_author_;
   std::vector<Client> clients_;  // by NodeId value; `known` once an event named it
 };
 

@@ -48,7 +48,8 @@ class ServiceAvailable final : public Invariant {
         life_(cluster()),
         servers_(c.with_role(Role::app_server)),
         proxies_(c.with_role(Role::proxy)),
-        clients_(c.with_role(Role::client)) {
+        clients_(c.with_role(Role::client)),
+        clients_view_(c.nodes.size()) {
     FL_ASSERT(bound_ >= Duration{0});
   }
 
@@ -112,7 +113,8 @@ class ServiceAvailable final : public Invariant {
   }
 
   void client_event(const HistoryEvent& e) {
-    ClientView& c = clients_view_[e.node];
+    FL_ASSERT(e.node.value < clients_view_.size());
+    ClientView& c = clients_view_[e.node.value];
     while (!c.recent_fails.empty() && !(e.at - c.recent_fails.front().at < bound_)) c.recent_fails.pop_front();
     if (e.is<ClientConnected>()) {
       c.connected = true;
@@ -227,10 +229,10 @@ class ServiceAvailable final : public Invariant {
     Violation v;
     v.at = end.end;
     for (NodeId c : clients_) {
-      const auto it = clients_view_.find(c);
-      if (it == clients_view_.end() || !it->second.connected || !life_.running(c)) continue;
+      const ClientView& view = clients_view_[c.value];
+      if (!view.connected || !life_.running(c)) continue;
       std::vector<HistoryEvent> fails;
-      for (const auto& f : it->second.recent_fails)
+      for (const auto& f : view.recent_fails)
         if (end.end - f.at < bound_) fails.push_back(f);
       if (fails.empty()) continue;
       const HistoryEvent& last = fails.back();
@@ -263,7 +265,8 @@ class ServiceAvailable final : public Invariant {
   std::vector<NodeId> servers_, proxies_, clients_;
   std::map<NodeId, HistoryEvent> server_life_;  // server -> its last lifecycle event
   std::map<NodeId, ProxyView> proxies_view_;
-  std::map<NodeId, ClientView> clients_view_;
+  // By NodeId value (dense): a map lookup per client event cost 12% at 10,000 clients.
+  std::vector<ClientView> clients_view_;
 };
 
 }  // namespace

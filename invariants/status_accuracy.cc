@@ -179,7 +179,10 @@ class StatusAccuracy final : public Invariant {
     } else {
       const bool life = life_.observe(e);
       const bool new_process = e.is<ProcessStarted>() || e.is<ProcessCrashed>() || e.is<ProcessStopped>();
-      if (new_process || e.is<ServerStarting>()) {
+      // Only app servers have views (pairs_ stays servers x servers: a
+      // client's start must not add a pair per server, issue 12).
+      const bool server = std::find(servers_.begin(), servers_.end(), e.node) != servers_.end();
+      if (server && (new_process || e.is<ServerStarting>())) {
         for (NodeId p : servers_) {  // a new incarnation remembers no failed attempt
           if (p == e.node) continue;
           Pair& x = pair(e.node, p);

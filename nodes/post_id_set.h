@@ -1,15 +1,18 @@
 // A set of post ids, compact for the way ids are made: a post id is
 // (author's client index << 32 | the author's post number), and each author
-// numbers its posts 1, 2, 3, ... So the set is, per author, a bitmap indexed by
-// post number: one bit per post instead of a 40-byte tree node, and an insert
-// is an index by author plus a bit test. A client holds
-// one of these for every post it has shown (the web app dedupes by post id);
-// over the reference hour that is thousands of posts for each of 500 clients.
+// numbers its posts 1, 2, 3, ... So the set is a hash table of 64-post blocks:
+// the key is (author, post number / 64), the value a 64-bit mask, one bit per
+// post. A client holds one of these for every post it has shown (the web app
+// dedupes by post id).
+//
+// Memory grows with the posts the client has received (about 16-21 bytes per
+// block, one block per author and 64 of its posts), never with the number of
+// authors in the cluster: a per-author table made 10,000 clients cost 10,000
+// authors' headers each (issue 12). Only insert and contains: no iteration, so
+// the table's layout never reaches behaviour.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "base/assert.h"
@@ -20,31 +23,59 @@ class PostIdSet {
  public:
   // Adds `id`; false when it was already there.
   bool insert(std::uint64_t id) {
-    const auto author = static_cast<std::uint32_t>(id >> 32);
-    const auto n = static_cast<std::uint32_t>(id);
-    // Authors are client indexes: small and dense, so they index directly.
-    FL_ASSERT(author < kMaxAuthors);
-    if (author >= by_author_.size()) by_author_.resize(author + 1);
-    std::vector<bool>& seen = by_author_[author];
-    if (n >= seen.size()) seen.resize(std::max<std::size_t>(n + 1, seen.size() * 2), false);
-    if (seen[n]) return false;
-    seen[n] = true;
+    FL_ASSERT((id >> 32) < kMaxAuthors);
+    if ((used_ + 1) * 4 > slots_.size() * 3) grow();
+    Block& b = find(block_key(id));
+    if (b.key == 0) {
+      b.key = block_key(id);
+      ++used_;
+    }
+    const std::uint64_t bit = 1ULL << (id & 63);
+    if (b.bits & bit) return false;
+    b.bits |= bit;
     ++size_;
     return true;
   }
   bool contains(std::uint64_t id) const {
-    const auto author = static_cast<std::uint32_t>(id >> 32);
-    const auto n = static_cast<std::uint32_t>(id);
-    return author < by_author_.size() && n < by_author_[author].size() && by_author_[author][n];
+    if (slots_.empty()) return false;
+    const Block& b = const_cast<PostIdSet*>(this)->find(block_key(id));
+    return b.key != 0 && (b.bits >> (id & 63) & 1);
   }
   std::size_t size() const { return size_; }
 
  private:
   // A scenario has at most this many clients (the loader's limit is far lower);
-  // the assertion keeps a corrupt id from allocating gigabytes.
-  static constexpr std::uint32_t kMaxAuthors = 1u << 20;
-  std::vector<std::vector<bool>> by_author_;
-  std::size_t size_ = 0;
+  // the assertion keeps a corrupt id from passing unnoticed.
+  static constexpr std::uint64_t kMaxAuthors = 1u << 20;
+  struct Block {
+    std::uint64_t key = 0;  // 0: empty; else (author << 32 | post number / 64) + 1
+    std::uint64_t bits = 0;
+  };
+  static std::uint64_t block_key(std::uint64_t id) {
+    return ((id >> 32) << 32 | (id & 0xffffffffULL) >> 6) + 1;
+  }
+  static std::size_t hash(std::uint64_t k) {
+    k ^= k >> 31;
+    k *= 0x9E3779B97F4A7C15ULL;
+    k ^= k >> 29;
+    return static_cast<std::size_t>(k);
+  }
+  // The block of `key`, or the empty slot where it would go.
+  Block& find(std::uint64_t key) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash(key) & mask;
+    while (slots_[i].key != 0 && slots_[i].key != key) i = (i + 1) & mask;
+    return slots_[i];
+  }
+  void grow() {
+    std::vector<Block> old = std::move(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, Block{});
+    for (const Block& b : old)
+      if (b.key != 0) find(b.key) = b;
+  }
+  std::vector<Block> slots_;
+  std::size_t used_ = 0;  // blocks
+  std::size_t size_ = 0;  // ids
 };
 
 }  // namespace fl

@@ -35,6 +35,7 @@ void WsHub::erase(std::uint64_t id) {
   if (it == conns_.end()) return;
   const auto bc = by_client_.find(it->second.client);
   if (bc != by_client_.end() && bc->second == id) by_client_.erase(bc);
+  set_mask(it->second, 0);
   conns_.erase(it);
 }
 
@@ -45,7 +46,7 @@ WsHub::Conn& WsHub::open_new(Env& env, NodeId from, const WsConnect& connect, st
   conn.id = id;
   conn.client = connect.client;
   conn.via = from;
-  conn.channel_mask = connect.channel_mask;
+  set_mask(conn, connect.channel_mask);
   conn.connected = true;
   conn.last_activity = env.now();
   by_client_[connect.client] = id;
@@ -81,7 +82,7 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
 
   Conn& conn = known->second;
   conn.via = from;
-  conn.channel_mask = connect.channel_mask;
+  set_mask(conn, connect.channel_mask);
   conn.connected = true;
   conn.last_activity = env.now();
   by_client_[connect.client] = conn.id;
@@ -200,17 +201,28 @@ void WsHub::push(Env& env, Conn& conn, WsEvent event) {
   FL_ASSERT(conn.queue.size() <= k::kWsSendQueueSize);
 }
 
+void WsHub::set_mask(Conn& conn, std::uint64_t mask) {
+  for (std::uint32_t c = 0; c < kChannels; ++c) {
+    const std::uint64_t bit = 1ULL << c;
+    if ((conn.channel_mask & bit) && !(mask & bit)) by_channel_[c].erase(conn.id);
+    if (!(conn.channel_mask & bit) && (mask & bit)) by_channel_[c].emplace(conn.id, &conn);
+  }
+  conn.channel_mask = mask;
+}
+
 void WsHub::deliver(Env& env, const PostEvent& post) {
-  std::vector<std::uint64_t> members;
-  for (const auto& [id, conn] : conns_)
-    if (conn.channel_mask & (1ULL << post.channel)) members.push_back(id);
-  for (const std::uint64_t id : members) {
-    auto it = conns_.find(id);
-    if (it == conns_.end()) continue;
+  // The channel's members in connection-id order (as a scan of conns_ would
+  // give them). A push erases at most its own connection (a full queue), so the
+  // next member is found before it.
+  FL_ASSERT(post.channel < kChannels);
+  auto& in_channel = by_channel_[post.channel];
+  for (auto it = in_channel.begin(); it != in_channel.end();) {
+    Conn& conn = *it->second;
+    ++it;
     WsEvent event;
     event.kind = WsEventKind::posted;
     event.post = post;
-    push(env, it->second, event);
+    push(env, conn, event);
   }
 }
 

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <deque>
 #include <map>
 #include <optional>
@@ -95,6 +96,8 @@ class WsHub {
 
   Conn& open_new(Env& env, NodeId from, const WsConnect& connect, std::uint64_t id, bool hello);
   void erase(std::uint64_t id);
+  // Sets the connection's channels and keeps by_channel_ in step.
+  void set_mask(Conn& conn, std::uint64_t mask);
   void push(Env& env, Conn& conn, WsEvent event);
   void send_now(Env& env, Conn& conn, const WsEvent& event);
   void deliver(Env& env, const PostEvent& post);
@@ -107,6 +110,11 @@ class WsHub {
   std::uint32_t reaper_kind_ = 0;
   std::map<std::uint64_t, Conn> conns_;        // by connection id
   std::map<NodeId, std::uint64_t> by_client_;  // a client's current connection
+  // Each channel's connections (by id, ordered as conns_; the Conn lives in
+  // conns_, whose nodes never move): a post visits its channel's members, not
+  // every connection of the server (issue 12).
+  static constexpr std::uint32_t kChannels = 64;
+  std::array<std::map<std::uint64_t, Conn*>, kChannels> by_channel_;
   std::uint64_t next_token_ = 0;
   std::map<std::uint64_t, PendingPost> posts_;
   std::map<std::uint64_t, PendingRead> reads_;

@@ -93,10 +93,11 @@ struct InFlightDb {
   std::uint32_t requester_incarnation = 0;
 };
 
-// One ordered pair's network state, recomputed when faults change (all but
-// last_delivery, which is the connection's FIFO floor and survives rebuilds).
+// One ordered pair's network state as a send sees it, computed from the
+// network's (sparse) fault state: nothing is stored per pair but the FIFO floor
+// (FloorTable), so memory grows with the links that carry traffic, never with
+// nodes squared.
 struct LinkState {
-  std::int64_t last_delivery = 0;
   // Set when every message over the link is delivered after `fixed_latency`
   // with no draw: not cut, FIFO, lossless, no set_link override, lo == hi.
   // send() then skips every per-fault test (all of which would pass).
@@ -105,6 +106,69 @@ struct LinkState {
   bool fifo = true;            // neither reordering nor duplicating
   bool overridden = false;     // a set_link applies
   std::uint16_t config = 0;    // index into Impl::configs_
+};
+
+// The FIFO floor of each ordered pair's connection: the latest delivery time
+// given to a message from -> to. A message never overtakes an earlier one on
+// its connection. Only pairs with a floor in the future are kept: a floor at or
+// before now cannot raise any later delivery (every delivery is at >= now), so
+// dropping it changes nothing, and the table holds only the connections with
+// messages in flight. Open addressing over (from, to) keys; lookups only, never
+// iterated in an order that reaches behaviour (compaction keeps a set).
+class FloorTable {
+ public:
+  // The floor of (from, to), inserted at 0 (no floor) when absent. The
+  // reference stays valid until the next call.
+  std::int64_t& at(std::uint32_t from, std::uint32_t to, std::int64_t now) {
+    const std::uint64_t key = (static_cast<std::uint64_t>(from) << 32 | to) + 1;  // 0 marks empty
+    if ((used_ + 1) * 4 > slots_.size() * 3) [[unlikely]] compact(now);
+    std::size_t i = hash(key) & mask_;
+    while (true) {
+      Entry& e = slots_[i];
+      if (e.key == key) return e.floor;
+      if (e.key == 0) {
+        e.key = key;
+        e.floor = 0;
+        ++used_;
+        return e.floor;
+      }
+      i = (i + 1) & mask_;
+    }
+  }
+  std::size_t size() const { return used_; }
+
+ private:
+  struct Entry {
+    std::uint64_t key = 0;
+    std::int64_t floor = 0;
+  };
+  static std::uint64_t hash(std::uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return k;
+  }
+  // Drops the floors at or before now, then resizes to twice what is left.
+  void compact(std::int64_t now) {
+    std::vector<Entry> old = std::move(slots_);
+    std::size_t live = 0;
+    for (const Entry& e : old) live += (e.key != 0 && e.floor > now);
+    std::size_t size = 64;
+    while (size < (live + 1) * 2) size *= 2;
+    slots_.assign(size, Entry{});
+    mask_ = size - 1;
+    used_ = 0;
+    for (const Entry& e : old) {
+      if (e.key == 0 || e.floor <= now) continue;
+      std::size_t i = hash(e.key) & mask_;
+      while (slots_[i].key != 0) i = (i + 1) & mask_;
+      slots_[i] = e;
+      ++used_;
+    }
+  }
+  std::vector<Entry> slots_;
+  std::size_t mask_ = 0;
+  std::size_t used_ = 0;
 };
 
 TimerId make_timer_id(std::uint32_t slot, std::uint32_t gen) {
@@ -143,6 +207,7 @@ struct Simulation::Impl {
   Rng net_rng;
 
   std::vector<NodeState> nodes;
+  std::map<std::string, std::uint32_t, std::less<>> by_name;  // name -> NodeId value
   std::size_t node_count = 0;  // nodes.size(), kept apart: NodeState's size is no power of two
   EventQueue queue;
   std::uint64_t next_seq = 1;
@@ -150,6 +215,9 @@ struct Simulation::Impl {
   bool stopped = false;
   bool running_loop = false;
   std::uint64_t events = 0;
+  std::uint64_t progress_every = 0;             // 0: no progress callback
+  std::uint64_t progress_next = 0;              // event count of its next call
+  std::function<void()> progress;
 
   Slab<TimerSlot> timers;
   Slab<MessageSlot> messages;
@@ -164,7 +232,11 @@ struct Simulation::Impl {
   std::vector<std::vector<std::uint32_t>> partition_groups;  // by NodeId value
   std::vector<std::pair<std::uint32_t, std::uint32_t>> one_way_cuts;  // sorted
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint16_t> overrides;  // (min, max) -> config
-  std::vector<LinkState> links;               // n x n, from * n + to
+  // Derived from the above by rebuild_links(): O(nodes), never nodes squared.
+  std::vector<std::int32_t> group_of;         // partition group by NodeId value; -1: none
+  bool any_link_fault = false;                // a partition, a cut or an override exists
+  LinkState default_state;                    // a link with no fault
+  FloorTable floors;                          // FIFO floor per connection in flight
   bool links_dirty = true;
   std::uint64_t links_version = 0;            // bumped by every network change
   NodeId db_endpoint{kNoNode};
@@ -204,10 +276,14 @@ struct Simulation::Impl {
     ++links_version;
   }
 
-  LinkState& link_state(std::uint32_t from, std::uint32_t to) {
+  LinkState link_state(std::uint32_t from, std::uint32_t to) {
     if (links_dirty) rebuild_links();
-    return links[static_cast<std::size_t>(from) * nodes.size() + to];
+    if (!any_link_fault) [[likely]] return default_state;
+    return faulty_link_state(from, to);
   }
+  LinkState faulty_link_state(std::uint32_t from, std::uint32_t to) const;
+  // The connection's FIFO floor: the delivery time of the last message on it.
+  std::int64_t& floor(std::uint32_t from, std::uint32_t to) { return floors.at(from, to, now); }
   void rebuild_links();
   std::int64_t draw_latency(const LinkConfig& cfg) {
     const DurationRange& r = cfg.latency;
@@ -226,7 +302,7 @@ struct Simulation::Impl {
   void arm_request_timeout(std::uint32_t slot);
   void request_timed_out(const Event& e);
   // Sends over a link with a fault or a drawn latency, or to a dead node.
-  [[gnu::noinline]] void send_faulty(NodeId from, NodeId to, const Message& message, LinkState& link);
+  [[gnu::noinline]] void send_faulty(NodeId from, NodeId to, const Message& message, const LinkState& link);
   RequestId db(NodeId from, const DbRequest& request);
   void db_reply(NodeId member, NodeId to, RequestId id, const DbReply& reply);
   void schedule_db_reply(std::int64_t at, NodeId to, std::uint32_t to_incarnation, RequestId id,
@@ -305,46 +381,46 @@ class Simulation::Impl::NodeEnv final : public Env {
 
 void Simulation::Impl::rebuild_links() {
   const std::size_t n = nodes.size();
-  // Sized here, at the first use after the last add_node: sizing it in every
-  // add_node made declaring n nodes cost O(n^3) (500 clients: seconds).
-  if (links.size() != n * n) links.assign(n * n, LinkState{});
-  FL_ASSERT(links.size() == n * n);
-  std::vector<std::int32_t> group(n, -1);
+  group_of.assign(n, -1);
   for (std::size_t g = 0; g < partition_groups.size(); ++g) {
     for (std::uint32_t member : partition_groups[g]) {
       FL_ASSERT(member < n);
-      FL_ASSERT_MSG(group[member] == -1, "a node is in two partition groups");
-      group[member] = static_cast<std::int32_t>(g);
+      FL_ASSERT_MSG(group_of[member] == -1, "a node is in two partition groups");
+      group_of[member] = static_cast<std::int32_t>(g);
     }
   }
-  for (std::size_t from = 0; from < n; ++from) {
-    for (std::size_t to = 0; to < n; ++to) {
-      LinkState& l = links[from * n + to];
-      l.overridden = false;
-      l.cut = from != to && group[from] >= 0 && group[to] >= 0 && group[from] != group[to];
-      const auto key = std::make_pair(static_cast<std::uint32_t>(std::min(from, to)),
-                                      static_cast<std::uint32_t>(std::max(from, to)));
-      const auto it = overrides.find(key);
-      l.config = it == overrides.end() ? 0 : it->second;
-      l.overridden = it != overrides.end();
-      const LinkConfig& cfg = configs[l.config];
-      l.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
-    }
-  }
-  for (const auto& [from, to] : one_way_cuts) links[static_cast<std::size_t>(from) * n + to].cut = true;
-  for (LinkState& l : links) {
-    const LinkConfig& cfg = configs[l.config];
-    const bool plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
-    l.fixed_latency = plain ? cfg.latency.lo.count() : -1;
-  }
+  any_link_fault = !partition_groups.empty() || !one_way_cuts.empty() || !overrides.empty();
+  const LinkConfig& cfg = configs[0];
+  default_state = LinkState{};
+  default_state.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
+  const bool plain = default_state.fifo && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
+  default_state.fixed_latency = plain ? cfg.latency.lo.count() : -1;
   links_dirty = false;
+}
+
+LinkState Simulation::Impl::faulty_link_state(std::uint32_t from, std::uint32_t to) const {
+  LinkState l;
+  l.cut = from != to && group_of[from] >= 0 && group_of[to] >= 0 && group_of[from] != group_of[to];
+  if (!l.cut && !one_way_cuts.empty())
+    l.cut = std::binary_search(one_way_cuts.begin(), one_way_cuts.end(), std::make_pair(from, to));
+  if (!overrides.empty()) {
+    const auto it = overrides.find(std::make_pair(std::min(from, to), std::max(from, to)));
+    if (it != overrides.end()) {
+      l.config = it->second;
+      l.overridden = true;
+    }
+  }
+  const LinkConfig& cfg = configs[l.config];
+  l.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
+  const bool plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
+  l.fixed_latency = plain ? cfg.latency.lo.count() : -1;
+  return l;
 }
 
 void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   FL_ASSERT(to.value < node_count && from.value < node_count);
   ++sent;
-  if (links_dirty) [[unlikely]] rebuild_links();
-  LinkState& link = links[static_cast<std::size_t>(from.value) * node_count + to.value];
+  const LinkState link = link_state(from.value, to.value);
   NodeState& dst = nodes[to.value];
   if (link.fixed_latency < 0 || !dst.object) [[unlikely]] {
     send_faulty(from, to, message, link);
@@ -364,12 +440,13 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   m.timeout_armed = false;
   m.sender_told = false;
   std::int64_t at = now + link.fixed_latency;
-  if (at < link.last_delivery) at = link.last_delivery;  // FIFO per connection
-  link.last_delivery = at;
+  std::int64_t& last = floor(from.value, to.value);
+  if (at < last) at = last;  // FIFO per connection
+  last = at;
   push(at, kDeliver, to.value, slot);
 }
 
-void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& message, LinkState& link) {
+void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& message, const LinkState& link) {
   NodeState& dst = nodes[to.value];
   const std::uint32_t slot = messages.alloc();
   MessageSlot& m = messages[slot];
@@ -428,8 +505,9 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
   } else {
     // FIFO per connection: a message never overtakes an earlier one on the same
     // (from, to) connection; equal times keep insertion order.
-    if (at < link.last_delivery) at = link.last_delivery;
-    link.last_delivery = at;
+    std::int64_t& last = floor(from.value, to.value);
+    if (at < last) at = last;
+    last = at;
   }
   push(at, kDeliver, to.value, slot);
   // Delayed past the request timeout (a slow link): the sender gives up first.
@@ -479,7 +557,7 @@ RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
     return id;
   }
   FL_ASSERT(member.value < nodes.size());
-  LinkState& link = link_state(from.value, member.value);
+  const LinkState link = link_state(from.value, member.value);
   const LinkConfig& cfg = configs[link.config];
   NodeState& m = nodes[member.value];
   if (link.cut) {
@@ -503,8 +581,9 @@ RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
   m.db_in_flight[id.value] = InFlightDb{from, from_incarnation};
   // A database session is one TCP connection: FIFO, no loss (TCP retransmits).
   std::int64_t at = now + draw_latency(cfg);
-  if (at < link.last_delivery) at = link.last_delivery;
-  link.last_delivery = at;
+  std::int64_t& last = floor(from.value, member.value);
+  if (at < last) at = last;
+  last = at;
   push(at, kDbRequest, member.value, slot);
   return id;
 }
@@ -528,7 +607,7 @@ void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const Db
   FL_ASSERT_MSG(it->second.requester == to, "db_reply addressed to another node than the requester");
   const InFlightDb entry = it->second;
   m.db_in_flight.erase(it);
-  LinkState& link = link_state(member.value, to.value);
+  const LinkState link = link_state(member.value, to.value);
   const std::uint32_t slot = db_replies.alloc();
   DbReplySlot& r = db_replies[slot];
   r.reply = reply;
@@ -544,8 +623,9 @@ void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const Db
     return;
   }
   std::int64_t at = now + draw_latency(configs[link.config]);
-  if (at < link.last_delivery) at = link.last_delivery;
-  link.last_delivery = at;
+  std::int64_t& last = floor(member.value, to.value);
+  if (at < last) at = last;
+  last = at;
   push(at, kDbReply, to.value, slot);
 }
 
@@ -680,7 +760,7 @@ void Simulation::Impl::kill(NodeId id, ProcessState why) {
   }
   // Its database sessions die with it: every request it held is refused.
   for (const auto& [request, entry] : n.db_in_flight) {
-    const LinkState& link = link_state(id.value, entry.requester.value);
+    const LinkState link = link_state(id.value, entry.requester.value);
     if (link.cut) {
       schedule_db_reply(now + kConnectTimeout.count(), entry.requester, entry.requester_incarnation,
                         RequestId{request}, DbStatus::timeout);
@@ -911,6 +991,10 @@ void Simulation::Impl::run_until(std::int64_t until) {
     now = e.at;
     ++events;
     dispatch(e);
+    if (events == progress_next) [[unlikely]] {
+      progress_next += progress_every;
+      progress();
+    }
   }
   if (!stopped && now < until) now = until;
   running_loop = false;
@@ -925,8 +1009,8 @@ Simulation::~Simulation() = default;
 NodeId Simulation::add_node(std::string name, NodeFactory factory) {
   FL_ASSERT_MSG(impl_->events == 0 && impl_->queue.empty(), "nodes are declared before the run");
   FL_ASSERT(factory != nullptr);
-  for (const Impl::NodeState& n : impl_->nodes) FL_ASSERT_MSG(n.name != name, "two nodes with one name");
   const NodeId id{static_cast<std::uint32_t>(impl_->nodes.size())};
+  FL_ASSERT_MSG(impl_->by_name.emplace(name, id.value).second, "two nodes with one name");
   Impl::NodeState n;
   n.name = std::move(name);
   n.factory = std::move(factory);
@@ -936,16 +1020,14 @@ NodeId Simulation::add_node(std::string name, NodeFactory factory) {
   n.rng = impl_->root.split("node/" + n.name);
   impl_->nodes.push_back(std::move(n));
   impl_->node_count = impl_->nodes.size();
-  impl_->mark_links_dirty();  // the link table is resized at its next use
+  impl_->mark_links_dirty();  // group_of is resized at its next use
   return id;
 }
 
 NodeId Simulation::id(std::string_view name) const {
-  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
-    if (impl_->nodes[i].name == name) return NodeId{static_cast<std::uint32_t>(i)};
-  }
-  FL_ASSERT_MSG(false, "no node of that name");
-  return kNoNode;
+  const auto it = impl_->by_name.find(name);
+  FL_ASSERT_MSG(it != impl_->by_name.end(), "no node of that name");
+  return NodeId{it->second};
 }
 
 const std::string& Simulation::name(NodeId id) const { return impl_->node(id).name; }
@@ -1092,6 +1174,11 @@ void Simulation::at(Time at, std::function<void(Simulation&)> action) {
 
 void Simulation::run_until(Time until) { impl_->run_until(ns(until)); }
 void Simulation::stop_run() { impl_->stopped = true; }
+void Simulation::set_progress(std::uint64_t every, std::function<void()> callback) {
+  impl_->progress_every = callback ? every : 0;
+  impl_->progress = std::move(callback);
+  impl_->progress_next = impl_->progress_every == 0 ? 0 : impl_->events + impl_->progress_every;
+}
 bool Simulation::stopped() const { return impl_->stopped; }
 Time Simulation::now() const { return time_from_ns(impl_->now); }
 std::uint64_t Simulation::events_processed() const { return impl_->events; }

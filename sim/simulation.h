@@ -143,6 +143,12 @@ class Simulation {
   // Processes events until virtual time passes `until` or stop_run() is called.
   void run_until(Time until);
   void stop_run();                                // e.g. an online invariant failed
+  // Calls `callback` after every `every` events processed (0: never), from
+  // inside run_until, between two events. For watching a run from outside
+  // (progress, a memory budget): the callback may read counters and call
+  // stop_run(), and must not touch the simulation's state otherwise, so that
+  // a run with a callback is the same run as one without.
+  void set_progress(std::uint64_t every, std::function<void()> callback);
   bool stopped() const;
   Time now() const;                               // virtual time
   std::uint64_t events_processed() const;

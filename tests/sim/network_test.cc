@@ -228,6 +228,94 @@ TEST(Network, SetLinkOverridesOnePairBothWays) {
 }
 
 
+// ---- the sparse link table (issue 12): state only for links that have any ----
+
+TEST(SparseLinks, EveryPairAnswersAsTheFaultsSay) {
+  // Partition {0,1} | {2,3}, node 4 in no group, a one-way cut 4 -> 5, an
+  // override between 0 and 5: every ordered pair's answer, then each finer
+  // undo, then heal (which keeps request timeouts).
+  constexpr int kN = 6;
+  Sender s(kN);
+  const LinkConfig slow{{milliseconds(40), milliseconds(40)}};
+  s.sim.partition({{s.ids[0], s.ids[1]}, {s.ids[2], s.ids[3]}});
+  s.sim.cut_one_way(s.ids[4], s.ids[5]);
+  s.sim.set_link(s.ids[0], s.ids[5], slow);
+  s.sim.set_request_timeout(s.ids[1], s.ids[2], kLat * 3);
+  const auto group = [](int i) { return i <= 1 ? 0 : i <= 3 ? 1 : -1; };
+  const auto expect_all = [&](bool partitioned, bool one_way, bool overridden) {
+    for (int a = 0; a < kN; ++a) {
+      for (int b = 0; b < kN; ++b) {
+        const bool cut = (partitioned && a != b && group(a) >= 0 && group(b) >= 0 && group(a) != group(b)) ||
+                         (one_way && a == 4 && b == 5);
+        EXPECT_EQ(s.sim.reachable(s.ids[a], s.ids[b]), !cut) << a << "->" << b;
+        const bool slow_pair = overridden && ((a == 0 && b == 5) || (a == 5 && b == 0));
+        EXPECT_EQ(s.sim.link(s.ids[a], s.ids[b]).latency.hi, slow_pair ? milliseconds(40) : kLat) << a << "->" << b;
+      }
+    }
+  };
+  expect_all(true, true, true);
+  s.sim.heal_partition();
+  expect_all(false, true, true);
+  s.sim.heal_one_way(s.ids[4], s.ids[5]);
+  expect_all(false, false, true);
+  s.sim.clear_link(s.ids[0], s.ids[5]);
+  expect_all(false, false, false);
+  s.sim.partition({{s.ids[0], s.ids[1]}, {s.ids[2], s.ids[3]}});
+  s.sim.cut_one_way(s.ids[4], s.ids[5]);
+  s.sim.set_link(s.ids[0], s.ids[5], slow);
+  s.sim.heal();
+  expect_all(false, false, false);
+  EXPECT_EQ(s.sim.request_timeout(s.ids[1], s.ids[2]), kLat * 3);
+  EXPECT_EQ(s.sim.request_timeout(s.ids[2], s.ids[1]), Duration{0});
+}
+
+TEST(SparseLinks, TwentyThousandNodesNeedNoSquaredTable) {
+  // A nodes-squared table of 20,000 nodes would take gigabytes: the sparse one
+  // answers any pair, and faults between far-apart ids work as on a small one.
+  constexpr int kN = 20'000;
+  Simulation sim(3);
+  sim.set_default_link(LinkConfig{{kLat, kLat}});
+  for (int i = 0; i < kN; ++i) sim.add_node("n" + std::to_string(i), [] { return std::unique_ptr<Node>(); });
+  EXPECT_TRUE(sim.reachable(NodeId{0}, NodeId{kN - 1}));
+  sim.partition({{NodeId{1}}, {NodeId{kN - 2}}});
+  sim.cut_one_way(NodeId{kN - 1}, NodeId{0});
+  EXPECT_FALSE(sim.reachable(NodeId{1}, NodeId{kN - 2}));
+  EXPECT_FALSE(sim.reachable(NodeId{kN - 2}, NodeId{1}));
+  EXPECT_TRUE(sim.reachable(NodeId{1}, NodeId{kN - 3}));
+  EXPECT_FALSE(sim.reachable(NodeId{kN - 1}, NodeId{0}));
+  EXPECT_TRUE(sim.reachable(NodeId{0}, NodeId{kN - 1}));
+  sim.heal();
+  EXPECT_TRUE(sim.reachable(NodeId{kN - 1}, NodeId{0}));
+}
+
+TEST(SparseLinks, FifoHoldsOnManyConnectionsWhileTheFloorTableCompacts) {
+  // 12 nodes, every ordered pair (132 connections, past the table's first
+  // size) sends bursts with drawn latencies: the per-connection floors are
+  // dropped once in the past and the table compacts, yet no message ever
+  // overtakes an earlier one on its connection.
+  constexpr int kN = 12;
+  Sender s(kN, 9, LinkConfig{{milliseconds(1), milliseconds(50)}});
+  s.start_all();
+  std::uint64_t seq = 0;
+  for (int round = 0; round < 6; ++round) {
+    int i = 0;
+    for (int a = 0; a < kN; ++a)
+      for (int b = 0; b < kN; ++b)
+        if (a != b) s.send_at(T(seconds(1 + round * 5) + microseconds(200) * i++), a, b, ++seq);
+  }
+  s.sim.run_until(T(seconds(60)));
+  std::size_t total = 0;
+  for (int b = 0; b < kN; ++b) {
+    std::vector<std::uint64_t> last(kN, 0);
+    for (const auto& in : s.received(b)) {
+      ++total;
+      EXPECT_GT(in.value, last[in.peer.value]) << "overtaken on " << in.peer.value << "->" << b;
+      last[in.peer.value] = in.value;
+    }
+  }
+  EXPECT_EQ(total, seq);
+}
+
 // ---- the transport's request timeout (set_request_timeout) ----
 // A frozen receiver (SIGSTOP, a long GC pause) still has its kernel accepting
 // the connection: nothing fails at connect time, but no answer comes. Where a
