@@ -169,7 +169,8 @@ DbReply PgDatabase::Impl::run(const DbOp& op) {
             q("BEGIN");
             q("DELETE FROM ClusterDiscovery WHERE Type = $1 AND ClusterName = $2 AND Hostname = $3",
               {r.row.type, r.row.cluster, r.row.hostname});
-            q("INSERT INTO ClusterDiscovery VALUES ($1, $2, $3, $4, $5, $6, $7, " + now + ", " + now + ")",
+            // One reading of the clock for both stamps: the model's create_at == last_ping_at.
+            q("INSERT INTO ClusterDiscovery SELECT $1, $2, $3, $4, $5, $6, $7, n, n FROM (SELECT " + now + " AS n) AS t",
               {s64(r.row.id), r.row.type, r.row.cluster, r.row.hostname, std::to_string(r.row.node.value),
                std::to_string(r.row.server_id), std::to_string(r.row.gossip_port)});
             q("COMMIT");

@@ -81,7 +81,7 @@ std::vector<std::string> PostgresServer::as_owner(std::vector<std::string> argv)
 
 std::string PostgresServer::conninfo() const {
   return "host=127.0.0.1 port=" + std::to_string(port_) +
-         " user=postgres dbname=postgres connect_timeout=10 options='-c statement_timeout=30000'";
+         " user=postgres dbname=postgres connect_timeout=10 options='-c statement_timeout=30000 -c client_min_messages=warning'";
 }
 
 bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::string* error) {
