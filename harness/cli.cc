@@ -20,6 +20,7 @@
 #include "base/assert.h"
 #include "harness/catalog.h"
 #include "harness/fuzz.h"
+#include "harness/live_run.h"
 #include "harness/shrink.h"
 #include "reports/junit.h"
 #include "harness/run_watch.h"
@@ -488,6 +489,20 @@ int command_shrink(const ShrinkFlags& flags, const std::string& command, std::os
   return sr.same_failure ? kExitOk : kExitInternal;
 }
 
+int command_live(const std::string& file, const LiveOptions& options, std::ostream& out, std::ostream& err) {
+  auto scenario = load_one(file, err);
+  if (!scenario) return kExitUsage;
+  if (!(options.time_scale > 0.0 && options.time_scale <= 1.0)) {
+    err << "faultline live: --time-scale must be in (0, 1], got " << options.time_scale << "\n";
+    return kExitUsage;
+  }
+  LiveResult r = run_live(*scenario, options, err);
+  for (const auto& s : r.skipped) err << "  skipped: " << s << "\n";
+  for (const auto& v : r.violations) err << "  violation: " << v << "\n";
+  out << r.line << "\n";
+  return r.exit_code;
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -560,6 +575,26 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   shrink_cmd->add_option("--max-candidates", shrink.max_candidates, "Runs at most (default 400)")
       ->check(CLI::Range(std::size_t(1), std::size_t(100'000)));
 
+  std::string live_file;
+  LiveOptions live;
+  CLI::App* live_cmd = app.add_subcommand("live", "Run the scenario's cluster for real: PostgreSQL 15, one process per app server");
+  live_cmd->add_option("FILE", live_file, "Scenario file (.toml)")->required();
+  live_cmd->add_flag("--keep", live.keep, "Leave PostgreSQL and the nodes running after the run, until Ctrl-C");
+  live_cmd->add_option("--time-scale", live.time_scale, "Multiply the scenario's times (at, for, duration, settle) by X in (0, 1]");
+  live_cmd->add_option("--base-port", live.base_port, "app i gossips on BASE + i - 1 (default 8074)");
+  LiveNodeFlags live_node;
+  CLI::App* live_node_cmd = app.add_subcommand("live-node", "");  // hidden: one app server of `live`
+  live_node_cmd->group("");
+  live_node_cmd->add_option("FILE", live_node.file)->required();
+  live_node_cmd->add_option("--name", live_node.name)->required();
+  live_node_cmd->add_option("--base-port", live_node.base_port)->required();
+  live_node_cmd->add_option("--db", live_node.db_conninfo)->required();
+  live_node_cmd->add_option("--secret", live_node.secret)->required();
+  live_node_cmd->add_option("--epoch-ns", live_node.epoch_ns)->required();
+  live_node_cmd->add_option("--offset-ns", live_node.offset_ns);
+  live_node_cmd->add_option("--seed", live_node.seed);
+  live_node_cmd->add_option("--history", live_node.history)->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -583,6 +618,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (list_cmd->parsed()) return command_list(list_what, out);
     if (fuzz_cmd->parsed()) return command_fuzz(fuzz, command_line(argc, argv), out, err);
     if (shrink_cmd->parsed()) return command_shrink(shrink, command_line(argc, argv), out, err);
+    if (live_cmd->parsed()) return command_live(live_file, live, out, err);
+    if (live_node_cmd->parsed()) return command_live_node(live_node, err);
   } catch (const std::exception& e) {
     err << "faultline: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -1,0 +1,572 @@
+// `faultline live` and `faultline live-node` (see live_run.h).
+#include "harness/live_run.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "harness/cli.h"
+#include "harness/runner.h"
+#include "harness/scenario_loader.h"
+#include "invariants/invariant_set.h"
+#include "invariants/registry.h"
+#include "live/node_runtime.h"
+#include "live/pg_db.h"
+#include "live/postgres.h"
+#include "live/process.h"
+#include "nodes/constants.h"
+#include "nodes/spec.h"
+#include "sim/history_json.h"
+
+namespace fl::harness {
+
+namespace {
+namespace fs = std::filesystem;
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+constexpr const char* kDbName = "db-primary";
+
+// Live mode's cluster: app servers first (ids 0..n-1, spares included so that
+// ids match the spec), then the primary. The simulator's other members do not
+// exist live (docs/live.md).
+struct LiveLayout {
+  std::shared_ptr<ClusterSpec> spec;
+  std::vector<std::string> names;  // by NodeId
+  NodeId db{kNoNode};
+  std::uint32_t launched = 0;      // app1..app<launched> run; the rest are spares
+};
+
+LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
+  (void)conninfo_unused;
+  LiveLayout l;
+  l.spec = std::make_shared<ClusterSpec>(cluster_spec_of(s));
+  for (const auto& server : l.spec->servers) l.names.push_back(server.name);
+  l.db = NodeId{static_cast<std::uint32_t>(l.names.size())};
+  l.names.push_back(kDbName);
+  for (auto& server : l.spec->servers) {
+    server.datasource = DbTarget::member(l.db);  // one primary, reached directly
+    server.replicas.clear();
+  }
+  l.spec->directory.clear();
+  for (std::uint32_t i = 0; i < l.names.size(); ++i) l.spec->directory[l.names[i]] = NodeId{i};
+  l.launched = std::min<std::uint32_t>(s.cluster.app_servers, static_cast<std::uint32_t>(l.spec->servers.size()));
+  return l;
+}
+
+std::uint16_t port_of(std::uint16_t base, std::uint32_t index) {
+  return static_cast<std::uint16_t>((base ? base : k::kGossipPort) + index);
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  return fs::read_symlink("/proc/self/exe", ec).string();
+}
+
+std::uint64_t random_u64() {
+  // Live mode is not deterministic: each process start draws a fresh seed,
+  // as a real server draws its discovery id.
+  std::random_device rd;
+  return (std::uint64_t(rd()) << 32) ^ rd();
+}
+
+// One line of JSON per event, written with write(2) so that a kill -9 loses
+// nothing already emitted (a FILE buffer would).
+class LineSink {
+ public:
+  LineSink(const std::string& path, std::vector<std::string> names)
+      : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)), names_(std::move(names)) {}
+  ~LineSink() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  void write(const HistoryEvent& e) {
+    line_.clear();
+    sim::append_history_event_json(line_, e, &names_);
+    line_ += '\n';
+    if (::write(fd_, line_.data(), line_.size()) < 0) failed_ = true;
+  }
+
+ private:
+  int fd_;
+  std::vector<std::string> names_;
+  std::string line_;
+  bool failed_ = false;
+};
+
+struct Action {
+  Duration at{};
+  std::function<void()> run;
+};
+
+class LiveRun {
+ public:
+  LiveRun(const Scenario& s, const LiveOptions& o, std::ostream& err) : s_(s), o_(o), err_(err) {}
+  ~LiveRun() { cleanup(); }
+  LiveResult run();
+
+ private:
+  Duration scaled(Duration d) const {
+    return Duration{static_cast<std::int64_t>(static_cast<double>(d.count()) * o_.time_scale)};
+  }
+  Time now() const { return live::live_time(epoch_); }
+  void emit(NodeId node, EventBody body) {
+    HistoryEvent e{seq_++, now(), now(), node, std::move(body)};
+    sink_->write(e);
+  }
+  NodeId id(const std::string& name) const {
+    for (std::uint32_t i = 0; i < layout_.names.size(); ++i)
+      if (layout_.names[i] == name) return NodeId{i};
+    return kNoNode;
+  }
+  bool start_node(std::uint32_t i, std::string* error);
+  void plan();
+  void plan_fault(std::size_t index, const Fault& f);
+  void cut(NodeId from, NodeId to);
+  void uncut_all();
+  void settle();
+  void cleanup();
+  bool sleep_until(Duration at);
+
+  const Scenario& s_;
+  const LiveOptions& o_;
+  std::ostream& err_;
+  LiveLayout layout_;
+  live::PostgresServer pg_;
+  std::string dir_;
+  bool own_dir_ = false;
+  std::int64_t epoch_ = 0;
+  std::string secret_;
+  std::uint16_t base_port_ = 0;
+  std::unique_ptr<LineSink> sink_;
+  std::uint64_t seq_ = 0;
+  std::vector<live::Child> children_;
+  std::vector<std::uint32_t> incarnation_;
+  std::vector<Duration> offsets_;
+  std::set<std::uint32_t> paused_, crashed_;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> cuts_;
+  std::vector<Action> actions_;
+  std::vector<std::string> skipped_;
+};
+
+bool LiveRun::start_node(std::uint32_t i, std::string* error) {
+  const std::string& name = layout_.names[i];
+  const std::string history = dir_ + "/" + name + "-" + std::to_string(incarnation_[i]) + ".jsonl";
+  std::vector<std::string> argv{o_.node_binary.empty() ? self_exe() : o_.node_binary,
+                                "live-node", s_.path,
+                                "--name", name,
+                                "--base-port", std::to_string(base_port_),
+                                "--db", pg_.conninfo(),
+                                "--secret", secret_,
+                                "--epoch-ns", std::to_string(epoch_),
+                                "--offset-ns", std::to_string(offsets_[i].count()),
+                                "--seed", std::to_string(random_u64()),
+                                "--history", history};
+  ++incarnation_[i];
+  children_[i] = live::spawn_child(argv, dir_ + "/" + name + ".log", error);
+  return children_[i].running();
+}
+
+void LiveRun::cut(NodeId from, NodeId to) {
+  if (from.value >= layout_.launched || to.value >= layout_.launched || from == to) return;
+  cuts_.insert({from.value, to.value});
+  live::send_line(children_[from.value], "cut " + std::to_string(to.value));
+}
+
+void LiveRun::uncut_all() {
+  for (std::uint32_t i = 0; i < layout_.launched; ++i) live::send_line(children_[i], "heal");
+  cuts_.clear();
+}
+
+void LiveRun::plan_fault(std::size_t index, const Fault& f) {
+  const auto kind = std::string(to_string(f.kind));
+  auto skip = [&](const std::string& why) {
+    skipped_.push_back("fault #" + std::to_string(index) + " " + kind + " at " + format_duration(f.at.time_since_epoch()) +
+                       ": " + why);
+  };
+  std::vector<NodeId> nodes;
+  for (const auto& n : f.nodes) nodes.push_back(id(n.name));
+  NodeGroups target{{nodes.begin(), nodes.end()}};
+  const Duration at = scaled(f.at.time_since_epoch());
+  const auto idx = static_cast<std::uint32_t>(index);
+  auto injected = [this, idx, kind](NodeGroups groups, bool effective) {
+    const NodeId first = groups.empty() || groups[0].empty() ? kNoNode : groups[0][0];
+    emit(first, FaultInjected{idx, kind, "live", groups, effective});
+  };
+  auto heal_after = [&](std::function<void()> undo) {
+    if (!f.for_) return;
+    actions_.push_back({at + scaled(*f.for_), [this, idx, kind, undo] {
+                          undo();
+                          emit(kNoNode, FaultHealed{idx, kind});
+                        }});
+  };
+  for (NodeId n : nodes) {
+    if (n.value >= layout_.launched && f.kind != FaultKind::partition) {
+      return skip("names " + layout_.names.at(n.value) + ", which live mode does not run");
+    }
+  }
+  switch (f.kind) {
+    case FaultKind::crash: {
+      actions_.push_back({at, [this, nodes, target, injected] {
+                            bool effective = false;
+                            for (NodeId n : nodes) {
+                              if (!children_[n.value].running()) continue;
+                              live::kill_child(children_[n.value]);  // kill -9
+                              paused_.erase(n.value);
+                              crashed_.insert(n.value);
+                              emit(n, ProcessCrashed{});
+                              effective = true;
+                            }
+                            injected(target, effective);
+                          }});
+      if (f.restart_after) {
+        actions_.push_back({at + scaled(*f.restart_after), [this, nodes] {
+                              for (NodeId n : nodes) {
+                                std::string error;
+                                if (crashed_.erase(n.value) && !start_node(n.value, &error)) err_ << error << "\n";
+                              }
+                            }});
+      }
+      return;
+    }
+    case FaultKind::restart:
+      actions_.push_back({at, [this, nodes, target, injected] {
+                            bool effective = false;
+                            for (NodeId n : nodes) {
+                              std::string error;
+                              if (children_[n.value].running()) continue;
+                              crashed_.erase(n.value);
+                              effective = start_node(n.value, &error) || effective;
+                            }
+                            injected(target, effective);
+                          }});
+      return;
+    case FaultKind::pause:
+      actions_.push_back({at, [this, nodes, target, injected, len = scaled(f.for_.value_or(Duration{}))] {
+                            for (NodeId n : nodes) {
+                              if (!children_[n.value].running()) continue;
+                              ::kill(children_[n.value].pid, SIGSTOP);
+                              paused_.insert(n.value);
+                              emit(n, ProcessPaused{len});
+                            }
+                            injected(target, true);
+                          }});
+      heal_after([this, nodes] {
+        for (NodeId n : nodes) {
+          if (paused_.erase(n.value) && children_[n.value].running()) {
+            ::kill(children_[n.value].pid, SIGCONT);
+            emit(n, ProcessResumed{});
+          }
+        }
+      });
+      return;
+    case FaultKind::partition: {
+      NodeGroups groups;
+      for (const auto& g : f.groups) {
+        groups.emplace_back();
+        for (const auto& n : g) groups.back().push_back(id(n.name));
+      }
+      actions_.push_back({at, [this, groups, injected] {
+                            for (std::size_t a = 0; a < groups.size(); ++a)
+                              for (std::size_t b = 0; b < groups.size(); ++b)
+                                if (a != b)
+                                  for (NodeId x : groups[a])
+                                    for (NodeId y : groups[b]) cut(x, y);
+                            injected(groups, true);
+                          }});
+      heal_after([this] { uncut_all(); });
+      return;
+    }
+    case FaultKind::one_way:
+    case FaultKind::gossip_send_failure: {
+      std::vector<NodeId> from, to;
+      if (f.kind == FaultKind::one_way) {
+        for (const auto& n : f.from) from.push_back(id(n.name));
+        for (const auto& n : f.to) to.push_back(id(n.name));
+      } else {
+        from = nodes;
+        to.push_back(id(f.peer.name));
+      }
+      NodeGroups groups{from, to};
+      actions_.push_back({at, [this, from, to, groups, injected] {
+                            for (NodeId x : from)
+                              for (NodeId y : to) cut(x, y);
+                            injected(groups, true);
+                          }});
+      heal_after([this] { uncut_all(); });
+      return;
+    }
+    case FaultKind::heal:
+      actions_.push_back({at, [this, injected] {
+                            const bool effective = !cuts_.empty();
+                            uncut_all();
+                            injected({}, effective);
+                          }});
+      return;
+    case FaultKind::clock_skew:
+    case FaultKind::clock_step: {
+      if (f.kind == FaultKind::clock_skew && f.drift_ppm != 0)
+        skip("drift_ppm " + std::to_string(f.drift_ppm) + " (live clocks get offsets, not drift); its offset is applied");
+      const bool step = f.kind == FaultKind::clock_step;
+      const Duration amount = step ? f.by : f.offset;
+      actions_.push_back({at, [this, nodes, target, injected, step, amount] {
+                            for (NodeId n : nodes) {
+                              offsets_[n.value] = step ? offsets_[n.value] + amount : amount;
+                              live::send_line(children_[n.value], "offset " + std::to_string(offsets_[n.value].count()));
+                              emit(n, ClockChanged{offsets_[n.value], 0, step ? amount : Duration{}});
+                            }
+                            injected(target, true);
+                          }});
+      return;
+    }
+    default:
+      return skip("not injectable live yet (docs/live.md)");
+  }
+}
+
+void LiveRun::plan() {
+  for (std::size_t i = 0; i < s_.faults.size(); ++i) plan_fault(i, s_.faults[i]);
+  for (const auto& op : s_.operations) {
+    skipped_.push_back("operation at " + format_duration(op.at.time_since_epoch()) +
+                       ": operator runbooks and steps are not run live yet (docs/live.md)");
+  }
+  if (s_.database.replicas > 0)
+    skipped_.push_back("database.replicas = " + std::to_string(s_.database.replicas) +
+                       ": live mode runs the primary only (no streaming standbys yet)");
+  if (s_.clients.count > 0)
+    skipped_.push_back("clients.count = " + std::to_string(s_.clients.count) +
+                       ": clients, proxy and storage are not run live yet (no HTTP/websocket edge)");
+  if (s_.network.loss > 0 || s_.network.duplicate > 0 || s_.network.reorder > 0)
+    skipped_.push_back("[network] loss/duplicate/reorder: loopback TCP has none");
+  std::stable_sort(actions_.begin(), actions_.end(), [](const Action& a, const Action& b) { return a.at < b.at; });
+}
+
+bool LiveRun::sleep_until(Duration at) {
+  while (!g_interrupted) {
+    const Duration left = at - now().time_since_epoch();
+    if (left <= Duration{0}) return true;
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(std::chrono::nanoseconds(left.count()),
+                                                                   std::chrono::milliseconds(50)));
+  }
+  return false;
+}
+
+void LiveRun::settle() {
+  // DESIGN.md, Phases of a run: every fault healed, paused nodes resumed,
+  // crashed nodes restarted; clocks keep their offsets.
+  uncut_all();
+  for (std::uint32_t n : paused_) {
+    if (children_[n].running()) ::kill(children_[n].pid, SIGCONT);
+    emit(NodeId{n}, ProcessResumed{});
+  }
+  paused_.clear();
+  emit(kNoNode, SettleBegin{});
+  for (std::uint32_t n : crashed_) {
+    std::string error;
+    if (!start_node(n, &error)) err_ << error << "\n";
+  }
+  crashed_.clear();
+}
+
+void LiveRun::cleanup() {
+  if (o_.keep) return;
+  for (auto& c : children_) live::end_child(c, 500);
+  pg_.stop();
+  if (own_dir_ && !dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+LiveResult LiveRun::run() {
+  LiveResult r;
+  const auto wall0 = std::chrono::steady_clock::now();
+  g_interrupted = false;
+  struct sigaction sa{};
+  sa.sa_handler = on_interrupt;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (o_.work_dir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "faultline-live-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) return r.line = "faultline live: cannot create a temporary folder", r;
+    dir_ = tmpl;
+    own_dir_ = true;
+  } else {
+    dir_ = fs::absolute(o_.work_dir).string();
+    fs::create_directories(dir_);
+  }
+  r.work_dir = dir_;
+  layout_ = layout_of(s_, "");
+  r.node_names = layout_.names;
+  children_.resize(layout_.names.size());
+  incarnation_.assign(layout_.names.size(), 0);
+  offsets_.assign(layout_.names.size(), Duration{});
+  secret_ = std::to_string(random_u64()) + std::to_string(random_u64());
+  base_port_ = o_.base_port ? o_.base_port : static_cast<std::uint16_t>(k::kGossipPort);
+
+  std::string error;
+  if (!pg_.start(dir_ + "/pg", 0, &error)) return r.line = "faultline live: PostgreSQL: " + error, r;
+  if (!live::prepare_schema(pg_.conninfo(), layout_.spec->initial_schema(), &error))
+    return r.line = "faultline live: schema: " + error, r;
+
+  epoch_ = live::system_now_ns();
+  sink_ = std::make_unique<LineSink>(dir_ + "/harness.jsonl", layout_.names);
+  plan();
+  for (std::uint32_t i = 0; i < layout_.launched; ++i) {
+    if (!start_node(i, &error)) return r.line = "faultline live: " + error, r;
+  }
+  const Duration duration = scaled(s_.duration);
+  for (auto& a : actions_) {
+    if (a.at > duration) break;
+    if (!sleep_until(a.at)) break;
+    a.run();
+  }
+  if (sleep_until(duration)) {
+    settle();
+    sleep_until(duration + scaled(s_.settle));
+  }
+  const Time end = now();
+  if (g_interrupted) {
+    r.exit_code = 130;
+    r.line = "INTERRUPTED " + s_.path + " live: everything started was stopped";
+    return r;
+  }
+  if (o_.keep) {
+    err_ << "live: --keep: PostgreSQL (" << pg_.conninfo() << ") and the nodes run on; folder " << dir_
+         << "; Ctrl-C ends them\n";
+    while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const_cast<LiveOptions&>(o_).keep = false;
+  }
+  for (auto& c : children_) live::end_child(c, 500);
+
+  // Merge the per-process histories by time; seq renumbered in that order.
+  std::vector<HistoryEvent> all;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    auto events = sim::read_history_file(entry.path().string(), &error);
+    if (!events) return r.line = "faultline live: " + error, r;
+    all.insert(all.end(), events->begin(), events->end());
+  }
+  std::stable_sort(all.begin(), all.end(), [](const HistoryEvent& a, const HistoryEvent& b) {
+    return a.at != b.at ? a.at < b.at : a.node < b.node;
+  });
+  for (std::size_t i = 0; i < all.size(); ++i) all[i].seq = i;
+
+  inv::ClusterInfo info;
+  for (std::uint32_t i = 0; i < layout_.names.size(); ++i) {
+    inv::NodeInfo n;
+    n.name = layout_.names[i];
+    if (const ServerSpec* server = layout_.spec->server(n.name)) {
+      n.role = inv::Role::app_server;
+      n.server_id = server->id;
+    } else {
+      n.role = inv::Role::db_primary;
+    }
+    info.nodes.push_back(n);
+  }
+  info.leader_election = std::string(to_string(s_.cluster.leader_election));
+  info.initial_schema = layout_.spec->initial_schema();
+  inv::InvariantSet checks;
+  for (const auto& spec : inv::invariant_specs()) {
+    if (!s_.invariants.checks(spec.name)) continue;
+    std::map<std::string, std::string> options;
+    if (auto it = s_.invariants.options.find(spec.name); it != s_.invariants.options.end())
+      for (const auto& [k, v] : it->second.values) options[k] = format_duration(v);
+    auto made = inv::make_invariant(spec.name, options, info);
+    if (made.invariant) checks.add(std::move(made.invariant));
+  }
+  for (const auto& e : all) checks.on_event(e);
+  checks.finish(inv::RunEnd{end, true});
+
+  std::set<std::string> expected, found;
+  for (const auto& v : s_.expect.violations) expected.insert(v.name);
+  std::vector<std::string> unexpected;
+  for (const auto& v : checks.violations()) {
+    r.violations.push_back(v.invariant + " at " + line_time(v.at.time_since_epoch()) + ": " + v.message);
+    found.insert(v.invariant);
+    if (!expected.count(v.invariant)) unexpected.push_back(r.violations.back());
+  }
+  std::vector<std::string> missing;
+  for (const auto& e : expected)
+    if (!found.count(e)) missing.push_back(e);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  char wall_text[32];
+  std::snprintf(wall_text, sizeof wall_text, "%.1fs", wall);
+  const std::string stats = s_.path + " live sim=" + line_time(end.time_since_epoch()) + " wall=" + wall_text +
+                            " events=" + line_count(all.size()) +
+                            (o_.time_scale != 1.0 ? " time-scale=" + std::to_string(o_.time_scale) : "") +
+                            (skipped_.empty() ? "" : " skipped=" + std::to_string(skipped_.size()));
+  if (unexpected.empty() && missing.empty()) {
+    r.exit_code = kExitOk;
+    r.line = "PASS " + stats;
+  } else {
+    r.exit_code = kExitFailed;
+    std::string first = !unexpected.empty() ? unexpected.front() : "expected " + missing.front() + " not found";
+    const std::size_t more = unexpected.size() + missing.size() - 1;
+    r.line = "FAIL " + stats + " " + first + (more ? " (+" + std::to_string(more) + " more)" : "") + " -> " + dir_;
+    const_cast<LiveOptions&>(o_).keep = true;  // a failing run's folder stays for inspection (PostgreSQL stops)
+    pg_.stop();
+  }
+  r.skipped = skipped_;
+  r.history = std::move(all);
+  return r;
+}
+
+}  // namespace
+
+LiveResult run_live(const Scenario& scenario, const LiveOptions& options, std::ostream& err) {
+  LiveRun run(scenario, options, err);
+  return run.run();
+}
+
+int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
+  LoadResult loaded = load_scenario(f.file);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) err << e.str() << "\n";
+    return kExitUsage;
+  }
+  LiveLayout layout = layout_of(*loaded.scenario, f.db_conninfo);
+  live::NodeRunOptions o;
+  o.spec = layout.spec;
+  o.name = f.name;
+  for (std::uint32_t i = 0; i < layout.spec->servers.size(); ++i) {
+    o.gossip_ports[NodeId{i}] = port_of(f.base_port, i);
+    if (layout.names[i] == f.name) o.self = NodeId{i};
+  }
+  if (o.self == kNoNode) {
+    err << "live-node: no app server named " << f.name << "\n";
+    return kExitUsage;
+  }
+  o.secret = f.secret;
+  o.db_conninfo = f.db_conninfo;
+  o.db_node = layout.db;
+  o.epoch_ns = f.epoch_ns;
+  o.clock_offset = Duration{f.offset_ns};
+  o.seed = f.seed;
+  LineSink sink(f.history, layout.names);
+  if (!sink.ok()) {
+    err << "live-node: cannot write " << f.history << "\n";
+    return kExitInternal;
+  }
+  o.sink = [&sink](const HistoryEvent& e) { sink.write(e); };
+  o.control_fd = 0;
+  signal(SIGPIPE, SIG_IGN);
+  return live::run_node(o);
+}
+
+}  // namespace fl::harness

@@ -1,0 +1,518 @@
+// The live runtime (see node_runtime.h). One io_context; the database is a
+// worker thread doing blocking libpq calls in order and posting each answer
+// back to the io_context (the first slice's choice: simple and correct; a
+// non-blocking PQsendQuery driven by the socket's readiness is what is left,
+// docs/live.md). Nothing of a node ever runs on the worker.
+#include "live/node_runtime.h"
+
+// <utility> first: Boost 1.74's asio/awaitable.hpp uses std::exchange without it under C++20.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "base/env.h"
+#include "live/frame.h"
+#include "live/pg_db.h"
+#include "nodes/app_server.h"
+#include "nodes/constants.h"
+
+namespace fl::live {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::int64_t system_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+Time live_time(std::int64_t epoch_ns) { return time_from_ns(system_now_ns() - epoch_ns); }
+
+namespace {
+
+// sim/simulation.h's kConnectTimeout: a TCP connect into a partition times out
+// after this; live mode's cuts fail sends after the same wait.
+constexpr Duration kConnectTimeout = seconds(3);
+
+std::chrono::nanoseconds chrono_of(Duration d) { return std::chrono::nanoseconds(d.count()); }
+
+class Runtime;
+
+// The outgoing connection to one peer: frames numbered per connection, each
+// waiting for its acknowledgement.
+class PeerLink : public std::enable_shared_from_this<PeerLink> {
+ public:
+  PeerLink(Runtime& rt, NodeId peer, std::uint16_t port);
+  void send(const Message& message);
+  void cut();     // the transport is cut: break the connection, fail what waits
+  void close_and_fail();
+
+ private:
+  struct Pending {
+    Message message;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  void connect();
+  void flush();
+  void read_acks();
+  void fail(std::uint64_t seq);
+
+  Runtime& rt_;
+  NodeId peer_;
+  std::uint16_t port_;
+  enum class State { idle, connecting, open } state_ = State::idle;
+  std::unique_ptr<tcp::socket> socket_;
+  std::unique_ptr<asio::steady_timer> connect_timer_;
+  std::uint64_t next_seq_ = 0;
+  std::map<std::uint64_t, Pending> pending_;
+  std::deque<std::vector<std::uint8_t>> outbox_;
+  bool writing_ = false;
+  std::vector<std::uint8_t> read_buf_;
+  std::uint64_t generation_ = 0;  // bumps at every close: stale callbacks do nothing
+};
+
+class Runtime final : public Env {
+ public:
+  explicit Runtime(const NodeRunOptions& o)
+      : o_(o), rng_(o.seed), acceptor_(io_), control_(io_), db_(o.db_conninfo, o.epoch_ns) {
+    offset_ = o.clock_offset;
+  }
+
+  int run();
+
+  // ---- Env ----
+  NodeId self() const override { return o_.self; }
+  Time now() override { return live_time(o_.epoch_ns) + offset_; }
+  Time monotonic() override {
+    return time_from_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count());
+  }
+  TimerId after(Duration d, TimerTag tag) override {
+    const TimerId id{++next_timer_};
+    auto timer = std::make_unique<asio::steady_timer>(io_, chrono_of(d));
+    timer->async_wait([this, id, tag](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (timers_.erase(id.value) == 0) return;  // cancelled
+      if (alive()) node_->on_timer(*this, id, tag);
+    });
+    timers_.emplace(id.value, std::move(timer));
+    return id;
+  }
+  void cancel(TimerId id) override {
+    auto it = timers_.find(id.value);
+    if (it == timers_.end()) return;
+    it->second->cancel();
+    timers_.erase(it);
+  }
+  void send(NodeId to, const Message& message) override;
+  RequestId db(const DbRequest& request) override;
+  void db_reply(NodeId, RequestId, const DbReply&) override { log("db_reply: not a database member"); }
+  void set_db_endpoint(NodeId) override { log("set_db_endpoint: no failover live"); }
+  void control(NodeId, const ControlOp&) override { log("control: no operator live"); }
+  Rng& rng() override { return rng_; }
+  void emit(EventBody event) override { emit_as(o_.self, std::move(event)); }
+
+  // ---- for PeerLink ----
+  asio::io_context& io() { return io_; }
+  const std::string& secret() const { return o_.secret; }
+  bool cut_to(NodeId peer) const { return cuts_.count(peer) != 0; }
+  void send_failed(NodeId to, const Message& message) {
+    // Posted: Env calls never call the node back re-entrantly.
+    asio::post(io_, [this, to, message] {
+      if (alive()) node_->on_send_failed(*this, to, message);
+    });
+  }
+  void log(const std::string& line) { std::cerr << o_.name << ": " << line << std::endl; }
+  bool alive() const { return node_ != nullptr && !stopping_; }
+  void deliver(NodeId from, const Message& message) {
+    if (alive()) node_->on_message(*this, from, message);
+  }
+
+ private:
+  void emit_as(NodeId node, EventBody event) {
+    HistoryEvent e{seq_++, live_time(o_.epoch_ns), now(), node, std::move(event)};
+    if (o_.sink) o_.sink(e);
+  }
+  void accept();
+  void serve(std::shared_ptr<tcp::socket> socket);
+  void read_control();
+  void on_control(const std::string& line);
+  void db_worker();
+  void stop_gracefully();
+
+  NodeRunOptions o_;
+  asio::io_context io_;
+  Rng rng_;
+  Duration offset_{};
+  std::unique_ptr<Node> node_;
+  bool stopping_ = false;
+  std::uint64_t seq_ = 0;
+  std::uint64_t next_timer_ = 0;
+  std::map<std::uint64_t, std::unique_ptr<asio::steady_timer>> timers_;
+  std::map<NodeId, std::shared_ptr<PeerLink>> links_;
+  std::set<NodeId> cuts_;
+  std::set<std::size_t> unroutable_logged_;
+  tcp::acceptor acceptor_;
+  asio::posix::stream_descriptor control_;
+  asio::streambuf control_buf_;
+
+  // database worker
+  PgDatabase db_;
+  std::uint64_t next_request_ = 0;
+  std::mutex db_mutex_;
+  std::condition_variable db_cv_;
+  std::deque<std::pair<RequestId, DbRequest>> db_queue_;
+  bool db_quit_ = false;
+  std::thread db_thread_;
+};
+
+// ---- PeerLink ------------------------------------------------------------------------
+
+PeerLink::PeerLink(Runtime& rt, NodeId peer, std::uint16_t port) : rt_(rt), peer_(peer), port_(port) {}
+
+void PeerLink::send(const Message& message) {
+  const std::uint64_t seq = ++next_seq_;
+  auto bytes = encode_frame(Frame{FrameType::message, rt_.self(), seq, message}, rt_.secret());
+  if (!bytes) {  // checked by the runtime before: cannot happen
+    rt_.send_failed(peer_, message);
+    return;
+  }
+  Pending p{message, std::make_unique<asio::steady_timer>(rt_.io(), chrono_of(k::kGossipRequestTimeout))};
+  // No acknowledgement in time: a frozen peer or a black hole (MODEL.md).
+  p.timer->async_wait([self = shared_from_this(), seq](const boost::system::error_code& ec) {
+    if (!ec) self->fail(seq);
+  });
+  pending_.emplace(seq, std::move(p));
+  outbox_.push_back(std::move(*bytes));
+  if (state_ == State::idle) connect();
+  else if (state_ == State::open) flush();
+}
+
+void PeerLink::fail(std::uint64_t seq) {
+  auto it = pending_.find(seq);
+  if (it == pending_.end()) return;
+  Message m = std::move(it->second.message);
+  pending_.erase(it);
+  rt_.send_failed(peer_, m);
+}
+
+void PeerLink::close_and_fail() {
+  ++generation_;
+  if (socket_) {
+    boost::system::error_code ignored;
+    socket_->close(ignored);
+  }
+  socket_.reset();
+  if (connect_timer_) connect_timer_->cancel();
+  state_ = State::idle;
+  writing_ = false;
+  outbox_.clear();
+  // A broken connection breaks every message in flight on it.
+  std::vector<std::uint64_t> seqs;
+  for (auto& [seq, p] : pending_) seqs.push_back(seq);
+  for (std::uint64_t seq : seqs) {
+    pending_.at(seq).timer->cancel();
+    fail(seq);
+  }
+}
+
+void PeerLink::cut() { close_and_fail(); }
+
+void PeerLink::connect() {
+  state_ = State::connecting;
+  const std::uint64_t gen = generation_;
+  socket_ = std::make_unique<tcp::socket>(rt_.io());
+  connect_timer_ = std::make_unique<asio::steady_timer>(rt_.io(), chrono_of(kConnectTimeout));
+  connect_timer_->async_wait([self = shared_from_this(), gen](const boost::system::error_code& ec) {
+    if (!ec && self->generation_ == gen && self->state_ == State::connecting) self->close_and_fail();
+  });
+  socket_->async_connect(tcp::endpoint(asio::ip::address_v4::loopback(), port_),
+                         [self = shared_from_this(), gen](const boost::system::error_code& ec) {
+                           if (self->generation_ != gen) return;
+                           self->connect_timer_->cancel();
+                           if (ec) {  // refused: the port is closed (the process is down)
+                             self->close_and_fail();
+                             return;
+                           }
+                           self->socket_->set_option(tcp::no_delay(true));
+                           self->state_ = State::open;
+                           self->read_acks();
+                           self->flush();
+                         });
+}
+
+void PeerLink::flush() {
+  if (writing_ || outbox_.empty() || state_ != State::open) return;
+  writing_ = true;
+  const std::uint64_t gen = generation_;
+  asio::async_write(*socket_, asio::buffer(outbox_.front()),
+                    [self = shared_from_this(), gen](const boost::system::error_code& ec, std::size_t) {
+                      if (self->generation_ != gen) return;
+                      self->writing_ = false;
+                      if (ec) {
+                        self->close_and_fail();
+                        return;
+                      }
+                      self->outbox_.pop_front();
+                      self->flush();
+                    });
+}
+
+void PeerLink::read_acks() {
+  const std::uint64_t gen = generation_;
+  auto chunk = std::make_shared<std::array<std::uint8_t, 1024>>();
+  socket_->async_read_some(asio::buffer(*chunk), [self = shared_from_this(), gen, chunk](
+                                                     const boost::system::error_code& ec, std::size_t n) {
+    if (self->generation_ != gen) return;
+    if (ec) {  // reset or closed by the peer (a crash, a restart)
+      self->close_and_fail();
+      return;
+    }
+    self->read_buf_.insert(self->read_buf_.end(), chunk->begin(), chunk->begin() + static_cast<std::ptrdiff_t>(n));
+    for (;;) {
+      Decoded d = decode_frame(self->read_buf_, self->rt_.secret());
+      if (d.status == DecodeStatus::need_more) break;
+      if (d.status != DecodeStatus::ok || d.frame.type != FrameType::ack) {
+        self->rt_.log(std::string("rejected an answer frame: ") + decode_status_name(d.status));
+        self->close_and_fail();
+        return;
+      }
+      self->read_buf_.erase(self->read_buf_.begin(), self->read_buf_.begin() + static_cast<std::ptrdiff_t>(d.consumed));
+      auto it = self->pending_.find(d.frame.seq);
+      if (it != self->pending_.end()) {
+        it->second.timer->cancel();
+        self->pending_.erase(it);
+      }
+    }
+    self->read_acks();
+  });
+}
+
+// ---- Runtime ----------------------------------------------------------------------
+
+void Runtime::send(NodeId to, const Message& message) {
+  auto port = o_.gossip_ports.find(to);
+  if (port == o_.gossip_ports.end() || to == o_.self || !transportable(message)) {
+    // No live route (the edge's proxy, storage and clients; WAL messages):
+    // said once per message type, and failed like a refused connection.
+    if (unroutable_logged_.insert(message.body.index()).second)
+      log("no live route for message type #" + std::to_string(message.body.index()) + " to node " +
+          std::to_string(to.value));
+    send_failed(to, message);
+    return;
+  }
+  if (cut_to(to)) {
+    // A partition or one-way cut: the connect times out, as in the simulator.
+    auto timer = std::make_shared<asio::steady_timer>(io_, chrono_of(kConnectTimeout));
+    timer->async_wait([this, timer, to, message](const boost::system::error_code& ec) {
+      if (!ec && alive()) node_->on_send_failed(*this, to, message);
+    });
+    return;
+  }
+  auto& link = links_[to];
+  if (!link) link = std::make_shared<PeerLink>(*this, to, port->second);
+  link->send(message);
+}
+
+RequestId Runtime::db(const DbRequest& request) {
+  const RequestId id{++next_request_};
+  {
+    std::lock_guard lock(db_mutex_);
+    db_queue_.emplace_back(id, request);
+  }
+  db_cv_.notify_one();
+  return id;
+}
+
+void Runtime::db_worker() {
+  for (;;) {
+    std::pair<RequestId, DbRequest> item;
+    {
+      std::unique_lock lock(db_mutex_);
+      db_cv_.wait(lock, [&] { return db_quit_ || !db_queue_.empty(); });
+      if (db_queue_.empty()) return;  // quit, and everything asked was run
+      item = std::move(db_queue_.front());
+      db_queue_.pop_front();
+    }
+    DbReply reply = db_.execute(item.second.op);
+    if (!reply.ok() && reply.status != DbStatus::conflict) log("database: " + db_.last_error());
+    const auto* post = std::get_if<DbPostInsert>(&item.second.op);
+    asio::post(io_, [this, id = item.first, reply = std::move(reply), post = post ? std::optional(*post) : std::nullopt] {
+      // The simulated primary records each committed post; live, the runtime
+      // that saw the commit records it for the database member.
+      if (post && reply.ok()) {
+        if (const auto* r = reply.get<DbPostResult>(); r && !r->duplicate)
+          emit_as(o_.db_node, PostCommitted{post->row.post, post->row.channel, r->lsn});
+      }
+      if (alive()) node_->on_db_reply(*this, id, reply);
+    });
+  }
+}
+
+void Runtime::accept() {
+  auto socket = std::make_shared<tcp::socket>(io_);
+  acceptor_.async_accept(*socket, [this, socket](const boost::system::error_code& ec) {
+    if (ec) return;
+    serve(socket);
+    accept();
+  });
+}
+
+// An incoming connection: frames in, acknowledgements out. It lives as long
+// as a read or write handler holds it.
+class InConn : public std::enable_shared_from_this<InConn> {
+ public:
+  InConn(Runtime& rt, std::shared_ptr<tcp::socket> socket, const NodeRunOptions& o)
+      : rt_(rt), socket_(std::move(socket)), o_(o) {}
+  void read() {
+    socket_->async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                std::size_t n) {
+      if (ec) return;
+      self->buf_.insert(self->buf_.end(), self->chunk_.begin(), self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
+      if (self->drain()) self->read();
+    });
+  }
+
+ private:
+  // Hands every whole frame to the node; false when the stream was rejected.
+  bool drain() {
+    for (;;) {
+      Decoded d = decode_frame(buf_, o_.secret);
+      if (d.status == DecodeStatus::need_more) return true;
+      const bool known = d.status == DecodeStatus::ok && d.frame.type == FrameType::message &&
+                         o_.gossip_ports.count(d.frame.from) != 0 && d.frame.from != o_.self;
+      if (!known) {
+        // Outside the cluster, malformed, or another protocol: logged and
+        // dropped with its connection; the node never sees it.
+        boost::system::error_code ignored;
+        const auto remote = socket_->remote_endpoint(ignored);
+        rt_.log(std::string("rejected frame from ") + remote.address().to_string() + ":" +
+                std::to_string(remote.port()) + ": " +
+                (d.status == DecodeStatus::ok ? "unexpected sender or type" : decode_status_name(d.status)));
+        socket_->close(ignored);
+        return false;
+      }
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(d.consumed));
+      rt_.deliver(d.frame.from, d.frame.message);
+      // Acknowledged once the node took it in: a paused process acknowledges nothing.
+      if (auto ack = encode_frame(Frame{FrameType::ack, o_.self, d.frame.seq, {}}, o_.secret)) {
+        out_.push_back(std::move(*ack));
+        write();
+      }
+    }
+  }
+  void write() {
+    if (writing_ || out_.empty()) return;
+    writing_ = true;
+    asio::async_write(*socket_, asio::buffer(out_.front()),
+                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                        self->writing_ = false;
+                        if (ec) return;
+                        self->out_.pop_front();
+                        self->write();
+                      });
+  }
+
+  Runtime& rt_;
+  std::shared_ptr<tcp::socket> socket_;
+  const NodeRunOptions& o_;
+  std::vector<std::uint8_t> buf_;
+  std::array<std::uint8_t, 4096> chunk_{};
+  std::deque<std::vector<std::uint8_t>> out_;
+  bool writing_ = false;
+};
+
+void Runtime::serve(std::shared_ptr<tcp::socket> socket) {
+  std::make_shared<InConn>(*this, std::move(socket), o_)->read();
+}
+
+void Runtime::read_control() {
+  asio::async_read_until(control_, control_buf_, '\n', [this](const boost::system::error_code& ec, std::size_t) {
+    if (ec) {  // end of file: the harness is gone; nothing may outlive it
+      log("control closed: exiting");
+      io_.stop();
+      return;
+    }
+    std::istream in(&control_buf_);
+    std::string line;
+    std::getline(in, line);
+    on_control(line);
+    if (!io_.stopped()) read_control();
+  });
+}
+
+void Runtime::on_control(const std::string& line) {
+  const auto space = line.find(' ');
+  const std::string cmd = line.substr(0, space);
+  const std::string arg = space == std::string::npos ? "" : line.substr(space + 1);
+  if (cmd == "cut" || cmd == "uncut") {
+    const NodeId peer{static_cast<std::uint32_t>(std::stoul(arg))};
+    if (cmd == "cut") {
+      cuts_.insert(peer);
+      if (auto it = links_.find(peer); it != links_.end()) it->second->cut();
+    } else {
+      cuts_.erase(peer);
+    }
+  } else if (cmd == "heal") {
+    cuts_.clear();
+  } else if (cmd == "offset") {
+    offset_ = Duration{std::stoll(arg)};
+  } else if (cmd == "stop") {
+    stop_gracefully();
+  } else {
+    log("unknown control line: " + line);
+  }
+}
+
+void Runtime::stop_gracefully() {
+  if (stopping_) return;
+  node_->on_stop(*this);
+  emit(ProcessStopped{});
+  stopping_ = true;
+  io_.stop();  // run() then drains the database requests on_stop made
+}
+
+int Runtime::run() {
+  boost::system::error_code ec;
+  const auto port = o_.gossip_ports.at(o_.self);
+  acceptor_.open(tcp::v4(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    log("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + ec.message());
+    return 3;
+  }
+  control_.assign(::dup(o_.control_fd));
+  db_thread_ = std::thread([this] { db_worker(); });
+  node_ = std::make_unique<AppServer>(o_.spec, o_.name);
+  emit(ProcessStarted{});
+  node_->on_start(*this);
+  accept();
+  read_control();
+  io_.run();
+  {
+    std::lock_guard lock(db_mutex_);
+    db_quit_ = true;
+  }
+  db_cv_.notify_one();
+  db_thread_.join();
+  return 0;
+}
+
+}  // namespace
+
+int run_node(const NodeRunOptions& options) {
+  Runtime rt(options);
+  return rt.run();
+}
+
+}  // namespace fl::live

@@ -1,0 +1,57 @@
+// The live runtime of one app server process: base/env.h's Env on Boost.Asio
+// (one io_context, one thread for the node), gossip over TCP with the frames of
+// live/frame.h, the database through live/pg_db.h. Asio and libpq stay in the
+// .cc: this header is what the harness includes.
+//
+// What it keeps true (base/env.h's promises, live):
+//  - The node's inputs run on the io_context's thread only, never concurrently,
+//    never re-entrantly (an Env call posts; it never calls the node back).
+//  - A send to a peer is acknowledged by the peer's runtime after its node took
+//    it in; without that acknowledgement within k::kGossipRequestTimeout, or
+//    when the connection is refused, reset or cut, the sender's node gets
+//    on_send_failed for it (exactly once per send).
+//  - A frame that fails decoding (wrong HMAC, version, length, random bytes)
+//    is logged and its connection closed; the node never sees it.
+//  - Control lines on `control_fd` (the harness's pipe): "cut ID", "uncut ID",
+//    "heal", "offset NS" (clock fault: now() = system clock + NS), "stop"
+//    (graceful: on_stop, the database requests it made are run, then exit).
+//    End of file (the harness is gone) exits at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/history.h"
+#include "base/ids.h"
+#include "base/time.h"
+#include "nodes/spec.h"
+
+namespace fl::live {
+
+struct NodeRunOptions {
+  std::shared_ptr<const ClusterSpec> spec;   // the machines' files (nodes/spec.h)
+  std::string name;                          // "app1"
+  NodeId self{kNoNode};
+  std::map<NodeId, std::uint16_t> gossip_ports;  // every app server's loopback port
+  std::string secret;                        // the cluster's HMAC key
+  std::string db_conninfo;                   // libpq connection string of the primary
+  NodeId db_node{kNoNode};                   // the id the database's events carry
+  std::int64_t epoch_ns = 0;                 // the run's time origin (system clock, ns)
+  Duration clock_offset{};                   // clock fault at start
+  std::uint64_t seed = 0;                    // this process start's generator seed
+  std::function<void(const HistoryEvent&)> sink;  // every emitted event, stamped
+  int control_fd = 0;
+};
+
+// Runs the node until "stop" or end of file on control_fd. Returns 0, or 3
+// when the runtime itself failed (the port taken).
+int run_node(const NodeRunOptions& options);
+
+// The wall instant as live mode's Time: system clock ns since `epoch_ns`.
+Time live_time(std::int64_t epoch_ns);
+std::int64_t system_now_ns();
+
+}  // namespace fl::live

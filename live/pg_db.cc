@@ -1,0 +1,424 @@
+// PgDatabase: DbOp -> SQL (see pg_db.h). nodes/database.cc is the reference for
+// every answer; each lambda names the model's rule it reproduces.
+#include "live/pg_db.h"
+
+#include "nodes/constants.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace fl::live {
+
+namespace {
+template <class... Ts> struct Overloaded : Ts... { using Ts::operator()...; };
+template <class... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// u64 ids (random discovery ids, client post ids) stored in bigint: the bit
+// pattern, so every value round-trips.
+std::string s64(std::uint64_t v) { return std::to_string(static_cast<std::int64_t>(v)); }
+std::uint64_t u64(const char* text) { return static_cast<std::uint64_t>(std::strtoll(text, nullptr, 10)); }
+std::int64_t i64(const char* text) { return std::strtoll(text, nullptr, 10); }
+
+const char* status_text(JobStatus s) {
+  switch (s) {
+    case JobStatus::pending: return "pending";
+    case JobStatus::in_progress: return "in_progress";
+    case JobStatus::success: return "success";
+    case JobStatus::error: return "error";
+  }
+  return "error";
+}
+JobStatus status_of(const char* s) {
+  if (std::strcmp(s, "pending") == 0) return JobStatus::pending;
+  if (std::strcmp(s, "in_progress") == 0) return JobStatus::in_progress;
+  if (std::strcmp(s, "success") == 0) return JobStatus::success;
+  return JobStatus::error;
+}
+
+struct PgFailure {
+  DbStatus status;
+  std::string message;
+};
+
+const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS ClusterDiscovery (
+  Id bigint PRIMARY KEY, Type text NOT NULL, ClusterName text NOT NULL, Hostname text NOT NULL,
+  Node bigint NOT NULL, ServerId integer NOT NULL, GossipPort integer NOT NULL,
+  CreateAt bigint NOT NULL, LastPingAt bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS db_lock (Id text PRIMARY KEY, Holder bigint NOT NULL, ExpireAt bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS db_migrations (Version integer PRIMARY KEY, AppliedBy bigint NOT NULL,
+  AppliedCount integer NOT NULL);
+CREATE TABLE IF NOT EXISTS Systems (Name text PRIMARY KEY, Value text NOT NULL);
+CREATE TABLE IF NOT EXISTS Jobs (Id bigserial PRIMARY KEY, Type text NOT NULL, Status text NOT NULL,
+  Worker bigint NOT NULL, CreateAt bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS Posts (Id bigint PRIMARY KEY, ChannelId integer NOT NULL, Author bigint NOT NULL,
+  CreateAt bigint NOT NULL, Lsn bigint NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS post_lsn;
+CREATE TABLE IF NOT EXISTS cluster_lease (Name text PRIMARY KEY, Holder bigint NOT NULL, ExpireAt bigint NOT NULL);
+)sql";
+
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r) {}
+  ~Result() { PQclear(r_); }
+  Result(const Result&) = delete;
+  Result(Result&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  int rows() const { return PQntuples(r_); }
+  const char* at(int row, int col) const { return PQgetvalue(r_, row, col); }
+  bool null(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+
+ private:
+  PGresult* r_;
+};
+
+}  // namespace
+
+struct PgDatabase::Impl {
+  std::string conninfo;
+  std::int64_t epoch_ns = 0;
+  PGconn* conn = nullptr;
+  std::string now_sql;  // the database's clock, ns since the run's epoch
+
+  ~Impl() { close(); }
+  void close() {
+    if (conn) PQfinish(conn);
+    conn = nullptr;
+  }
+  void connect() {
+    if (conn && PQstatus(conn) == CONNECTION_OK) return;
+    close();
+    conn = PQconnectdb(conninfo.c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+      std::string msg = PQerrorMessage(conn);
+      close();
+      throw PgFailure{DbStatus::connection_refused, msg};
+    }
+  }
+  // Runs one statement with text parameters; throws PgFailure on any error.
+  Result q(const std::string& sql, const std::vector<std::string>& params = {}) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    PGresult* r = PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                               nullptr, 0);
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(r);
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    std::string code = state ? state : "";
+    std::string msg = PQerrorMessage(conn);
+    PQclear(r);
+    DbStatus status = DbStatus::conflict;
+    if (PQstatus(conn) != CONNECTION_OK || code.rfind("08", 0) == 0 || code == "57P01") {
+      close();
+      status = DbStatus::connection_refused;
+    } else if (code == "40001" || code == "40P01") {
+      status = DbStatus::serialization_failure;
+    } else if (code == "57014") {
+      status = DbStatus::timeout;
+    } else if (code == "25006") {
+      status = DbStatus::read_only;
+    }
+    throw PgFailure{status, code + " " + msg};
+  }
+  // Rolls back an open transaction after a failure, ignoring errors (the
+  // connection may be gone).
+  void rollback() {
+    if (conn && PQstatus(conn) == CONNECTION_OK) PQclear(PQexec(conn, "ROLLBACK"));
+  }
+  DbReply run(const DbOp& op);
+};
+
+PgDatabase::PgDatabase(std::string conninfo, std::int64_t epoch_ns) : impl_(std::make_unique<Impl>()) {
+  impl_->conninfo = std::move(conninfo);
+  impl_->epoch_ns = epoch_ns;
+  impl_->now_sql = "(floor(extract(epoch from clock_timestamp()) * 1000000)::bigint * 1000 - " +
+                   std::to_string(epoch_ns) + ")";
+}
+
+PgDatabase::~PgDatabase() = default;
+
+DbReply PgDatabase::execute(const DbOp& op) {
+  try {
+    impl_->connect();
+    DbReply reply = impl_->run(op);
+    last_error_.clear();
+    return reply;
+  } catch (const PgFailure& f) {
+    impl_->rollback();
+    last_error_ = f.message;
+    DbReply reply;
+    reply.status = f.status;
+    return reply;
+  }
+}
+
+DbReply PgDatabase::Impl::run(const DbOp& op) {
+  DbReply reply;
+  const std::string& now = now_sql;
+  std::visit(
+      Overloaded{
+          [&](const DbPing&) {
+            q("SELECT 1");
+            reply.result = DbPong{};
+          },
+          [&](const DbDiscoveryRegister& r) {
+            // The model deletes the caller's old rows and inserts, atomically.
+            q("BEGIN");
+            q("DELETE FROM ClusterDiscovery WHERE Type = $1 AND ClusterName = $2 AND Hostname = $3",
+              {r.row.type, r.row.cluster, r.row.hostname});
+            // One reading of the clock for both stamps: the model's create_at == last_ping_at.
+            q("INSERT INTO ClusterDiscovery SELECT $1, $2, $3, $4, $5, $6, $7, n, n FROM (SELECT " + now + " AS n) AS t",
+              {s64(r.row.id), r.row.type, r.row.cluster, r.row.hostname, std::to_string(r.row.node.value),
+               std::to_string(r.row.server_id), std::to_string(r.row.gossip_port)});
+            q("COMMIT");
+            reply.result = DbOk{};
+          },
+          [&](const DbDiscoveryRefresh& r) {
+            Result res = q("UPDATE ClusterDiscovery SET LastPingAt = " + now + " WHERE Id = $1 RETURNING Id", {s64(r.id)});
+            if (res.rows() == 0) reply.status = DbStatus::conflict;  // the row is gone
+            else reply.result = DbOk{};
+          },
+          [&](const DbDiscoveryDelete& r) {
+            q("DELETE FROM ClusterDiscovery WHERE Id = $1", {s64(r.id)});
+            reply.result = DbOk{};
+          },
+          [&](const DbDiscoveryCleanStale& r) {
+            q("DELETE FROM ClusterDiscovery WHERE Type = $1 AND ClusterName = $2 AND LastPingAt < " + now + " - $3",
+              {r.type, r.cluster, std::to_string(ns(r.stale_after))});
+            reply.result = DbOk{};
+          },
+          [&](const DbDiscoveryList& r) {
+            Result res = q("SELECT Id, Type, ClusterName, Hostname, Node, ServerId, GossipPort, CreateAt, LastPingAt "
+                           "FROM ClusterDiscovery WHERE Type = $1 AND ClusterName = $2 AND LastPingAt >= " +
+                               now + " - $3",
+                           {r.type, r.cluster, std::to_string(ns(r.alive_within))});
+            DbDiscoveryRows rows;
+            for (int i = 0; i < res.rows(); ++i) {
+              DiscoveryRow row;
+              row.id = u64(res.at(i, 0));
+              row.type = res.at(i, 1);
+              row.cluster = res.at(i, 2);
+              row.hostname = res.at(i, 3);
+              row.node = NodeId{static_cast<std::uint32_t>(i64(res.at(i, 4)))};
+              row.server_id = static_cast<std::uint32_t>(i64(res.at(i, 5)));
+              row.gossip_port = static_cast<std::uint16_t>(i64(res.at(i, 6)));
+              row.create_at = time_from_ns(i64(res.at(i, 7)));
+              row.last_ping_at = time_from_ns(i64(res.at(i, 8)));
+              rows.rows.push_back(std::move(row));
+            }
+            // The model orders by the unsigned id; bigint orders by its sign.
+            std::sort(rows.rows.begin(), rows.rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+            reply.result = std::move(rows);
+          },
+          [&](const DbLockAcquire& r) {
+            // One statement under the row lock: insert, or take over a row whose
+            // expireat the judge has reached (judge >= expireat). morph judges
+            // with the client's clock; db_clock with the database's. EXCLUDED's
+            // ExpireAt - ttl is the judge, evaluated once.
+            const std::string judge = r.clock == LockClock::client ? "$3::bigint" : now;
+            Result res = q("INSERT INTO db_lock AS l SELECT $1, $2, j + $4 FROM (SELECT " + judge +
+                               " AS j) AS t ON CONFLICT (Id) DO UPDATE SET Holder = EXCLUDED.Holder, "
+                               "ExpireAt = EXCLUDED.ExpireAt WHERE EXCLUDED.ExpireAt - $4 >= l.ExpireAt "
+                               "RETURNING ExpireAt, (xmax <> 0) AS took_over",
+                           {r.key, std::to_string(r.holder.value), std::to_string(ns(r.client_now)),
+                            std::to_string(ns(r.ttl))});
+            DbLockResult result;
+            if (res.rows() == 1) {
+              result.acquired = true;
+              result.took_over = res.at(0, 1)[0] == 't';
+              result.expire_at = time_from_ns(i64(res.at(0, 0)));
+            } else {
+              Result held = q("SELECT ExpireAt FROM db_lock WHERE Id = $1", {r.key});
+              if (held.rows() == 1) result.expire_at = time_from_ns(i64(held.at(0, 0)));
+            }
+            reply.result = result;
+          },
+          [&](const DbLockRefresh& r) {
+            Result res = r.clock == LockClock::client
+                             // morph: UPDATE by key only, no holder to check.
+                             ? q("UPDATE db_lock SET ExpireAt = $2::bigint + $3 WHERE Id = $1 RETURNING ExpireAt",
+                                 {r.key, std::to_string(ns(r.client_now)), std::to_string(ns(r.ttl))})
+                             : q("UPDATE db_lock SET ExpireAt = " + now + " + $3 WHERE Id = $1 AND Holder = $2 AND " +
+                                     now + " < ExpireAt RETURNING ExpireAt",
+                                 {r.key, std::to_string(r.holder.value), std::to_string(ns(r.ttl))});
+            if (res.rows() == 0) reply.status = DbStatus::conflict;
+            else reply.result = DbLockResult{true, false, time_from_ns(i64(res.at(0, 0)))};
+          },
+          [&](const DbLockRelease& r) {
+            if (r.clock == LockClock::client) q("DELETE FROM db_lock WHERE Id = $1", {r.key});
+            else q("DELETE FROM db_lock WHERE Id = $1 AND Holder = $2", {r.key, std::to_string(r.holder.value)});
+            reply.result = DbOk{};
+          },
+          [&](const DbSchemaRead&) {
+            Result res = q("SELECT coalesce(max(Version), 0) FROM db_migrations");
+            reply.result = DbSchema{static_cast<std::uint32_t>(i64(res.at(0, 0)))};
+          },
+          [&](const DbMigrationApply& r) {
+            // Its own transaction with its version row; db_clock fences it on the
+            // lock (holder and expiry by the database's clock) in the same one.
+            q("BEGIN");
+            if (r.fenced && r.clock == LockClock::database) {
+              Result lock = q("SELECT 1 FROM db_lock WHERE Id = $1 AND Holder = $2 AND " + now +
+                                  " < ExpireAt FOR UPDATE",
+                              {std::string(k::kMigrationLockKey), std::to_string(r.by.value)});
+              if (lock.rows() == 0) {
+                q("ROLLBACK");
+                reply.status = DbStatus::conflict;
+                return;
+              }
+            }
+            // The schema change itself: real DDL in the migration's transaction,
+            // written IF NOT EXISTS like the real migrations.
+            q("ALTER TABLE Systems ADD COLUMN IF NOT EXISTS v" + std::to_string(r.schema) + " integer");
+            Result res = q("INSERT INTO db_migrations AS m VALUES ($1, $2, 1) ON CONFLICT (Version) DO UPDATE "
+                           "SET AppliedCount = m.AppliedCount + 1 RETURNING (xmax <> 0) AS already",
+                           {std::to_string(r.schema), std::to_string(r.by.value)});
+            q("COMMIT");
+            reply.result = DbMigrationResult{res.at(0, 0)[0] == 't'};
+          },
+          [&](const DbLeaseAcquire& r) {
+            // Free, expired (database clock) or already ours: acquired or renewed.
+            Result res = q("INSERT INTO cluster_lease AS l SELECT $1, $2, n + $3 FROM (SELECT " + now +
+                               " AS n) AS t ON CONFLICT (Name) DO UPDATE SET Holder = EXCLUDED.Holder, "
+                               "ExpireAt = EXCLUDED.ExpireAt WHERE EXCLUDED.ExpireAt - $3 >= l.ExpireAt "
+                               "OR l.Holder = EXCLUDED.Holder RETURNING ExpireAt",
+                           {r.name, std::to_string(r.holder.value), std::to_string(ns(r.ttl))});
+            if (res.rows() == 1) {
+              reply.result = DbLeaseResult{true, r.holder, time_from_ns(i64(res.at(0, 0)))};
+              return;
+            }
+            Result held = q("SELECT Holder, ExpireAt FROM cluster_lease WHERE Name = $1", {r.name});
+            DbLeaseResult result;
+            if (held.rows() == 1) {
+              result.holder = NodeId{static_cast<std::uint32_t>(i64(held.at(0, 0)))};
+              result.expire_at = time_from_ns(i64(held.at(0, 1)));
+            }
+            reply.result = result;
+          },
+          [&](const DbLeaseRelease& r) {
+            q("DELETE FROM cluster_lease WHERE Name = $1 AND Holder = $2", {r.name, std::to_string(r.holder.value)});
+            reply.result = DbOk{};
+          },
+          [&](const DbJobCreate& r) {
+            if (!r.once) {  // the create_job_without_once bug: a plain insert
+              Result res = q("INSERT INTO Jobs (Type, Status, Worker, CreateAt) VALUES ($1, 'pending', $2, " + now +
+                                 ") RETURNING Id",
+                             {r.type, std::to_string(kNoNode.value)});
+              reply.result = DbJobCreated{true, u64(res.at(0, 0))};
+              return;
+            }
+            // Create once: SERIALIZABLE; a concurrent creator makes one of the
+            // two fail with 40001 (serialization_failure), as in the model.
+            q("BEGIN ISOLATION LEVEL SERIALIZABLE");
+            Result active = q("SELECT 1 FROM Jobs WHERE Type = $1 AND Status IN ('pending', 'in_progress') LIMIT 1",
+                              {r.type});
+            if (active.rows() > 0) {
+              q("COMMIT");
+              reply.result = DbJobCreated{false, 0};
+              return;
+            }
+            Result res = q("INSERT INTO Jobs (Type, Status, Worker, CreateAt) VALUES ($1, 'pending', $2, " + now +
+                               ") RETURNING Id",
+                           {r.type, std::to_string(kNoNode.value)});
+            const std::uint64_t id = u64(res.at(0, 0));
+            q("COMMIT");
+            reply.result = DbJobCreated{true, id};
+          },
+          [&](const DbJobListPending&) {
+            Result res = q("SELECT Id, Type, Status, Worker, CreateAt FROM Jobs WHERE Status = 'pending' ORDER BY Id");
+            DbJobs jobs;
+            for (int i = 0; i < res.rows(); ++i) {
+              jobs.jobs.push_back(JobRow{u64(res.at(i, 0)), res.at(i, 1), status_of(res.at(i, 2)),
+                                         NodeId{static_cast<std::uint32_t>(i64(res.at(i, 3)))},
+                                         time_from_ns(i64(res.at(i, 4)))});
+            }
+            reply.result = std::move(jobs);
+          },
+          [&](const DbJobClaim& r) {
+            // Compare-and-set: won by the one update that changes the row.
+            Result res = q("UPDATE Jobs SET Status = 'in_progress', Worker = $2 WHERE Id = $1 AND Status = 'pending' "
+                           "RETURNING Id",
+                           {s64(r.job), std::to_string(r.worker.value)});
+            if (res.rows() == 0) reply.status = DbStatus::conflict;
+            else reply.result = DbOk{};
+          },
+          [&](const DbJobSetStatus& r) {
+            Result res = q("UPDATE Jobs SET Status = $2, Worker = $3 WHERE Id = $1 RETURNING Id",
+                           {s64(r.job), status_text(r.status), std::to_string(r.worker.value)});
+            if (res.rows() == 0) reply.status = DbStatus::conflict;
+            else reply.result = DbOk{};
+          },
+          [&](const DbPostInsert& r) {
+            // Idempotent by post id: a retry returns the first commit's lsn.
+            Result res = q("INSERT INTO Posts VALUES ($1, $2, $3, $4, nextval('post_lsn')) ON CONFLICT (Id) DO NOTHING "
+                           "RETURNING Lsn",
+                           {s64(r.row.post), std::to_string(r.row.channel), s64(r.row.author),
+                            std::to_string(ns(r.row.create_at))});
+            if (res.rows() == 1) {
+              reply.result = DbPostResult{u64(res.at(0, 0)), false};
+              return;
+            }
+            Result old = q("SELECT Lsn FROM Posts WHERE Id = $1", {s64(r.row.post)});
+            reply.result = DbPostResult{old.rows() ? u64(old.at(0, 0)) : 0, true};
+          },
+          [&](const DbPostsSince& r) {
+            Result res = q("SELECT Id, ChannelId, Author, CreateAt, Lsn FROM Posts WHERE CreateAt >= $1 ORDER BY Lsn",
+                           {std::to_string(ns(r.since))});
+            DbPosts posts;
+            for (int i = 0; i < res.rows(); ++i) {
+              PostRow row{u64(res.at(i, 0)), static_cast<std::uint32_t>(i64(res.at(i, 1))), u64(res.at(i, 2)),
+                          time_from_ns(i64(res.at(i, 3))), u64(res.at(i, 4))};
+              if (row.channel < 64 && ((r.channel_mask >> row.channel) & 1U) != 0) posts.posts.push_back(row);
+            }
+            reply.result = std::move(posts);
+          },
+          [&](const DbStatusProbe&) {
+            // get_server_status: write and delete a row on the primary.
+            q("BEGIN");
+            q("INSERT INTO Systems (Name, Value) VALUES ('status_probe_' || pg_backend_pid(), 'x') "
+              "ON CONFLICT (Name) DO NOTHING");
+            q("DELETE FROM Systems WHERE Name = 'status_probe_' || pg_backend_pid()");
+            q("COMMIT");
+            reply.result = DbOk{};
+          },
+          [&](const DbMemberStatus&) {
+            Result res = q("SELECT pg_is_in_recovery()");
+            reply.result = DbMemberState{res.at(0, 0)[0] == 't' ? DbRole::replica : DbRole::primary, 0, 0};
+          },
+          // Replication control belongs to the failover controller, which live
+          // mode does not run yet (docs/live.md): refused, never faked.
+          [&](const DbPromote&) { reply.status = DbStatus::conflict; },
+          [&](const DbFollow&) { reply.status = DbStatus::conflict; },
+      },
+      op);
+  return reply;
+}
+
+bool prepare_schema(const std::string& conninfo, std::uint32_t initial_schema, std::string* error) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  auto fail = [&](const std::string& what) {
+    if (error) *error = what + ": " + PQerrorMessage(conn);
+    PQfinish(conn);
+    return false;
+  };
+  if (PQstatus(conn) != CONNECTION_OK) return fail("cannot connect");
+  PGresult* r = PQexec(conn, kSchemaSql);
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  if (!ok) return fail("creating the schema");
+  if (initial_schema > 0) {
+    const std::string sql = "INSERT INTO db_migrations VALUES (" + std::to_string(initial_schema) +
+                            ", " + std::to_string(kNoNode.value) + ", 1) ON CONFLICT DO NOTHING";
+    r = PQexec(conn, sql.c_str());
+    const bool ok2 = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok2) return fail("writing the initial schema version");
+  }
+  PQfinish(conn);
+  return true;
+}
+
+}  // namespace fl::live

@@ -1,0 +1,131 @@
+// PostgresServer (see postgres.h).
+#include "live/postgres.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "live/process.h"
+
+namespace fl::live {
+
+namespace {
+namespace fs = std::filesystem;
+
+std::string tail_of(const std::string& path, std::size_t max = 1500) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return s.size() > max ? s.substr(s.size() - max) : s;
+}
+
+bool bindable(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::uint16_t free_port_range(std::uint16_t count) {
+  // Live mode is not the simulator: a nondeterministic base is what avoids
+  // collisions between runs (and tests) on one machine.
+  std::random_device rd;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const auto base = static_cast<std::uint16_t>(20000 + rd() % 30000);
+    bool ok = true;
+    for (std::uint16_t i = 0; i < count && ok; ++i) ok = bindable(static_cast<std::uint16_t>(base + i));
+    if (ok) return base;
+  }
+  return 0;
+}
+
+PostgresServer::~PostgresServer() {
+  if (!keep_) stop();
+}
+
+std::vector<std::string> PostgresServer::as_owner(std::vector<std::string> argv) const {
+  if (::geteuid() != 0) return argv;
+  std::vector<std::string> out{"runuser", "-u", "postgres", "--"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::string PostgresServer::conninfo() const {
+  return "host=127.0.0.1 port=" + std::to_string(port_) +
+         " user=postgres dbname=postgres connect_timeout=10 options='-c statement_timeout=30000 -c client_min_messages=warning'";
+}
+
+bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::string* error) {
+  dir_ = fs::absolute(dir).string();
+  port_ = port != 0 ? port : free_port();
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return *error = "cannot create " + dir_ + ": " + ec.message(), false;
+  const std::string log = dir_ + "/../postgres-setup.log";
+  if (::geteuid() == 0) {
+    // PostgreSQL refuses root: the data folder belongs to postgres, and the
+    // folders above it must let that user through.
+    const passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) return *error = "running as root needs a `postgres` user (apt-get install postgresql-15)", false;
+    if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) return *error = "cannot chown " + dir_, false;
+    fs::permissions(fs::path(dir_).parent_path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                    ec);
+  }
+  if (!fs::exists(std::string(kPgBin) + "/initdb"))
+    return *error = std::string(kPgBin) + "/initdb not found: install postgresql-15 (scripts/setup)", false;
+  if (run_command(as_owner({std::string(kPgBin) + "/initdb", "-D", dir_, "-U", "postgres", "--auth=trust", "-E",
+                            "UTF8", "--no-sync"}),
+                  log) != 0)
+    return *error = "initdb failed:\n" + tail_of(log), false;
+  const std::string opts = "-p " + std::to_string(port_) + " -k " + dir_ +
+                           " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50";
+  if (run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-l", dir_ + "/server.log", "-w", "-t", "30",
+                            "-o", opts, "start"}),
+                  log) != 0)
+    return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log"), false;
+  running_ = true;
+  return true;
+}
+
+void PostgresServer::stop() {
+  if (running_) {
+    run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-m", "immediate", "-w", "stop"}), "/dev/null");
+    running_ = false;
+  }
+  if (!dir_.empty() && !keep_) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    dir_.clear();
+  }
+}
+
+}  // namespace fl::live

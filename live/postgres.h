@@ -1,0 +1,45 @@
+// A throw-away PostgreSQL 15 server for live mode and its tests: initdb in a
+// folder, pg_ctl start on a loopback port, pg_ctl stop and removal at the end.
+// As root (CI), the tools run as the `postgres` user through runuser, since
+// PostgreSQL refuses to run as root; the folder is chowned to it.
+// scripts/live-postgres does the same from a shell.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fl::live {
+
+inline constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
+
+class PostgresServer {
+ public:
+  PostgresServer() = default;
+  ~PostgresServer();  // stops the server and removes its folder unless kept
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  // initdb in `dir` (created; must not exist or be empty) and start on `port`
+  // (0: a free one). False and *error on failure (the log's tail included).
+  bool start(const std::string& dir, std::uint16_t port, std::string* error);
+  void stop();          // pg_ctl stop -m immediate, then remove the folder
+  void keep() { keep_ = true; }  // --keep: the destructor leaves it running
+  std::uint16_t port() const { return port_; }
+  const std::string& dir() const { return dir_; }
+  std::string conninfo() const;  // libpq keyword/value string for the "faultline" database
+
+ private:
+  std::vector<std::string> as_owner(std::vector<std::string> argv) const;
+  std::string dir_;
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+  bool keep_ = false;
+};
+
+// A loopback TCP port that was free a moment ago (bind to port 0).
+std::uint16_t free_port();
+// `count` consecutive free loopback ports from a random base; 0 if none found.
+std::uint16_t free_port_range(std::uint16_t count);
+
+}  // namespace fl::live

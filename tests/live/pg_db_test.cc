@@ -1,0 +1,128 @@
+// The SQL of live/pg_db.cc on a real PostgreSQL 15 (started for the test in a
+// temporary folder, removed at the end): each answer is the one the simulated
+// database (nodes/database.cc) gives for the same sequence of operations.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "live/pg_db.h"
+#include "live/postgres.h"
+#include "nodes/constants.h"
+
+namespace fl::live {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PgDbTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(std::string(kPgBin) + "/initdb")) GTEST_SKIP() << "postgresql-15 not installed (scripts/setup)";
+    dir_ = new std::string(fs::temp_directory_path() / ("fl-pgtest-" + std::to_string(::getpid())));
+    server_ = new PostgresServer();
+    std::string error;
+    ASSERT_TRUE(server_->start(*dir_ + "/pg", 0, &error)) << error;
+    ASSERT_TRUE(prepare_schema(server_->conninfo(), 10004, &error)) << error;
+  }
+  static void TearDownTestSuite() {
+    delete server_;  // stops the server, removes its data folder
+    server_ = nullptr;
+    if (dir_) fs::remove_all(*dir_);
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static PostgresServer* server_;
+  static std::string* dir_;
+};
+PostgresServer* PgDbTest::server_ = nullptr;
+std::string* PgDbTest::dir_ = nullptr;
+
+template <class T> const T& as(const DbReply& r) {
+  EXPECT_TRUE(r.ok()) << db_status_name(r.status);
+  const T* t = r.get<T>();
+  EXPECT_NE(t, nullptr);
+  static T empty{};
+  return t ? *t : empty;
+}
+
+TEST_F(PgDbTest, MorphLockJudgedByTheClientsClock) {
+  PgDatabase db(server_->conninfo(), 0);
+  const std::string key(k::kMigrationLockKey);
+  const Time t0 = time_from_ns(1'000'000'000'000);
+  auto a = as<DbLockResult>(db.execute(DbLockAcquire{key, NodeId{0}, t0, k::kLockTtl, LockClock::client}));
+  EXPECT_TRUE(a.acquired);
+  EXPECT_FALSE(a.took_over);
+  EXPECT_EQ(a.expire_at, t0 + k::kLockTtl);
+  // Another server before expiry (by its own clock): refused, told the expiry.
+  auto b = as<DbLockResult>(db.execute(DbLockAcquire{key, NodeId{1}, t0 + seconds(14), k::kLockTtl, LockClock::client}));
+  EXPECT_FALSE(b.acquired);
+  EXPECT_EQ(b.expire_at, t0 + k::kLockTtl);
+  // A clock 15 s ahead reaches expireat: takes the lock over (the hazard).
+  auto c = as<DbLockResult>(db.execute(DbLockAcquire{key, NodeId{1}, t0 + seconds(15), k::kLockTtl, LockClock::client}));
+  EXPECT_TRUE(c.acquired);
+  EXPECT_TRUE(c.took_over);
+  // morph's refresh and release touch the row by key only.
+  EXPECT_TRUE(db.execute(DbLockRefresh{key, NodeId{0}, t0, k::kLockTtl, LockClock::client}).ok());
+  EXPECT_TRUE(db.execute(DbLockRelease{key, NodeId{0}, LockClock::client}).ok());
+  EXPECT_EQ(db.execute(DbLockRefresh{key, NodeId{1}, t0, k::kLockTtl, LockClock::client}).status, DbStatus::conflict);
+}
+
+TEST_F(PgDbTest, MigrationsOnceWithTheirVersionRow) {
+  PgDatabase db(server_->conninfo(), 0);
+  EXPECT_EQ(as<DbSchema>(db.execute(DbSchemaRead{})).schema, 10004u);
+  EXPECT_FALSE(as<DbMigrationResult>(db.execute(DbMigrationApply{10005, NodeId{0}})).already_applied);
+  EXPECT_TRUE(as<DbMigrationResult>(db.execute(DbMigrationApply{10005, NodeId{1}})).already_applied);
+  EXPECT_EQ(as<DbSchema>(db.execute(DbSchemaRead{})).schema, 10005u);
+  // db_clock fencing: without the lock the migration is refused.
+  EXPECT_EQ(db.execute(DbMigrationApply{10006, NodeId{1}, LockClock::database, true}).status, DbStatus::conflict);
+}
+
+TEST_F(PgDbTest, DiscoveryRegisterReplacesTheHostsOldRow) {
+  PgDatabase db(server_->conninfo(), 0);
+  DiscoveryRow row{0xfedcba9876543210ULL, "mattermost_app", "c", "app1", NodeId{0}, 1, 8074, {}, {}};
+  ASSERT_TRUE(db.execute(DbDiscoveryRegister{row}).ok());
+  row.id = 5;  // a restart: a new random id, the same host
+  ASSERT_TRUE(db.execute(DbDiscoveryRegister{row}).ok());
+  auto rows = as<DbDiscoveryRows>(db.execute(DbDiscoveryList{"mattermost_app", "c", k::kDiscoveryStaleAfter})).rows;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, 5u);
+  EXPECT_EQ(rows[0].create_at, rows[0].last_ping_at);
+  EXPECT_TRUE(db.execute(DbDiscoveryRefresh{5}).ok());
+  EXPECT_EQ(db.execute(DbDiscoveryRefresh{0xfedcba9876543210ULL}).status, DbStatus::conflict);
+}
+
+TEST_F(PgDbTest, JobsCreateOnceAndClaimByCompareAndSet) {
+  PgDatabase db(server_->conninfo(), 0);
+  auto first = as<DbJobCreated>(db.execute(DbJobCreate{"ldap_sync", true}));
+  EXPECT_TRUE(first.created);
+  EXPECT_FALSE(as<DbJobCreated>(db.execute(DbJobCreate{"ldap_sync", true})).created);
+  EXPECT_EQ(as<DbJobs>(db.execute(DbJobListPending{})).jobs.size(), 1u);
+  EXPECT_TRUE(db.execute(DbJobClaim{first.job, NodeId{1}}).ok());
+  EXPECT_EQ(db.execute(DbJobClaim{first.job, NodeId{2}}).status, DbStatus::conflict);
+  EXPECT_TRUE(db.execute(DbJobSetStatus{first.job, JobStatus::success, NodeId{1}}).ok());
+  EXPECT_TRUE(as<DbJobCreated>(db.execute(DbJobCreate{"ldap_sync", true})).created);
+}
+
+TEST_F(PgDbTest, LeaseByTheDatabasesClockAndPostsIdempotent) {
+  PgDatabase db(server_->conninfo(), 0);
+  EXPECT_TRUE(as<DbLeaseResult>(db.execute(DbLeaseAcquire{"l", NodeId{0}, seconds(30)})).held);
+  auto other = as<DbLeaseResult>(db.execute(DbLeaseAcquire{"l", NodeId{1}, seconds(30)}));
+  EXPECT_FALSE(other.held);
+  EXPECT_EQ(other.holder, NodeId{0});
+  EXPECT_TRUE(as<DbLeaseResult>(db.execute(DbLeaseAcquire{"l", NodeId{0}, seconds(30)})).held);  // renewal
+  auto p1 = as<DbPostResult>(db.execute(DbPostInsert{PostRow{11, 2, 3, time_from_ns(5), 0}}));
+  auto p2 = as<DbPostResult>(db.execute(DbPostInsert{PostRow{11, 2, 3, time_from_ns(5), 0}}));
+  EXPECT_FALSE(p1.duplicate);
+  EXPECT_TRUE(p2.duplicate);
+  EXPECT_EQ(p1.lsn, p2.lsn);
+  EXPECT_EQ(as<DbPosts>(db.execute(DbPostsSince{1ULL << 2, time_from_ns(0)})).posts.size(), 1u);
+  EXPECT_TRUE(as<DbPosts>(db.execute(DbPostsSince{1ULL << 3, time_from_ns(0)})).posts.empty());
+}
+
+TEST(PgDbDown, RefusedConnectionIsConnectionRefused) {
+  PgDatabase db("host=127.0.0.1 port=" + std::to_string(free_port()) + " user=postgres connect_timeout=2", 0);
+  EXPECT_EQ(db.execute(DbPing{}).status, DbStatus::connection_refused);
+}
+
+}  // namespace
+}  // namespace fl::live
