@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@
 #include "base/time.h"
 #include "harness/scenario.h"
 #include "reports/run_result.h"
+
+namespace fl::sim {
+class Simulation;
+}
 
 namespace fl::harness {
 
@@ -40,6 +45,13 @@ struct RunOptions {
   // the outcome ("" : none beyond out_dir's folder). Nothing of the history is
   // held in memory either way (faultline-bench scenario measures exactly this).
   std::string history_path;
+  // ---- replay (harness/replay.h) ----
+  // Pause once at virtual time `inspect_at`, after every event at or before
+  // it, and call `inspect` with the simulation (read it, never change it);
+  // then the run goes on. No event is added: the history and trace hash are
+  // those of the run without the pause. Not called when the run ends first.
+  std::optional<Time> inspect_at;
+  std::function<void(sim::Simulation&)> inspect;
 };
 
 struct RunViolation {
