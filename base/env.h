@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "base/db.h"
 #include "base/history.h"
@@ -78,6 +79,17 @@ class Env {
   virtual void emit(EventBody event) = 0;
 };
 
+// Where a node writes its state for people (faultline replay --dump-state):
+// (key, value) pairs in the node's own order, and the runtime's names for the
+// nodes it mentions. Read-only inspection: nothing here changes a run.
+class StateWriter {
+ public:
+  virtual ~StateWriter() = default;
+  virtual void field(std::string_view key, std::string value) = 0;
+  // The runtime's name of a node ("app2", "db-primary"); "none" for kNoNode.
+  virtual std::string name(NodeId node) const = 0;
+};
+
 // A process of the simulated (or live) cluster. A crash destroys the object;
 // a restart builds a new one from the node's specification, so nothing in
 // memory survives (durable state, such as a database's data, lives outside).
@@ -99,6 +111,9 @@ class Node {
   virtual void on_stop(Env& env) { (void)env; }
   // A set_spec control op that takes effect without a restart (reload_config).
   virtual void on_control(Env& env, const ControlOp& op) { (void)env, (void)op; }
+  // Its state for people (replay --dump-state): the leader it believes in, the
+  // peers it sees, locks held, replica positions. Must not change anything.
+  virtual void describe(StateWriter& out) const { (void)out; }
 };
 
 }  // namespace fl

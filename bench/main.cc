@@ -2,6 +2,7 @@
 // Each subcommand is a function in its own file; main only parses and dispatches.
 #include <CLI/CLI.hpp>
 
+#include "bench/bugs_bench.h"
 #include "bench/engine.h"
 #include "bench/fuzz_bench.h"
 #include "bench/scenario_bench.h"
@@ -30,9 +31,21 @@ int main(int argc, char** argv) {
   fuzz_cmd->add_option("--seeds", fuzz.seeds, "seeds to run (1..N)")->check(CLI::Range(std::uint64_t(1), std::uint64_t(10'000'000)));
   fuzz_cmd->add_option("--jobs,-j", fuzz.jobs, "threads (default: one per hardware thread)")->check(CLI::Range(0u, 256u));
 
+  fl::bench::BugsBenchOptions bugs;
+  CLI::App* bugs_cmd = app.add_subcommand(
+      "bugs", "each planted bug fuzzed from a scenario without its trigger: seeds to catch, repro size, shrink time");
+  bugs_cmd->add_option("--dir", bugs.dir, "the bug scenarios, one <bug>.toml each (default bench/scenarios/bugs)");
+  bugs_cmd->add_option("--bug", bugs.bug, "only this planted bug");
+  bugs_cmd->add_option("--max-seeds", bugs.max_seeds, "give up after this many seeds (default 200)")
+      ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1'000'000)));
+  bugs_cmd->add_option("--shrink-budget", bugs.shrink_budget, "wall seconds per shrink (default 30)")
+      ->check(CLI::Range(0.0, 86400.0));
+  bugs_cmd->add_option("--out", bugs.out, "write each repro's report folder and repro.toml here");
+
   CLI11_PARSE(app, argc, argv);
   if (engine_cmd->parsed()) return fl::bench::run_engine(engine);
   if (scenario_cmd->parsed()) return fl::bench::run_scenario_bench(scenario);
   if (fuzz_cmd->parsed()) return fl::bench::run_fuzz_bench(fuzz);
+  if (bugs_cmd->parsed()) return fl::bench::run_bugs_bench(bugs);
   return 2;
 }

@@ -21,6 +21,8 @@
 #include "harness/catalog.h"
 #include "harness/fuzz.h"
 #include "harness/live_run.h"
+#include "harness/merge.h"
+#include "harness/replay.h"
 #include "harness/shrink.h"
 #include "reports/junit.h"
 #include "harness/run_watch.h"
@@ -501,6 +503,67 @@ int command_live(const std::string& file, const LiveOptions& options, std::ostre
   for (const auto& v : r.violations) err << "  violation: " << v << "\n";
   out << r.line << "\n";
   return r.exit_code;
+// ---- replay and merge (issue 9) -----------------------------------------------
+
+struct ReplayFlags {
+  std::string report;
+  std::string until;
+  bool dump_state = false;
+  bool json = false;
+};
+
+int command_replay(const ReplayFlags& flags, std::ostream& out, std::ostream& err) {
+  ReplayOptions o;
+  if (!flags.until.empty()) {
+    std::string reason;
+    const auto d = parse_duration(flags.until, &reason);
+    if (!d) {
+      err << "faultline replay: --until " << flags.until << ": " << reason
+          << "; expected a virtual time such as 4m12s\n";
+      return kExitUsage;
+    }
+    o.until = *d;
+  }
+  o.dump_state = flags.dump_state;
+  const ReplayResult r = replay(flags.report, o);
+  if (r.exit_code == kExitUsage) {
+    err << "faultline replay: " << r.error << "\n";
+    return kExitUsage;
+  }
+  if (r.exit_code != kExitOk) {
+    err << "faultline replay: " << r.error << "\n";
+    if (flags.json) out << replay_json(r, o);
+    return kExitInternal;
+  }
+  out << (flags.json ? replay_json(r, o) : replay_text(r, o));
+  return kExitOk;
+}
+
+struct MergeFlags {
+  std::vector<std::string> dirs;
+  std::string out_dir;
+  std::string junit;
+};
+
+int command_merge(const MergeFlags& flags, std::ostream& out, std::ostream& err) {
+  const MergeResult m = merge_results(flags.dirs, flags.out_dir, flags.junit);
+  if (!m.error.empty()) {
+    err << "faultline merge: " << m.error << "\n";
+    return m.exit_code == kExitOk ? kExitInternal : m.exit_code;
+  }
+  std::size_t passed = 0, failed = 0, errors = 0;
+  for (const auto& run : m.runs) {
+    passed += run.report.outcome == reports::Outcome::pass;
+    failed += run.report.outcome == reports::Outcome::fail;
+    errors += run.report.outcome == reports::Outcome::error;
+    if (run.report.outcome != reports::Outcome::pass)
+      out << reports::outcome_name(run.report.outcome) << " " << run.report.scenario_path << " seed=" << run.report.seed
+          << " -> " << run.folder << "\n";
+  }
+  out << "merge: " << m.runs.size() << " runs from " << flags.dirs.size() << " folders (" << passed << " passed, "
+      << failed << " failed, " << errors << " errors" << (m.duplicates ? ", " + std::to_string(m.duplicates) + " duplicates" : "")
+      << ") -> " << flags.out_dir << ", " << m.junit_path << "\n";
+  return m.exit_code;
 }
 
 }  // namespace
@@ -594,6 +657,21 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_node_cmd->add_option("--offset-ns", live_node.offset_ns);
   live_node_cmd->add_option("--seed", live_node.seed);
   live_node_cmd->add_option("--history", live_node.history)->required();
+  ReplayFlags replay_flags;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Re-run a reported run from its report.json, check its trace hash, show node state at a time");
+  replay_cmd->add_option("REPORT", replay_flags.report, "A run folder's report.json")->required();
+  replay_cmd->add_option("--until", replay_flags.until, "Virtual time to look at (4m12s; default: the end)");
+  replay_cmd->add_flag("--dump-state", replay_flags.dump_state, "Print every node's state at --until");
+  replay_cmd->add_flag("--json", replay_flags.json, "Print the replay as JSON");
+
+  MergeFlags merge_flags;
+  CLI::App* merge_cmd = app.add_subcommand(
+      "merge", "Join the --out folders of sharded runs into one report folder and one JUnit file");
+  merge_cmd->add_option("DIR", merge_flags.dirs, "The shards' --out folders")->required();
+  merge_cmd->add_option("--out", merge_flags.out_dir, "The merged folder (run folders, junit.xml, runs.json)")
+      ->required();
+  merge_cmd->add_option("--junit", merge_flags.junit, "Write the JUnit file here (default: OUT/junit.xml)");
 
   try {
     app.parse(argc, argv);
@@ -620,6 +698,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (shrink_cmd->parsed()) return command_shrink(shrink, command_line(argc, argv), out, err);
     if (live_cmd->parsed()) return command_live(live_file, live, out, err);
     if (live_node_cmd->parsed()) return command_live_node(live_node, err);
+    if (replay_cmd->parsed()) return command_replay(replay_flags, out, err);
+    if (merge_cmd->parsed()) return command_merge(merge_flags, out, err);
   } catch (const std::exception& e) {
     err << "faultline: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -233,6 +233,7 @@ class Run {
   void on_event(const HistoryEvent& e);
   void print_plan(std::ostream& out) const;
   void finish(RunResult& r, double wall);
+  void run_to(Time until);  // sim_.run_until, with the replay pause (RunOptions::inspect_at)
 
   const Scenario& s_;
   const RunOptions& o_;
@@ -253,7 +254,19 @@ class Run {
   std::string folder_;
   std::vector<HistoryEvent> timeline_;
   std::string internal_error_;
+  bool inspected_ = false;
 };
+
+void Run::run_to(Time until) {
+  if (o_.inspect && o_.inspect_at && !inspected_ && *o_.inspect_at <= until) {
+    sim_.run_until(*o_.inspect_at);  // the same events as one run_until(until): nothing is scheduled between
+    if (!sim_.stopped()) {
+      inspected_ = true;
+      o_.inspect(sim_);
+    }
+  }
+  sim_.run_until(until);
+}
 
 void Run::build() {
   cluster_ = build_cluster(sim_, cluster_spec_of(s_));
@@ -688,12 +701,12 @@ RunResult Run::go() {
     });
   }
   start_cluster(sim_, cluster_);
-  sim_.run_until(Time{s_.duration});
+  run_to(Time{s_.duration});
   if (!sim_.stopped()) {
     settle();
     const Time end = Time{s_.duration + s_.settle};
     sim_.at(end, [this](sim::Simulation&) { dump_primary(); });
-    sim_.run_until(end);
+    run_to(end);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   finish(r, wall);

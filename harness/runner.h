@@ -25,6 +25,10 @@
 #include "harness/scenario.h"
 #include "reports/run_result.h"
 
+namespace fl::sim {
+class Simulation;
+}
+
 namespace fl::harness {
 
 struct RunOptions {
@@ -47,6 +51,13 @@ struct RunOptions {
   // far. A non-empty answer stops the run there with that message
   // (RunResult::aborted). Never decides anything inside the run.
   std::function<std::string(Time now, Time end, std::uint64_t events)> watch;
+  // ---- replay (harness/replay.h) ----
+  // Pause once at virtual time `inspect_at`, after every event at or before
+  // it, and call `inspect` with the simulation (read it, never change it);
+  // then the run goes on. No event is added: the history and trace hash are
+  // those of the run without the pause. Not called when the run ends first.
+  std::optional<Time> inspect_at;
+  std::function<void(sim::Simulation&)> inspect;
 };
 inline constexpr std::uint64_t kWatchEvery = 16'384;
 

@@ -601,4 +601,35 @@ void AppServer::revoke_session(Env& env, std::uint64_t session) {
   broadcast(env, Message{SessionInvalidate{session}}, /*reliable=*/true);
 }
 
+
+void AppServer::describe(StateWriter& out) const {
+  static constexpr const char* kPhases[] = {"created",   "connecting",  "checking", "locking", "migrating",
+                                            "registering", "serving", "refused",  "stopped"};
+  out.field("phase", kPhases[static_cast<std::size_t>(phase_)]);
+  out.field("version", spec_.version.str());
+  out.field("schema", std::to_string(db_schema_));
+  out.field("believed_leader", out.name(leader_));
+  out.field("acting_leader", acting_leader_ ? "yes" : "no");
+  if (electing_) out.field("electing", "round " + std::to_string(election_round_));
+  if (election_mode_ == LeaderElection::db_lease) out.field("lease_held", lease_held_ ? "yes" : "no");
+  out.field("migration_lock_held", lock_held_ ? "yes" : "no");
+  std::string peers;
+  for (const auto& [node, peer] : peers_) {
+    static constexpr const char* kStates[] = {"up", "suspect", "down"};
+    if (!peers.empty()) peers += ", ";
+    peers += out.name(node) + "=" + kStates[static_cast<std::size_t>(peer.state)];
+    if (peer.failed_attempts > 0) peers += " (" + std::to_string(peer.failed_attempts) + " failed)";
+    if (peer.status_known) peers += peer.green ? " green" : " red";
+  }
+  out.field("peers", peers.empty() ? "none known" : peers);
+  std::string replicas;
+  for (const auto& r : replicas_) {
+    if (!replicas.empty()) replicas += ", ";
+    replicas += out.name(r.node) + (r.online ? "=online" : "=offline");
+  }
+  if (!replicas.empty()) out.field("read_replicas", replicas);
+  if (job_running_) out.field("job_running", running_type_ + " #" + std::to_string(running_job_));
+  out.field("db_calls_pending", std::to_string(calls_.size()));
+}
+
 }  // namespace fl

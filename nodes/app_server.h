@@ -52,6 +52,8 @@ class AppServer : public Node {
   // "session.cache" / "session.revoke" (a login here / a System Console
   // revocation here, value = session id); others go to the edge first.
   void on_control(Env& env, const ControlOp& op) override;
+  // replay --dump-state: phase, the leader it believes in, peers, lock, lease, jobs.
+  void describe(StateWriter& out) const override;
 
   // ---- for the edge (websocket hub, HTTP) and tests ----
   // The HTTP listener is up (start-up finished, not stopping).

@@ -326,4 +326,18 @@ void Client::on_timer(Env& env, TimerId id, TimerTag tag) {
   }
 }
 
+
+void Client::describe(StateWriter& out) const {
+  static constexpr const char* kWs[] = {"closed", "connecting", "open"};
+  out.field("websocket", kWs[static_cast<std::size_t>(ws_)]);
+  out.field("server", out.name(server_));
+  out.field("conn_id", std::to_string(conn_id_));
+  out.field("next_seq", std::to_string(next_seq_));
+  if (fail_count_ > 0) out.field("failures", std::to_string(fail_count_));
+  out.field("posts_made", std::to_string(posts_made_));
+  out.field("pending_posts", std::to_string(pending_.size()));
+  out.field("delivered", std::to_string(delivered_.size()));
+  if (resync_pending()) out.field("resync", "pending");
+}
+
 }  // namespace fl

@@ -53,6 +53,8 @@ class Client : public Node {
   void on_message(Env& env, NodeId from, const Message& message) override;
   void on_send_failed(Env& env, NodeId to, const Message& message) override;
   void on_timer(Env& env, TimerId id, TimerTag tag) override;
+  // replay --dump-state: connection, server, last sequence, posts.
+  void describe(StateWriter& out) const override;
 
   // ---- for tests ----
   bool connected() const { return ws_ == WsState::open; }

@@ -656,4 +656,22 @@ void Database::follow(Env& env, NodeId primary, std::uint64_t fork_lsn) {
   send_status(env, /*resend=*/true);
 }
 
+
+void Database::describe(StateWriter& out) const {
+  out.field("role", disk_.role == DbRole::primary ? "primary" : "replica");
+  out.field("last_lsn", std::to_string(disk_.last_lsn()));
+  out.field("applied_lsn", std::to_string(disk_.applied_lsn));
+  if (disk_.role == DbRole::replica) out.field("upstream", out.name(disk_.upstream));
+  std::string replicas;
+  for (const auto& [node, lsn] : replica_received_) {
+    if (!replicas.empty()) replicas += ", ";
+    replicas += out.name(node) + "=" + std::to_string(lsn);
+  }
+  if (!replicas.empty()) out.field("replicas_received", replicas);
+  if (!sync_waiters_.empty()) out.field("sync_commits_waiting", std::to_string(sync_waiters_.size()));
+  if (!txns_.empty()) out.field("open_transactions", std::to_string(txns_.size()));
+  out.field("schema", std::to_string(disk_.tables.schema()));
+  out.field("posts", std::to_string(disk_.tables.posts.size()));
+}
+
 }  // namespace fl

@@ -104,6 +104,8 @@ class Database : public Node {
   // "report_contents" (PostPresent for every post held); "replication_lag" (a
   // range, "" = back to the scenario's; on the primary: it ships with that lag).
   void on_control(Env& env, const ControlOp& op) override;
+  // replay --dump-state: role, log and applied positions, upstream, replicas.
+  void describe(StateWriter& out) const override;
 
   const DbDisk& disk() const { return disk_; }
 

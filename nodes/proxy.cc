@@ -345,4 +345,25 @@ void Proxy::on_control(Env& env, const ControlOp& op) {
   set_upstream(env, std::move(servers));
 }
 
+
+void Proxy::describe(StateWriter& out) const {
+  std::string up;
+  for (NodeId server : upstream_) {
+    if (!up.empty()) up += ", ";
+    auto it = health_.find(server);
+    up += out.name(server) + "=" + (it == health_.end() ? "unchecked" : it->second.healthy ? "healthy" : "unhealthy");
+  }
+  out.field("upstreams", up.empty() ? "none" : up);
+  std::map<NodeId, std::size_t> per_server;
+  for (const auto& [client, server] : websocket_) ++per_server[server];
+  std::string ws;
+  for (const auto& [server, n] : per_server) {
+    if (!ws.empty()) ws += ", ";
+    ws += out.name(server) + "=" + std::to_string(n);
+  }
+  out.field("websockets", ws.empty() ? "none" : ws);
+  if (!connecting_.empty()) out.field("connecting", std::to_string(connecting_.size()));
+  if (!api_.empty()) out.field("requests_in_flight", std::to_string(api_.size()));
+}
+
 }  // namespace fl

@@ -39,6 +39,8 @@ class Proxy : public Node {
   void on_send_failed(Env& env, NodeId to, const Message& message) override;
   void on_timer(Env& env, TimerId id, TimerTag tag) override;
   void on_control(Env& env, const ControlOp& op) override;
+  // replay --dump-state: upstreams and their health, websockets per server.
+  void describe(StateWriter& out) const override;
 
   // ---- for tests ----
   const std::vector<NodeId>& upstream() const { return upstream_; }
