@@ -503,6 +503,8 @@ int command_live(const std::string& file, const LiveOptions& options, std::ostre
   for (const auto& v : r.violations) err << "  violation: " << v << "\n";
   out << r.line << "\n";
   return r.exit_code;
+}
+
 // ---- replay and merge (issue 9) -----------------------------------------------
 
 struct ReplayFlags {
