@@ -40,6 +40,12 @@ struct RunOptions {
   // the outcome ("" : none beyond out_dir's folder). Nothing of the history is
   // held in memory either way (faultline-bench scenario measures exactly this).
   std::string history_path;
+  // The report folder's name below out_dir, without the seed ("" : the
+  // scenario file's stem). faultline run passes reports::report_folder_stems.
+  std::string report_name;
+  // Keep the whole history in the folder (--history full); by default the
+  // folder keeps the events that matter (reports/history_keep.h).
+  bool history_full = false;
 };
 
 struct RunViolation {
