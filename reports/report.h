@@ -43,3 +43,16 @@ std::string fault_effect(const FaultRecord& f);
 std::vector<std::pair<Time, std::string>> operator_steps(const RunResult& run);
 
 }  // namespace fl::reports
+
+namespace fl::reports {
+
+// Report folder names for the scenario files of one command (SCENARIOS.md:
+// "the path below the common root, with the seed"): each file's path below the
+// deepest folder common to all of them, ".toml" dropped, '/' as "__"; the
+// caller appends "-<seed>". One file: its stem. Two files with the same name in
+// different folders never share a name (a/x.toml, b/x.toml -> a__x, b__x).
+// Paths are made absolute and normal first, so "./a/x.toml" and "a/x.toml" are
+// the same file.
+std::vector<std::string> report_folder_stems(const std::vector<std::string>& paths);
+
+}  // namespace fl::reports

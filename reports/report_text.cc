@@ -431,3 +431,43 @@ std::string write_run_folder(const std::string& dir, const RunResult& record) {
 }
 
 }  // namespace fl::reports
+
+namespace fl::reports {
+
+std::vector<std::string> report_folder_stems(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> abs;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    fs::path a = fs::weakly_canonical(fs::absolute(p, ec), ec);
+    if (ec) a = fs::absolute(p).lexically_normal();
+    abs.push_back(a);
+  }
+  // The deepest folder that holds every file.
+  fs::path root = abs.empty() ? fs::path() : abs.front().parent_path();
+  for (const auto& a : abs) {
+    fs::path common;
+    const fs::path parent = a.parent_path();
+    auto r = root.begin();
+    for (auto it = parent.begin(); it != parent.end() && r != root.end(); ++it, ++r) {
+      if (*it != *r) break;
+      common /= *it;
+    }
+    root = common;
+  }
+  std::vector<std::string> out;
+  for (const auto& a : abs) {
+    std::string rel = a.lexically_relative(root).generic_string();
+    if (rel.empty() || rel.rfind("..", 0) == 0) rel = a.filename().string();
+    if (rel.size() > 5 && rel.compare(rel.size() - 5, 5, ".toml") == 0) rel.resize(rel.size() - 5);
+    std::string name;
+    for (char c : rel) {
+      if (c == '/') name += "__";
+      else name += c;
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace fl::reports
