@@ -131,7 +131,9 @@ CauseFinder::Explained CauseFinder::delivery(const inv::Violation& v) const {
         resync = &r;
         break;
       }
-  if (!resync) return {};
+  // The post must have been committed before the resync read it: a post
+  // committed later was the websocket's to deliver, not the resync's.
+  if (!resync || c->second.at > resync->at + kResyncWindow) return {};
   Time read_by = resync->at + kResyncWindow;
   if (auto it = resync_deliveries_.find(client.value); it != resync_deliveries_.end()) {
     auto pos = std::lower_bound(it->second.begin(), it->second.end(), resync->at);
@@ -152,7 +154,7 @@ CauseFinder::Explained CauseFinder::delivery(const inv::Violation& v) const {
       ahead.push_back(lane_name(run_, NodeId{replica}));
     }
   }
-  if (behind.empty()) return {};
+  if (behind.empty() || c->second.at > read_by) return {};
   std::sort(evidence.begin(), evidence.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
   std::string cause = lane_name(run_, client) + " connected" +
                       (connect ? " to " + lane_name(run_, connect->get<ClientConnected>()->server) + " at " +
@@ -162,7 +164,7 @@ CauseFinder::Explained CauseFinder::delivery(const inv::Violation& v) const {
                       " read from a replica behind the primary: " + first_detail + " (by " + short_time(read_by) +
                       ") while the post was at lsn " + std::to_string(lsn) + " (committed at " +
                       short_time(c->second.at) + ")";
-  if (behind.size() > 1) cause += "; every other replica lacked it too (" + inv::join_names(behind) + ")";
+  if (behind.size() > 1) cause += "; every replica lacked it (" + inv::join_names(behind) + ")";
   if (!ahead.empty()) cause += "; " + inv::join_names(ahead) + " had it: the read went round-robin";
   cause += ".";
   std::string key;
@@ -257,6 +259,23 @@ CauseFinder::Explained CauseFinder::explain(std::size_t i) const {
   Explained x;
   if (v.invariant == "message_delivery") x = delivery(v);
   else if (v.invariant == "status_accuracy") x = status(v);
+  if (x.kind.empty())
+    for (const auto& w : v.witnesses)
+      if (const auto* lost = w.get<CommitsLost>()) {
+        // A promotion that dropped acknowledged commits (asynchronous replication).
+        const HistoryEvent* promoted = nullptr;
+        for (const auto& p : v.witnesses)
+          if (p.is<Promoted>()) promoted = &p;
+        const std::string who = promoted ? lane_name(run_, promoted->node) : std::string("the new primary");
+        std::vector<HistoryEvent> evidence{w};
+        if (promoted) evidence.insert(evidence.begin(), *promoted);
+        x = {"lost_at_promotion", who,
+             std::to_string(lost->count) + " acknowledged commits (lsn " + std::to_string(lost->first_lsn) + ".." +
+                 std::to_string(lost->last_lsn) + ") were lost at the promotion of " + who + " (" + short_time(promoted ? promoted->at : w.at) +
+                 "): asynchronous replication had not shipped them to it before the old primary went away.",
+             evidence, promoted ? promoted->at : w.at};
+        break;
+      }
   if (x.kind.empty()) x = under_fault(v);
   if (x.kind.empty()) x.kind = "unexplained";
   return x;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/escape.h"
+#include "reports/explain.h"
 #include "reports/junit.h"
 #include "reports/report.h"
 
@@ -148,6 +149,98 @@ TEST(Escape, HostileNameIsHarmlessInEveryTextFile) {
     EXPECT_NE(text.find("app1 -> app2"), std::string::npos) << text;
     EXPECT_EQ(text.find("\nproblem: forged line"), std::string::npos) << text;
   }
+}
+
+// 13 clients miss one post because the resync read a replica behind the
+// primary: one group of 13 with the sentence naming the replica and the lsns.
+TEST(Causes, ThirteenMissedPostsFromALaggingReplicaAreOneGroup) {
+  RunResult r;
+  r.scenario_path = "lag.toml";
+  r.outcome = Outcome::pass;
+  r.lanes = {{"app1", "app_server"}, {"db-primary", "db_primary"}, {"db-replica1", "db_replica"}};
+  for (int i = 0; i < 13; ++i) r.lanes.push_back({"client" + std::to_string(i + 1), "client"});
+  const std::uint64_t post = (std::uint64_t{7} << 32) | 3;
+  std::vector<HistoryEvent> history;
+  std::uint64_t seq = 0;
+  auto at = [](int ms) { return Time{milliseconds(ms)}; };
+  auto add = [&](Time t, std::uint32_t node, EventBody b) {
+    history.push_back(HistoryEvent{seq++, t, t, NodeId{node}, std::move(b)});
+    return history.back();
+  };
+  add(at(900), 2, ReplicaApplied{2519});
+  const HistoryEvent commit = add(at(1000), 1, PostCommitted{post, 0, 2520});
+  const HistoryEvent ack = add(at(1001), 0, PostAcked{post, 0, NodeId{3}});
+  for (std::uint32_t c = 3; c < 16; ++c) {
+    const HistoryEvent conn = add(at(1100 + int(c)), c, ClientConnected{NodeId{0}, c, false});
+    add(at(1101 + int(c)), c, ClientResync{post - 1});
+    inv::Violation v;
+    v.invariant = "message_delivery";
+    v.at = at(61100 + int(c));
+    v.message = r.lanes[c].name + " never received post 7:3";
+    v.nodes = {NodeId{c}, NodeId{0}};
+    v.witnesses = {ack, conn};
+    r.violations.push_back(v);
+  }
+  add(at(20000), 2, ReplicaApplied{2520});  // caught up long after the reads
+  CauseFinder finder(r);
+  for (const auto& e : history)
+    if (finder.wants(e.name())) finder.on_event(e);
+  const auto groups = finder.groups();
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].members.size(), 13u);
+  EXPECT_EQ(groups[0].kind, "replica_behind");
+  EXPECT_NE(groups[0].cause.find("db-replica1 at lsn 2519"), std::string::npos) << groups[0].cause;
+  EXPECT_NE(groups[0].cause.find("the post was at lsn 2520"), std::string::npos) << groups[0].cause;
+  EXPECT_EQ(groups[0].evidence.front().seq, 0u);  // the replica's last apply before the read
+  EXPECT_EQ(groups[0].evidence[1].seq, commit.seq);
+  // Had the replica applied the post before the reads, the history would not show that cause.
+  history.insert(history.begin() + 2, HistoryEvent{99, at(1050), at(1050), NodeId{2}, ReplicaApplied{2520}});
+  CauseFinder caught_up(r);
+  for (const auto& e : history) caught_up.on_event(e);
+  ASSERT_EQ(caught_up.groups().size(), 1u);
+  EXPECT_EQ(caught_up.groups()[0].kind, "unexplained");
+  EXPECT_EQ(caught_up.groups()[0].cause, "");
+}
+
+TEST(Causes, PeerMarkedDownWhilePaused) {
+  RunResult r;
+  r.lanes = {{"app1", "app_server"}, {"app2", "app_server"}};
+  const HistoryEvent pause{1, Time{10s}, Time{10s}, NodeId{0}, ProcessPaused{40s}};
+  const HistoryEvent down{5, Time{41s}, Time{41s}, NodeId{1}, PeerDown{NodeId{0}, 2}};
+  inv::Violation v;
+  v.invariant = "status_accuracy";
+  v.at = Time{41s};
+  v.message = "app2 marked app1 down";
+  v.nodes = {NodeId{1}, NodeId{0}};
+  v.witnesses = {down};
+  r.violations = {v};
+  CauseFinder finder(r);
+  finder.on_event(HistoryEvent{0, Time{0s}, Time{0s}, NodeId{0}, ProcessStarted{}});
+  finder.on_event(pause);
+  finder.on_event(HistoryEvent{3, Time{26s}, Time{26s}, NodeId{1}, SendFailed{NodeId{0}, 1}});
+  finder.on_event(HistoryEvent{4, Time{41s}, Time{41s}, NodeId{1}, SendFailed{NodeId{0}, 2}});
+  finder.on_event(down);
+  const auto groups = finder.groups();
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].kind, "peer_paused");
+  EXPECT_EQ(groups[0].cause, "app2 marked app1 down at 41s after two failed sends while app1 was paused (10s for 40s).");
+}
+
+TEST(Causes, ExpectedViolationNotFoundSaysWhatFiredAndWhatWasJudged) {
+  RunResult r = failing_run();
+  r.violations.clear();
+  r.expected = {"no_lost_writes"};
+  r.faults[0].effect_count = 42;
+  r.faults.push_back({1, Time{700s}, "crash", "crash app2", {"app2"}, false, true, "", false, {}});
+  r.skipped = {{"no_lost_writes", "not in check"}};
+  ASSERT_EQ(expected_not_found(r), std::vector<std::string>{"no_lost_writes"});
+  const std::string s = not_found_explanation(r, "no_lost_writes");
+  EXPECT_NE(s.find("1 of 2 faults fired"), std::string::npos) << s;
+  EXPECT_NE(s.find("#0 partition fired at 1m until 4m, on app1, 42 messages affected"), std::string::npos) << s;
+  EXPECT_NE(s.find("#1 crash never fired"), std::string::npos) << s;
+  EXPECT_NE(s.find("no_lost_writes itself was not judged"), std::string::npos) << s;
+  EXPECT_NE(s.find("Judged: single_leader"), std::string::npos) << s;
+  EXPECT_NE(report_markdown(r).find("## Expected `no_lost_writes` not found"), std::string::npos);
 }
 
 TEST(XmlChecker, CatchesBrokenDocuments) {  // the checker itself must be able to fail
