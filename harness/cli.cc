@@ -24,8 +24,10 @@
 #include "harness/merge.h"
 #include "harness/replay.h"
 #include "harness/shrink.h"
+#include "reports/escape.h"
 #include "reports/junit.h"
 #include "harness/run_watch.h"
+#include "reports/report.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
 
@@ -105,6 +107,7 @@ struct RunFlags {
   bool keep_passing = false;
   bool stop_at_first = false;
   std::string max_memory;  // --max-memory SIZE ("" : default_max_memory())
+  std::string history = "window";
 };
 
 struct Job {
@@ -112,7 +115,22 @@ struct Job {
   std::uint64_t seed = 0;
 };
 
+std::string prepare_out_dir(const std::string& dir);
+std::string check_junit_path(const std::string& path);
+
 int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
+  // --out and --junit are checked writable before anything runs (SCENARIOS.md).
+  if (!flags.out_dir.empty())
+    if (const std::string e = prepare_out_dir(flags.out_dir); !e.empty()) {
+      err << "faultline run: " << reports::escape_controls(e) << "\n";
+      return kExitUsage;
+    }
+  if (!flags.junit.empty())
+    if (const std::string e = check_junit_path(flags.junit); !e.empty()) {
+      err << "faultline run: " << reports::escape_controls(e) << "\n";
+      return kExitUsage;
+    }
+  const std::vector<std::string> folder_names = reports::report_folder_stems(flags.files);
   std::vector<Scenario> scenarios;
   if (!load_all(flags.files, scenarios, err)) return kExitUsage;
   std::optional<SeedRange> range;
@@ -200,6 +218,8 @@ int command_run(const RunFlags& flags, std::ostream& out, std::ostream& err) {
       RunOptions options;
       options.seed = jobs[i].seed;
       options.out_dir = flags.out_dir;
+      options.report_name = folder_names.at(std::size_t(jobs[i].scenario - scenarios.data()));
+      options.history_full = flags.history == "full";
       options.always_write = flags.keep_passing;
       options.stop_at_first = flags.stop_at_first;
       std::ostringstream verbose_log;
@@ -340,6 +360,19 @@ std::string prepare_out_dir(const std::string& dir) {
   const auto probe = std::filesystem::path(dir) / ".faultline-write-test";
   { std::ofstream f(probe); if (!f) return "--out " + dir + ": not writable"; }
   std::filesystem::remove(probe, ec);
+  return "";
+}
+
+// Checks that --junit's file can be written (without truncating one that exists).
+std::string check_junit_path(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return "--junit " + path + ": is a folder; expected a file to write";
+  const bool existed = std::filesystem::exists(path, ec);
+  {
+    std::ofstream f(path, std::ios::app);
+    if (!f) return "--junit " + path + ": cannot be written (does its folder exist?)";
+  }
+  if (!existed) std::filesystem::remove(path, ec);
   return "";
 }
 
@@ -587,6 +620,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   auto* out_opt = run_cmd->add_option("--out", run.out_dir, "Write each failing run's folder here");
   run_cmd->add_option("--junit", run.junit, "Write JUnit XML: one testcase per (scenario, seed)");
   run_cmd->add_flag("--keep-passing", run.keep_passing, "With --out: write a report folder for passing runs too")
+      ->needs(out_opt);
+  run_cmd->add_option("--history", run.history,
+                      "With --out: keep the events that matter (window, default; history.jsonl.gz) or every "
+                      "event (full; history.jsonl)")
+      ->check(CLI::IsMember({"window", "full"}))
       ->needs(out_opt);
   run_cmd->add_flag("--stop-at-first", run.stop_at_first,
                     "End each run at its first violation (faster; later violations and liveness go unseen)");

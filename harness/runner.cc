@@ -15,6 +15,7 @@
 #include "harness/edge_builder.h"
 #include "invariants/registry.h"
 #include "nodes/spec.h"
+#include "reports/escape.h"
 #include "reports/report.h"
 #include "sim/fault_injector.h"
 #include "sim/history_json.h"
@@ -86,7 +87,9 @@ std::string result_line(const RunResult& r) {
     }
     if (!r.report_dir.empty()) line += " -> " + r.report_dir;
   }
-  return line;
+  // Names, paths and messages come from scenario files: nothing in them may
+  // reach the terminal raw (reports/escape.h).
+  return reports::escape_controls(line);
 }
 
 namespace {
@@ -320,9 +323,9 @@ void Run::build() {
     else if (internal_error_.empty()) internal_error_ = error;
   };
   if (!o_.out_dir.empty()) {
-    std::string stem = s_.path;
-    if (auto slash = stem.find_last_of('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
-    if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".toml") stem.resize(stem.size() - 5);
+    // The command names the folder (RunOptions::report_name: the path below the
+    // common root of its files); otherwise the file's stem.
+    std::string stem = o_.report_name.empty() ? reports::report_folder_stems({s_.path}).front() : o_.report_name;
     folder_ = (std::filesystem::path(o_.out_dir) / (stem + "-" + std::to_string(o_.seed))).string() + "/";
     std::error_code ec;
     std::filesystem::create_directories(folder_, ec);
@@ -671,6 +674,7 @@ void Run::finish(RunResult& r, double wall) {
     fr.no_effect = o.no_effect;
     fr.healed = o.ended;
     fr.healed_at = o.ended_at;
+    fr.effect_count = o.effect_count;
     rep.faults.push_back(std::move(fr));
   }
   rep.sim_end = sim_.now();
@@ -682,6 +686,7 @@ void Run::finish(RunResult& r, double wall) {
   rep.reproduce = "faultline run " + s_.path + " --seed " + std::to_string(o_.seed);
   for (const auto& n : info_.nodes) rep.lanes.push_back(reports::Lane{n.name, std::string(inv::role_name(n.role))});
   rep.timeline = std::move(timeline_);
+  rep.history_keep = o_.history_full ? reports::HistoryKeep::full : reports::HistoryKeep::window;
 }
 
 RunResult Run::go() {

@@ -58,6 +58,12 @@ struct RunOptions {
   // those of the run without the pause. Not called when the run ends first.
   std::optional<Time> inspect_at;
   std::function<void(sim::Simulation&)> inspect;
+  // The report folder's name below out_dir, without the seed ("" : the
+  // scenario file's stem). faultline run passes reports::report_folder_stems.
+  std::string report_name;
+  // Keep the whole history in the folder (--history full); by default the
+  // folder keeps the events that matter (reports/history_keep.h).
+  bool history_full = false;
 };
 inline constexpr std::uint64_t kWatchEvery = 16'384;
 

@@ -21,15 +21,49 @@ constexpr int kPlotWidth = 1100;   // px for the time axis at zoom 1
 constexpr int kLaneHeight = 26;
 constexpr int kTop = 30;           // room for the time axis
 
+// Lanes in reading order: app servers, the database (primary, replicas), then
+// the proxy, storage, operator and any other node; every client is folded into
+// one "clients" lane at the bottom (its events name the client on hover).
+int lane_rank(const std::string& role) {
+  static const char* kOrder[] = {"app_server", "db_primary", "db_replica", "proxy", "storage", "operator", "other"};
+  for (int i = 0; i < int(std::size(kOrder)); ++i)
+    if (role == kOrder[i]) return i;
+  return int(std::size(kOrder));
+}
+
 struct Plot {
   const RunResult& run;
   std::int64_t span_ns;
+  std::vector<int> row;          // by NodeId value
+  std::vector<std::string> rows;  // the label of each row
+  int clients_row = -1;
+  std::size_t clients = 0;
+  Plot(const RunResult& r, std::int64_t span) : run(r), span_ns(span), row(r.lanes.size(), -1) {
+    std::vector<std::uint32_t> order;
+    for (std::uint32_t i = 0; i < r.lanes.size(); ++i)
+      if (r.lanes[i].role == "client") ++clients;
+      else order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
+      return lane_rank(r.lanes[a].role) < lane_rank(r.lanes[b].role);
+    });
+    for (auto i : order) {
+      row[i] = int(rows.size());
+      rows.push_back(r.lanes[i].name);
+    }
+    if (clients > 0) {
+      clients_row = int(rows.size());
+      rows.push_back("clients (" + std::to_string(clients) + ")");
+      for (std::uint32_t i = 0; i < r.lanes.size(); ++i)
+        if (r.lanes[i].role == "client") row[i] = clients_row;
+    }
+  }
   double x(Time t) const {
     const double f = span_ns > 0 ? double(ns(t)) / double(span_ns) : 0.0;
     return kLabelWidth + std::clamp(f, 0.0, 1.0) * kPlotWidth;
   }
-  int lane_y(NodeId id) const { return kTop + int(id.value) * kLaneHeight; }
+  int lane_y(NodeId id) const { return kTop + row.at(id.value) * kLaneHeight; }
   bool has_lane(NodeId id) const { return id != kNoNode && id.value < run.lanes.size(); }
+  bool is_client(NodeId id) const { return has_lane(id) && row[id.value] == clients_row; }
 };
 
 // NodeIds a witness names in its fields (peer, server, client, leader, ...).
@@ -46,8 +80,8 @@ std::string rect(double x0, double x1, int y, int h, const char* cls, const std:
 }
 
 std::string svg(const RunResult& run) {
-  Plot p{run, std::max<std::int64_t>(1, ns(run.sim_end))};
-  const int height = kTop + int(run.lanes.size()) * kLaneHeight + 10;
+  const Plot p(run, std::max<std::int64_t>(1, ns(run.sim_end)));
+  const int height = kTop + int(p.rows.size()) * kLaneHeight + 10;
   std::string s = fmt::format(
       "<svg id=\"st\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "preserveAspectRatio=\"none\">\n",
@@ -62,11 +96,17 @@ std::string svg(const RunResult& run) {
   if (run.settle_begin > kTimeZero)
     s += rect(p.x(run.settle_begin), p.x(run.sim_end), kTop, height - kTop - 10, "settle", "settle phase");
   // Lanes.
-  for (std::uint32_t i = 0; i < run.lanes.size(); ++i) {
-    const int y = p.lane_y(NodeId{i});
-    s += fmt::format("<text class=\"lane\" x=\"4\" y=\"{}\">{}</text><line class=\"lane\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>\n",
-                     y + kLaneHeight / 2 + 4, html_escape(run.lanes[i].name), kLabelWidth, kLabelWidth + kPlotWidth,
-                     y + kLaneHeight / 2, y + kLaneHeight / 2);
+  for (std::size_t i = 0; i < p.rows.size(); ++i) {
+    const int y = kTop + int(i) * kLaneHeight;
+    std::string title = p.rows[i];
+    if (int(i) == p.clients_row) {
+      title = "clients folded into this lane:";
+      for (const auto& l : run.lanes)
+        if (l.role == "client") title += " " + l.name;
+    }
+    s += fmt::format("<text class=\"lanename\" x=\"4\" y=\"{}\">{}<title>{}</title></text><line class=\"lane\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>\n",
+                     y + kLaneHeight / 2 + 4, html_escape(p.rows[i]), html_escape(title), kLabelWidth,
+                     kLabelWidth + kPlotWidth, y + kLaneHeight / 2, y + kLaneHeight / 2);
   }
   // Faults: a band over the lanes they name (every lane when they name none).
   for (const auto& f : run.faults) {
@@ -81,7 +121,7 @@ std::string svg(const RunResult& run) {
         drawn = true;
       }
     }
-    if (!drawn) s += rect(p.x(f.at), p.x(end), kTop, int(run.lanes.size()) * kLaneHeight, "fault", title);
+    if (!drawn) s += rect(p.x(f.at), p.x(end), kTop, int(p.rows.size()) * kLaneHeight, "fault", title);
   }
   // Timeline: crashes and stops until the next start, pauses, leader terms, migrations.
   std::map<NodeId, const HistoryEvent*> down, leading, migrating;
@@ -95,6 +135,12 @@ std::string svg(const RunResult& run) {
   };
   for (const auto& e : run.timeline) {
     if (!p.has_lane(e.node)) continue;
+    if (p.is_client(e.node)) {  // folded: a mark naming the client
+      s += fmt::format("<circle class=\"mark\" cx=\"{:.1f}\" cy=\"{}\" r=\"2\"><title>{}</title></circle>\n", p.x(e.at),
+                       p.lane_y(e.node) + kLaneHeight / 2,
+                       html_escape(lane_name(run, e.node) + " " + std::string(e.name()) + " " + event_fields_text(run, e)));
+      continue;
+    }
     if (e.is<ProcessCrashed>() || e.is<ProcessStopped>() || e.is<DbCrashed>()) {
       close(leading, e.node, e.at, "leader", 9, 8, "leader");
       close(migrating, e.node, e.at, "migration", 4, 4, "migration");
@@ -167,7 +213,7 @@ code,pre{font-family:ui-monospace,monospace;background:#f4f4f4;padding:1px 3px}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}
 #wrap{overflow-x:auto;border:1px solid #ccc}
 svg text{font-size:11px;font-family:ui-monospace,monospace}
-.axis{fill:#666;text-anchor:middle}.tick{stroke:#eee}.lane{stroke:#ddd}
+.axis{fill:#444;text-anchor:middle}.tick{stroke:#eee}.lane{stroke:#ccc}.lanename{fill:#111;font-weight:600}
 .settle{fill:#eef3f8}.fault{fill:#f5a623;opacity:.25}.down{fill:#d0021b;opacity:.25}.paused{fill:#9013fe;opacity:.25}
 .leader{fill:#2e7d32}.migration{fill:#1565c0}.mark{fill:#888}
 .violation{stroke:#c00;stroke-width:2;stroke-dasharray:4 3}.witness{fill:#c00;stroke:#fff}.arrow{stroke:#c00;stroke-width:1.2}
@@ -183,6 +229,15 @@ svg text{font-size:11px;font-family:ui-monospace,monospace}
                    hex64(run.trace_hash), hex64(run.scenario_hash), html_escape(format_time(run.sim_end)), run.events);
   h += "<p>Reproduce: <code>" + html_escape(run.reproduce) + "</code></p>\n";
   for (const auto& pr : run.problems) h += "<p class=\"FAIL\">" + html_escape(pr) + "</p>\n";
+  const auto groups = groups_of(run);
+  if (!groups.empty()) {
+    h += "<h2>Causes</h2>\n<ul>\n";
+    for (const auto& g : groups)
+      h += fmt::format("<li><code>{}</code> &times; {} <small>{}</small>: {}</li>\n", html_escape(g.invariant),
+                       g.members.size(), html_escape(g.kind),
+                       html_escape(g.cause.empty() ? std::string("cause not shown by the history") : g.cause));
+    h += "</ul>\n";
+  }
   h += "<h2>Space-time diagram</h2>\n<p><button onclick=\"zoom(1.5)\">zoom in</button> "
        "<button onclick=\"zoom(1/1.5)\">zoom out</button> <button onclick=\"zoom(0)\">reset</button> "
        "· green: leader terms · blue: migrations · red band: down · purple: paused · orange: faults · "

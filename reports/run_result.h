@@ -29,6 +29,30 @@ struct FaultRecord {
   std::string no_effect;           // why not, in words
   bool healed = false;             // it ended (its `for`, a heal, a replacement, settle)
   Time healed_at{};
+  std::uint64_t effect_count = 0;  // messages cut / lost / ... while active (network faults)
+};
+
+// How much of the history the run's folder keeps (SCENARIOS.md, Reports).
+enum class HistoryKeep : std::uint8_t {
+  window,  // history.jsonl.gz: the events that matter (default)
+  full,    // history.jsonl: every event (--history full)
+};
+
+// Violations of one invariant with one cause (reports/explain.h fills these).
+struct CauseGroup {
+  std::string invariant;
+  std::string kind;                  // "replica_behind", "peer_paused", ... ; "unexplained"
+  std::string cause;                 // one sentence naming the cause; "" when the history does not show it
+  std::vector<std::size_t> members;  // indexes into RunResult::violations, in time order
+  std::vector<HistoryEvent> evidence;  // the events that show the cause, by seq
+  Time at{};                         // when the cause acted (else the first member's time)
+  std::vector<std::uint32_t> faults_in_force;  // FaultRecord indexes active at `at`
+  struct Clock {
+    std::string node;
+    Duration offset{};
+    std::int64_t drift_ppm = 0;
+  };
+  std::vector<Clock> clocks;         // nodes whose clock was off at `at`
 };
 
 struct Lane {
@@ -60,6 +84,10 @@ struct RunResult {
   std::map<std::string, std::int64_t> statistics;  // any counters the harness has (messages_cut, ...)
   std::string reproduce;    // the command that reproduces the run
   std::string history_file = "history.jsonl";  // relative to the run's folder, written by sim/
+  HistoryKeep history_keep = HistoryKeep::window;  // what write_run_folder leaves of history_file
+  // Filled by write_run_folder (reports/explain.h), read by the writers.
+  std::vector<CauseGroup> groups;
+  std::uint64_t history_kept = 0;    // events in the folder's history file
   // For the space-time diagram: one lane per node (ids index this), and the
   // notable events the harness kept (leader terms, crashes, migrations, ...).
   std::vector<Lane> lanes;

@@ -123,7 +123,7 @@ TEST(Merge, ShardedRunsMergedEqualTheUnshardedRun) {
     const auto folder = dir / "merged" / r["folder"].get<std::string>();
     EXPECT_TRUE(fs::exists(folder / "report.json")) << folder;
   }
-  const auto rp = cli({"replay", (dir / "merged" / "replay_split_brain-3" / "report.json").string()});
+  const auto rp = cli({"replay", (dir / "merged" / "tests__harness__data__replay_split_brain-3" / "report.json").string()});
   EXPECT_EQ(rp.code, 0) << rp.err;
 }
 

@@ -183,12 +183,12 @@ TEST(Replay, BadInputExitsTwo) {
   EXPECT_EQ(cli({"replay", other}).code, 2);
   const auto no_seed = test::write_file(
       dir, "noseed.json",
-      "{\"schema\": \"faultline.report/1\", \"scenario\": {\"path\": \"x.toml\"}, \"trace_hash\": \"0000000000000001\"}");
+      "{\"schema\": \"faultline.report/2\", \"scenario\": {\"path\": \"x.toml\"}, \"trace_hash\": \"0000000000000001\"}");
   o = cli({"replay", no_seed});
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("seed"), std::string::npos) << o.err;
   const auto gone = test::write_file(dir, "gone.json",
-                                     "{\"schema\": \"faultline.report/1\", \"scenario\": {\"path\": \"" +
+                                     "{\"schema\": \"faultline.report/2\", \"scenario\": {\"path\": \"" +
                                          (dir / "nowhere.toml").string() +
                                          "\"}, \"seed\": 1, \"trace_hash\": \"0000000000000001\"}");
   o = cli({"replay", gone});

@@ -368,7 +368,7 @@ TEST(Runner, OutWritesTheFolderOfAFailingRun) {
   const auto dir = temp_dir("out");
   const std::string file = write_file(dir / "split.toml", kSplitBrain);
   const auto out = dir / "reports";
-  const CliOutcome o = cli({"run", file, "--seed", "4", "--out", out.string()});
+  const CliOutcome o = cli({"run", file, "--seed", "4", "--out", out.string(), "--history", "full"});
   EXPECT_EQ(o.code, kExitFailed) << o.out << o.err;
   const auto folder = out / "split-4";
   EXPECT_NE(o.out.find(" -> " + folder.string() + "/"), std::string::npos) << o.out;

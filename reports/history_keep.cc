@@ -1,0 +1,182 @@
+#include "reports/history_keep.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/assert.h"
+#include "reports/explain.h"
+
+namespace fl::reports {
+namespace {
+
+// The envelope of a line of sim/history_json.h: {"seq":N,"at_ns":N,...,"node":N|null,...,"event":"name",...}.
+struct Envelope {
+  std::uint64_t seq = 0;
+  std::int64_t at_ns = 0;
+  std::string_view event;
+  bool ok = false;
+};
+
+template <class I>
+bool number_after(std::string_view line, std::string_view key, I& out) {
+  const auto k = line.find(key);
+  if (k == std::string_view::npos) return false;
+  const char* begin = line.data() + k + key.size();
+  const auto [p, ec] = std::from_chars(begin, line.data() + line.size(), out);
+  return ec == std::errc{} && p != begin;
+}
+
+Envelope envelope(std::string_view line) {
+  Envelope e;
+  if (!number_after(line, "{\"seq\":", e.seq) || !number_after(line, ",\"at_ns\":", e.at_ns)) return e;
+  // The first "event":" is the envelope's key: inside an escaped string a quote
+  // is always preceded by a backslash, so the sequence cannot occur there.
+  constexpr std::string_view kEvent = "\"event\":\"";
+  const auto k = line.find(kEvent);
+  if (k == std::string_view::npos) return e;
+  const auto end = line.find('"', k + kEvent.size());
+  if (end == std::string_view::npos) return e;
+  e.event = line.substr(k + kEvent.size(), end - k - kEvent.size());
+  e.ok = true;
+  return e;
+}
+
+// The events CauseFinder reads, back from their JSON line (the few types it
+// wants; sim/history_json.h owns the full mapping, which reports may not use).
+std::optional<HistoryEvent> parse_wanted(std::string_view line, std::string_view name) {
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  HistoryEvent e;
+  e.seq = j.value("seq", std::uint64_t{0});
+  e.at = Time{Duration{j.value("at_ns", std::int64_t{0})}};
+  e.local = Time{Duration{j.value("local_ns", std::int64_t{0})}};
+  const auto& node = j.contains("node") ? j.at("node") : nlohmann::json();
+  e.node = node.is_number_unsigned() ? NodeId{node.get<std::uint32_t>()} : kNoNode;
+  const auto& f = j.contains("fields") ? j.at("fields") : nlohmann::json::object();
+  auto u64 = [&](const char* k) { return f.contains(k) && f.at(k).is_number() ? f.at(k).get<std::uint64_t>() : 0; };
+  auto i64 = [&](const char* k) { return f.contains(k) && f.at(k).is_number() ? f.at(k).get<std::int64_t>() : 0; };
+  auto id = [&](const char* k) {
+    return f.contains(k) && f.at(k).is_number_unsigned() ? NodeId{f.at(k).get<std::uint32_t>()} : kNoNode;
+  };
+  if (name == PostCommitted::kName) e.body = PostCommitted{u64("post"), std::uint32_t(u64("channel")), u64("lsn")};
+  else if (name == ReplicaApplied::kName) e.body = ReplicaApplied{u64("lsn")};
+  else if (name == ClientResync::kName) e.body = ClientResync{u64("since_post")};
+  else if (name == PostDelivered::kName)
+    e.body = PostDelivered{u64("post"), std::uint32_t(u64("channel")), f.value("via", std::string())};
+  else if (name == ProcessPaused::kName) e.body = ProcessPaused{Duration{i64("length")}};
+  else if (name == ProcessCrashed::kName) e.body = ProcessCrashed{};
+  else if (name == ProcessStopped::kName) e.body = ProcessStopped{};
+  else if (name == ProcessStarted::kName) e.body = ProcessStarted{};
+  else if (name == SendFailed::kName) e.body = SendFailed{id("peer"), std::uint32_t(u64("attempt"))};
+  else if (name == ClockChanged::kName)
+    e.body = ClockChanged{Duration{i64("offset")}, i64("drift_ppm"), Duration{i64("step")}};
+  else return std::nullopt;
+  return e;
+}
+
+struct Windows {
+  std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // merged, sorted [lo, hi]
+  void add(Time t, Duration before, Duration after) { spans.emplace_back(ns(t) - ns(Time{before}), ns(t) + ns(Time{after})); }
+  void merge() {
+    std::sort(spans.begin(), spans.end());
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& s : spans) {
+      if (!out.empty() && s.first <= out.back().second) out.back().second = std::max(out.back().second, s.second);
+      else out.push_back(s);
+    }
+    spans = std::move(out);
+  }
+  bool contains(std::int64_t t) const {
+    auto it = std::upper_bound(spans.begin(), spans.end(), std::pair{t, INT64_MAX});
+    return it != spans.begin() && t <= std::prev(it)->second;
+  }
+};
+
+}  // namespace
+
+bool always_kept(std::string_view n) {
+  static constexpr std::string_view kAlways[] = {
+      ProcessStarted::kName, ProcessCrashed::kName, ProcessStopped::kName, ProcessPaused::kName,
+      ProcessResumed::kName, ClockChanged::kName, FaultInjected::kName, FaultHealed::kName, SettleBegin::kName,
+      ServerStarting::kName, ServerServing::kName, ServerRefusedStart::kName, ServerStopping::kName,
+      MigrationLockAcquired::kName, MigrationLockLost::kName, MigrationLockReleased::kName,
+      MigrationStarted::kName, MigrationApplied::kName, PeerDown::kName, PeerUp::kName, ElectionWon::kName,
+      LeaderBegin::kName, LeaderEnd::kName, DbCrashed::kName, Promoted::kName, CommitsLost::kName,
+      SyncCommitsWaiting::kName, SyncRequirement::kName, ClientConnected::kName, ClientDisconnected::kName,
+      UpstreamChanged::kName, PluginLoaded::kName, ConfigChanged::kName, OperatorStep::kName,
+      JobCreated::kName, JobClaimed::kName, JobFinished::kName};
+  return std::find(std::begin(kAlways), std::end(kAlways), n) != std::end(kAlways);
+}
+
+std::string keep_history(const std::string& dir, RunResult& run) {
+  namespace fs = std::filesystem;
+  const fs::path full = run.history_file.empty() ? fs::path() : fs::path(dir) / run.history_file;
+  std::error_code ec;
+  if (full.empty() || !fs::is_regular_file(full, ec)) {
+    run.groups = group_violations(run);
+    run.history_file.clear();
+    run.history_kept = 0;
+    return "";
+  }
+  Windows windows;
+  for (const auto& v : run.violations) {
+    windows.add(v.at, kWindowBefore, kWindowAfter);
+    for (const auto& w : v.witnesses) windows.add(w.at, kWitnessWindow, kWitnessWindow);
+  }
+  windows.merge();
+
+  CauseFinder finder(run);
+  const bool keep_all = run.history_keep == HistoryKeep::full;
+  const fs::path kept_path = fs::path(dir) / "history.jsonl.gz";
+  gzFile gz = nullptr;
+  if (!keep_all) {
+    gz = gzopen(kept_path.c_str(), "wb6");
+    if (!gz) return "cannot write " + kept_path.string();
+  }
+  std::ifstream in(full, std::ios::binary);
+  if (!in) {
+    if (gz) gzclose(gz);
+    return "cannot read " + full.string();
+  }
+  std::string line;
+  std::uint64_t kept = 0, windowed = 0;
+  bool write_failed = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const Envelope env = envelope(line);
+    if (!env.ok) continue;  // not ours to judge; the writer's tests pin the format
+    if (finder.wants(env.event)) {
+      // Deliveries are the bulk of a history: only resync deliveries matter.
+      if (env.event != PostDelivered::kName || line.find("\"via\":\"resync\"") != std::string::npos)
+        if (auto e = parse_wanted(line, env.event)) finder.on_event(*e);
+    }
+    if (keep_all) {
+      ++kept;
+      continue;
+    }
+    bool keep = always_kept(env.event);
+    if (!keep && windowed < kMaxWindowEvents && windows.contains(env.at_ns)) {
+      keep = true;
+      ++windowed;
+    }
+    if (!keep) continue;
+    line += '\n';
+    if (gzwrite(gz, line.data(), unsigned(line.size())) != int(line.size())) write_failed = true;
+    ++kept;
+  }
+  run.groups = finder.groups();
+  run.history_kept = kept;
+  if (keep_all) return "";
+  if (gzclose(gz) != Z_OK || write_failed) return "cannot write " + kept_path.string();
+  fs::remove(full, ec);
+  if (ec) return "cannot remove " + full.string() + ": " + ec.message();
+  run.history_file = kept_path.filename().string();
+  return "";
+}
+
+}  // namespace fl::reports

@@ -1,0 +1,165 @@
+// The report folder as faultline run writes it (SCENARIOS.md, Command line and
+// Reports): unique names below the common root, --out and --junit checked
+// before anything runs, the history kept as a window unless --history full,
+// control characters escaped in the line, and report.json valid as written.
+#include <gtest/gtest.h>
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "harness/cli.h"
+#include "reports/report.h"
+#include "tests/harness/cli_helpers.h"
+
+namespace fl::harness {
+namespace {
+
+using test::cli;
+using test::CliOutcome;
+using test::write_file;
+
+constexpr const char* kSplitBrain = R"(duration = "40s"
+settle = "10s"
+[cluster]
+app_servers = 3
+leader_election = "bully"
+[clients]
+count = 4
+channels = 2
+[[faults]]
+at = "5s"
+kind = "partition"
+groups = [["app1"], ["app2", "app3"]]
+[[faults]]
+at = "30s"
+kind = "heal"
+)";
+
+std::filesystem::path fresh(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "faultline_report_folder_test" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+std::string gunzip(const std::filesystem::path& p) {
+  gzFile gz = gzopen(p.c_str(), "rb");
+  if (!gz) return "";
+  std::string out;
+  char buf[1 << 14];
+  int n;
+  while ((n = gzread(gz, buf, sizeof buf)) > 0) out.append(buf, std::size_t(n));
+  gzclose(gz);
+  return out;
+}
+
+TEST(ReportFolder, NamesAreThePathBelowTheCommonRoot) {
+  EXPECT_EQ(reports::report_folder_stems({"scenarios/hazards/split.toml"}), std::vector<std::string>{"split"});
+  EXPECT_EQ(reports::report_folder_stems({"s/a/x.toml", "s/b/x.toml", "./s/b/c/y.toml"}),
+            (std::vector<std::string>{"a__x", "b__x", "b__c__y"}));
+  EXPECT_EQ(reports::report_folder_stems({"s/x.toml", "s/sub/x.toml"}), (std::vector<std::string>{"x", "sub__x"}));
+}
+
+TEST(ReportFolder, TwoScenariosWithOneFileNameNeverShareAFolder) {
+  const auto dir = fresh("same_name");
+  const std::string a = write_file(dir / "a", "split.toml", kSplitBrain);
+  const std::string b = write_file(dir / "b", "split.toml", std::string(kSplitBrain) + "\n# b\n");
+  const auto out = dir / "out";
+  const CliOutcome o = cli({"run", a, b, "--seed", "4", "--out", out.string()});
+  EXPECT_EQ(o.code, kExitFailed) << o.out << o.err;
+  for (const char* folder : {"a__split-4", "b__split-4"}) {
+    EXPECT_TRUE(std::filesystem::exists(out / folder / "report.json")) << folder << "\n" << o.out;
+    EXPECT_NE(o.out.find(" -> " + (out / folder).string() + "/"), std::string::npos) << o.out;
+  }
+  const auto ja = nlohmann::json::parse(read(out / "a__split-4" / "report.json"));
+  const auto jb = nlohmann::json::parse(read(out / "b__split-4" / "report.json"));
+  EXPECT_EQ(ja.at("scenario").at("path"), a);
+  EXPECT_EQ(jb.at("scenario").at("path"), b);
+}
+
+TEST(ReportFolder, UnwritableOutOrJunitStopsBeforeAnythingRuns) {
+  const auto dir = fresh("unwritable");
+  const std::string file = write_file(dir, "split.toml", kSplitBrain);
+  const std::string blocker = write_file(dir, "a_file", "x");  // a file where a folder must go
+  CliOutcome o = cli({"run", file, "--out", blocker + "/out"});
+  EXPECT_EQ(o.code, kExitUsage) << o.out << o.err;
+  EXPECT_EQ(o.out, "") << "nothing ran";
+  EXPECT_NE(o.err.find("--out " + blocker + "/out"), std::string::npos) << o.err;
+  o = cli({"run", file, "--junit", (dir / "no" / "such" / "dir" / "j.xml").string()});
+  EXPECT_EQ(o.code, kExitUsage) << o.out << o.err;
+  EXPECT_EQ(o.out, "");
+  EXPECT_NE(o.err.find("--junit"), std::string::npos) << o.err;
+  o = cli({"run", file, "--junit", dir.string()});  // a folder
+  EXPECT_EQ(o.code, kExitUsage) << o.err;
+  // A writable --junit that exists is not truncated by the check, and is written.
+  const std::string junit = write_file(dir, "j.xml", "old");
+  o = cli({"run", file, "--seed", "4", "--junit", junit});
+  EXPECT_EQ(o.code, kExitFailed) << o.err;
+  EXPECT_NE(read(junit).find("<testcase"), std::string::npos);
+}
+
+TEST(ReportFolder, HistoryIsAWindowByDefaultAndWholeWithHistoryFull) {
+  const auto dir = fresh("history");
+  const std::string file = write_file(dir, "split.toml", kSplitBrain);
+  CliOutcome o = cli({"run", file, "--seed", "4", "--out", (dir / "w").string()});
+  EXPECT_EQ(o.code, kExitFailed) << o.err;
+  const auto w = dir / "w" / "split-4";
+  EXPECT_FALSE(std::filesystem::exists(w / "history.jsonl"));
+  ASSERT_TRUE(std::filesystem::exists(w / "history.jsonl.gz"));
+  const std::string kept = gunzip(w / "history.jsonl.gz");
+  const auto jw = nlohmann::json::parse(read(w / "report.json"));
+  EXPECT_EQ(jw.at("history").at("file"), "history.jsonl.gz");
+  EXPECT_EQ(jw.at("history").at("kept"), "window");
+
+  o = cli({"run", file, "--seed", "4", "--out", (dir / "f").string(), "--history", "full"});
+  EXPECT_EQ(o.code, kExitFailed) << o.err;
+  const auto f = dir / "f" / "split-4";
+  const std::string whole = read(f / "history.jsonl");
+  const auto jf = nlohmann::json::parse(read(f / "report.json"));
+  EXPECT_EQ(jf.at("history").at("file"), "history.jsonl");
+  EXPECT_EQ(jf.at("history").at("kept"), "full");
+  const auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+  EXPECT_EQ(jf.at("history").at("events"), lines(whole));
+  EXPECT_EQ(jw.at("history").at("events"), lines(kept));
+  // The window is a subset, smaller, and still has every fault and leader term.
+  EXPECT_LT(lines(kept), lines(whole));
+  for (const char* must : {"\"fault_injected\"", "\"fault_healed\"", "\"leader_begin\""}) {
+    ASSERT_NE(whole.find(must), std::string::npos) << must;
+    EXPECT_NE(kept.find(must), std::string::npos) << must;
+  }
+  // Every kept line is a line of the whole history.
+  std::size_t start = 0;
+  int checked = 0;
+  while (start < kept.size() && checked < 200) {
+    const auto end = kept.find('\n', start);
+    EXPECT_NE(whole.find(kept.substr(start, end - start + 1)), std::string::npos);
+    start = end + 1;
+    ++checked;
+  }
+}
+
+TEST(ReportFolder, ControlCharactersInAPathAreEscapedInTheLine) {
+  const auto dir = fresh("controls");
+  const std::string file = write_file(dir, "evil\x1b[2J\xe2\x80\xae.toml", kSplitBrain);
+  const CliOutcome o = cli({"run", file, "--seed", "4", "--out", (dir / "out").string()});
+  EXPECT_EQ(o.code, kExitFailed) << o.err;
+  EXPECT_EQ(o.out.find('\x1b'), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("\xe2\x80\xae"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("evil\\x1b[2J\\u202e.toml"), std::string::npos) << o.out;
+  EXPECT_EQ(std::count(o.out.begin(), o.out.end(), '\n'), 1) << o.out;
+  const auto folder = dir / "out" / "evil\x1b[2J\xe2\x80\xae-4";
+  EXPECT_EQ(read(folder / "summary.txt").find('\x1b'), std::string::npos);
+  EXPECT_EQ(read(folder / "report.md").find('\x1b'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fl::harness
