@@ -84,9 +84,12 @@ class StatusAccuracy final : public Invariant {
     if (!lo.serving || lo.paused) return std::nullopt;
     if (!lp.running) return std::string("down");
     if (lp.paused || !lp.serving) return std::nullopt;
-    const Link link = faults_.link(o, p);
-    if (link == Link::uncertain) return std::nullopt;
-    if (link == Link::cut) return std::string("down");
+    // A ping needs its answer: with the transport's request timeout, a peer
+    // whose answers cannot reach O is down for O as surely as one O cannot
+    // reach (a one-way cut either way).
+    const Link there = faults_.link(o, p), back = faults_.link(p, o);
+    if (there == Link::cut || back == Link::cut) return std::string("down");
+    if (there == Link::uncertain || back == Link::uncertain) return std::nullopt;
     if (lo.version != lp.version) return std::string("version");
     if (lo.config_hash != lp.config_hash) return std::string("config");
     return std::string();

@@ -178,6 +178,23 @@ TEST(StatusAccuracy, PartitionedPeerShownGreenIsCaughtALossyLinkIsNotJudged) {
   EXPECT_TRUE(g.check("status_accuracy", 300s).empty());
 }
 
+TEST(StatusAccuracy, APeerWhoseAnswersAreCutIsDownNotGreen) {
+  // app2 -> app1 is cut (a gossip send failure from app2): app1's pings reach
+  // app2 but the answers never come back, so app1 rightly keeps app2 red.
+  Hist h = watched();
+  h.at(100s, h.app2, FaultInjected{0, "gossip_send_failure", "app2 -> app1", {{h.app2}, {h.app1}}});
+  h.at(130s, h.app1, PeerStatus{h.app2, false, "down"});
+  h.at(300s, h.app3, DiscoveryRowWritten{});
+  EXPECT_TRUE(h.check("status_accuracy", 400s).empty());
+  // Once the cut heals, red is wrong after the window.
+  Hist g = watched();
+  g.at(100s, g.app2, FaultInjected{0, "gossip_send_failure", "app2 -> app1", {{g.app2}, {g.app1}}});
+  g.at(130s, g.app1, PeerStatus{g.app2, false, "down"});
+  g.at(150s, kNoNode, FaultHealed{0, "gossip_send_failure"});
+  g.at(300s, g.app3, DiscoveryRowWritten{});
+  EXPECT_EQ(g.check("status_accuracy", 400s).size(), 1u);
+}
+
 TEST(StatusAccuracy, VersionDifferenceMustShowRed) {
   Hist h;
   h.start_servers(0s);
