@@ -271,7 +271,7 @@ void AppServer::handle_edge_timer(Env& env, TimerId id, TimerTag tag) {
   (void)id;
   EdgeState& e = ensure_edge(edge_, *this);
   FL_ASSERT(tag.kind == kReaperTimer);
-  e.hub.on_reaper(env);
+  e.hub.on_reaper(env, tag.arg);
 }
 
 bool AppServer::handle_edge_control(Env& env, const ControlOp& op) {

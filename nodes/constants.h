@@ -111,6 +111,12 @@ inline constexpr Duration kWsInactiveReap = minutes(5);        // from the last 
 // sends it from the client through the proxy, which is how a client whose proxy
 // forgot it (a proxy restart) learns that its websocket is gone.
 inline constexpr Duration kWsPingInterval = seconds(60);
+// REFERENCE.md (web_conn.go): a connection that has not answered for this long
+// is dead. The model's keep-alive runs client -> server, so the server closes a
+// connection it has heard nothing from (open, resume or ping) for this long,
+// judged on its monotonic clock: a frozen or cut-off client no longer holds a
+// live connection for ever (issue 8).
+inline constexpr Duration kWsPongTimeout = seconds(100);
 
 // ---- the edge: clients (model choices where the web app has no number) ----
 // model: how long the client waits for an answer to a REST call. The browser

@@ -13,6 +13,7 @@ WsHub::WsHub(HubHost& host, BugSet bugs) : host_(host), bugs_(bugs) {}
 void WsHub::start(Env& env, std::uint32_t timer_kind) {
   reaper_kind_ = timer_kind;
   env.after(k::kWsInactiveReap, TimerTag{reaper_kind_, 0});
+  env.after(k::kWsPingInterval, TimerTag{reaper_kind_, 1});
 }
 
 const WsHub::Conn* WsHub::conn_of(NodeId client) const {
@@ -49,6 +50,7 @@ WsHub::Conn& WsHub::open_new(Env& env, NodeId from, const WsConnect& connect, st
   set_mask(conn, connect.channel_mask);
   conn.connected = true;
   conn.last_activity = env.now();
+  conn.last_heard = env.monotonic();
   by_client_[connect.client] = id;
   env.send(from, Message{WsOpened{connect.client, env.self(), id, host_.version()}});
   if (hello) {
@@ -85,6 +87,7 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
   set_mask(conn, connect.channel_mask);
   conn.connected = true;
   conn.last_activity = env.now();
+  conn.last_heard = env.monotonic();
   by_client_[connect.client] = conn.id;
   const std::uint64_t want = connect.next_seq;
 
@@ -143,6 +146,7 @@ void WsHub::on_ping(Env& env, NodeId from, const WsPing& ping) {
     return;
   }
   conns_.at(it->second).last_activity = env.now();
+  conns_.at(it->second).last_heard = env.monotonic();
 }
 
 void WsHub::on_send_failed(Env& env, NodeId to, const Message& message) {
@@ -159,7 +163,22 @@ void WsHub::on_send_failed(Env& env, NodeId to, const Message& message) {
   conn.connected = false;
 }
 
-void WsHub::on_reaper(Env& env) {
+void WsHub::on_reaper(Env& env, std::uint64_t arg) {
+  if (arg == 1) {
+    // The pong timeout: a connected client heard from more than 100 s ago is
+    // gone (frozen, cut off, or its path broke silently). Close it: its events
+    // stay in the replay buffer, and the client resumes or resyncs when it
+    // comes back (a ping to a closed connection is answered with a close).
+    const Time mono = env.monotonic();
+    for (auto& [id, conn] : conns_) {
+      if (!conn.connected || mono - conn.last_heard <= k::kWsPongTimeout) continue;
+      conn.connected = false;
+      conn.last_activity = env.now();
+      env.send(conn.via, Message{WsClose{conn.client, WsCloseReason::server_closed}});
+    }
+    env.after(k::kWsPingInterval, TimerTag{reaper_kind_, 1});
+    return;
+  }
   const Time now = env.now();
   std::vector<std::uint64_t> dead;
   for (const auto& [id, conn] : conns_)

@@ -60,7 +60,9 @@ class WsHub {
   void on_broadcast(Env& env, const HubPostBroadcast& broadcast);
   // A send to `to` failed: the websocket of that frame's client is broken.
   void on_send_failed(Env& env, NodeId to, const Message& message);
-  void on_reaper(Env& env);
+  // Timer `arg` 0: the 5-min reaper of disconnected connections; 1: the
+  // pong-timeout check of connected ones (every kWsPingInterval).
+  void on_reaper(Env& env, std::uint64_t arg = 0);
   // A graceful stop: every connected websocket is closed (its client reconnects).
   void close_all(Env& env);
 
@@ -79,6 +81,7 @@ class WsHub {
     std::deque<WsEvent> queue;   // not yet sent (while disconnected)
     bool connected = false;
     Time last_activity{};        // local clock
+    Time last_heard{};           // monotonic: the client's last open, resume or ping
   };
   const Conn* conn_of(NodeId client) const;
   std::size_t connections() const { return conns_.size(); }

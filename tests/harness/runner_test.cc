@@ -285,6 +285,26 @@ TEST(Runner, TheOperatorsStopCancelsACrashFaultsPendingRestart) {
   EXPECT_FALSE(has(control.notes, "was cancelled"));
 }
 
+TEST(Runner, AServerClosesTheWebsocketOfAClientFrozenPastThePongTimeout) {
+  // REFERENCE.md: pong timeout 100 s. client1 freezes for 150 s: its server
+  // closes the connection, and at its thaw the client learns it and connects
+  // again. Frozen for 50 s, its connection survives.
+  auto reconnects_after = [&](const std::string& pause) {
+    const std::string text = std::regex_replace(std::string(kSteady), std::regex("duration = \"30s\""),
+                                                "duration = \"4m\"") +
+                             "[[faults]]\nat = \"20s\"\nkind = \"pause\"\nnode = \"client1\"\nfor = \"" + pause +
+                             "\"\n[invariants]\ncheck = [\"single_leader\"]\n";
+    const RunResult r = run(text);
+    int connects = 0;
+    for (const auto& e : r.report.timeline)
+      if (e.is<ClientConnected>() && r.report.lanes.at(e.node.value).name == "client1" && e.at > Time{seconds(20)})
+        ++connects;
+    return connects;
+  };
+  EXPECT_GE(reconnects_after("150s"), 1);
+  EXPECT_EQ(reconnects_after("50s"), 0);
+}
+
 // ---- vacuity ------------------------------------------------------------------
 
 TEST(Runner, VacuityFlagsAPartitionThatCutNothingAndACrashOfANodeAlreadyDown) {
