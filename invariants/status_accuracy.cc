@@ -84,12 +84,13 @@ class StatusAccuracy final : public Invariant {
     if (!lo.serving || lo.paused) return std::nullopt;
     if (!lp.running) return std::string("down");
     if (lp.paused || !lp.serving) return std::nullopt;
-    // A ping needs its answer: with the transport's request timeout, a peer
-    // whose answers cannot reach O is down for O as surely as one O cannot
-    // reach (a one-way cut either way).
+    // O's sends to P failing make P down for O. A cut of P's answers alone
+    // (P -> O) is judged neither way: O's sends still succeed, so an up peer
+    // stays up; but a down peer is marked up again only by an answer to O's
+    // probe, which cannot come, so it stays down. Both are right.
     const Link there = faults_.link(o, p), back = faults_.link(p, o);
-    if (there == Link::cut || back == Link::cut) return std::string("down");
-    if (there == Link::uncertain || back == Link::uncertain) return std::nullopt;
+    if (there == Link::cut) return std::string("down");
+    if (there == Link::uncertain || back != Link::up) return std::nullopt;
     if (lo.version != lp.version) return std::string("version");
     if (lo.config_hash != lp.config_hash) return std::string("config");
     return std::string();

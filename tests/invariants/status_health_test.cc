@@ -178,8 +178,8 @@ TEST(StatusAccuracy, PartitionedPeerShownGreenIsCaughtALossyLinkIsNotJudged) {
   EXPECT_TRUE(g.check("status_accuracy", 300s).empty());
 }
 
-TEST(StatusAccuracy, APeerWhoseAnswersAreCutIsDownNotGreen) {
-  // app2 -> app1 is cut (a gossip send failure from app2): app1's pings reach
+TEST(StatusAccuracy, APeerWhoseAnswersAreCutMayStayRed) {
+  // app2 -> app1 is cut (a gossip send failure from app2): app1's probes reach
   // app2 but the answers never come back, so app1 rightly keeps app2 red.
   Hist h = watched();
   h.at(100s, h.app2, FaultInjected{0, "gossip_send_failure", "app2 -> app1", {{h.app2}, {h.app1}}});
@@ -193,6 +193,11 @@ TEST(StatusAccuracy, APeerWhoseAnswersAreCutIsDownNotGreen) {
   g.at(150s, kNoNode, FaultHealed{0, "gossip_send_failure"});
   g.at(300s, g.app3, DiscoveryRowWritten{});
   EXPECT_EQ(g.check("status_accuracy", 400s).size(), 1u);
+  // And an up peer whose answers are cut may stay green: O's sends succeed.
+  Hist u = watched();
+  u.at(100s, u.app2, FaultInjected{0, "gossip_send_failure", "app2 -> app1", {{u.app2}, {u.app1}}});
+  u.at(300s, u.app3, DiscoveryRowWritten{});
+  EXPECT_TRUE(u.check("status_accuracy", 400s).empty());
 }
 
 TEST(StatusAccuracy, VersionDifferenceMustShowRed) {
