@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "harness/cli.h"
 #include "harness/run_watch.h"
@@ -24,14 +25,33 @@ std::string temp_file(const std::string& name, const std::string& text) {
 
 const char* kSmall = "duration = \"5m\"\n[cluster]\napp_servers = 3\n[clients]\ncount = 20\n";
 
-TEST(MaxMemory, ATinyBudgetStopsTheRunWithExitTwoAndSaysWhy) {
+TEST(MaxMemory, AScenarioEstimatedAboveTheBudgetIsRefusedBeforeItRuns) {
   const std::string file = temp_file("small.toml", kSmall);
   const CliOutcome o = cli({"run", file, "--max-memory", "64K"});
   EXPECT_EQ(o.code, kExitUsage) << o.out << o.err;
-  EXPECT_NE(o.err.find("went above the budget of 64 KiB"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("refused: estimate:"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("above the memory budget of 64 KiB"), std::string::npos) << o.err;
   EXPECT_NE(o.err.find("--max-memory"), std::string::npos) << o.err;
+  EXPECT_EQ(o.out, "") << "nothing ran";
   // The default budget (half the machine) lets it run to its end.
   EXPECT_EQ(cli({"run", file}).code, kExitOk);
+}
+
+TEST(MaxMemory, ARunThatGrowsAboveTheBudgetStopsWithExitTwoAndSaysWhy) {
+  const std::string file = temp_file("small.toml", kSmall);
+  LoadResult loaded = load_scenario(file);
+  ASSERT_TRUE(loaded.ok());
+  // A budget just above the estimate passes the up-front check; the process
+  // (in which the run happens) already holds more than that, so the in-run
+  // check, which reads the resident memory, must stop it.
+  const auto budget = std::uint64_t(estimate(*loaded.scenario).memory_bytes) + (1u << 20);
+  std::vector<char> ballast(budget + (64u << 20), 1);  // touched: resident
+  ASSERT_GT(resident_bytes(), budget);
+  const CliOutcome o = cli({"run", file, "--max-memory", std::to_string(budget)});
+  EXPECT_EQ(o.code, kExitUsage) << o.out << o.err;
+  EXPECT_NE(o.err.find("went above the budget of"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("--max-memory"), std::string::npos) << o.err;
+  EXPECT_EQ(ballast[budget / 2], 1);
 }
 
 TEST(MaxMemory, ABudgetThatIsNoSizeIsAUsageError) {
