@@ -91,7 +91,8 @@ double steady_seconds() {
 }
 std::string rate_text(double per_s) {
   char buf[32];
-  if (per_s >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", per_s / 1e6);
+  if (per_s >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", per_s / 1e9);
+  else if (per_s >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", per_s / 1e6);
   else if (per_s >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", per_s / 1e3);
   else std::snprintf(buf, sizeof buf, "%.0f", per_s);
   return buf;
