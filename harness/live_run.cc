@@ -426,6 +426,7 @@ LiveResult LiveRun::run() {
     return r.line = "faultline live: schema: " + error, r;
 
   epoch_ = live::system_now_ns();
+  r.pg_ready_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   sink_ = std::make_unique<LineSink>(dir_ + "/harness.jsonl", layout_.names);
   plan();
   for (std::uint32_t i = 0; i < layout_.launched; ++i) {
@@ -467,6 +468,16 @@ LiveResult LiveRun::run() {
     return a.at != b.at ? a.at < b.at : a.node < b.node;
   });
   for (std::size_t i = 0; i < all.size(); ++i) all[i].seq = i;
+  {
+    std::set<std::uint32_t> served;
+    for (const auto& e : all) {
+      if (!e.is<ServerServing>() || e.node.value >= layout_.launched || served.count(e.node.value)) continue;
+      served.insert(e.node.value);
+      if (served.size() == layout_.launched) {
+        r.serving_s = r.pg_ready_s + std::chrono::duration<double>(std::chrono::nanoseconds(ns(e.at))).count();
+      }
+    }
+  }
 
   inv::ClusterInfo info;
   for (std::uint32_t i = 0; i < layout_.names.size(); ++i) {

@@ -38,6 +38,11 @@ struct LiveResult {
   std::vector<std::string> violations;     // "invariant at T: message"
   std::vector<std::pair<std::string, Time>> violated;  // (invariant, at), as violations
   std::string work_dir;
+  // Start-up (faultline-bench live): wall seconds from the call until
+  // PostgreSQL took the schema (the run's epoch), and until every launched
+  // app server had served (its first ServerServing); -1 when one never did.
+  double pg_ready_s = -1;
+  double serving_s = -1;
 };
 
 LiveResult run_live(const Scenario& scenario, const LiveOptions& options, std::ostream& err);
