@@ -7,6 +7,7 @@
 
 #include "harness/live_run.h"
 #include "harness/scenario_loader.h"
+#include "live/postgres.h"
 
 namespace fl::bench {
 
@@ -29,6 +30,9 @@ int run_live_bench(const LiveBenchOptions& options) {
   s.invariants.all = false;
   s.invariants.check.clear();
   harness::LiveOptions o;
+  // Free ports, not 8074/8065: a bench must not collide with what else runs.
+  o.base_port = live::free_port_range(s.cluster.app_servers);
+  o.http_port = live::free_port_range(s.cluster.app_servers);
   std::error_code ec;
   o.node_binary = !options.faultline.empty()
                       ? options.faultline

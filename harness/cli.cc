@@ -687,6 +687,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_cmd->add_flag("--keep", live.keep, "Leave PostgreSQL and the nodes running after the run, until Ctrl-C");
   live_cmd->add_option("--time-scale", live.time_scale, "Multiply the scenario's times (at, for, duration, settle) by X in (0, 1]");
   live_cmd->add_option("--base-port", live.base_port, "app i gossips on BASE + i - 1 (default 8074)");
+  live_cmd->add_option("--http-port", live.http_port,
+                       "app i serves GET /api/v4/system/ping on HTTP port P + i - 1 (default 8065)");
   bool live_compare = false;
   live_cmd->add_flag("--compare", live_compare,
                      "Run it in the simulator too and print both outcomes side by side (docs/live.md)");
@@ -696,6 +698,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_node_cmd->add_option("FILE", live_node.file)->required();
   live_node_cmd->add_option("--name", live_node.name)->required();
   live_node_cmd->add_option("--base-port", live_node.base_port)->required();
+  live_node_cmd->add_option("--http-port", live_node.http_port);
   live_node_cmd->add_option("--db", live_node.db_conninfo)->required();
   live_node_cmd->add_option("--secret", live_node.secret)->required();
   live_node_cmd->add_option("--epoch-ns", live_node.epoch_ns)->required();

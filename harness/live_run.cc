@@ -62,6 +62,10 @@ LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
     server.datasource = DbTarget::member(l.db);  // one primary, reached directly
     server.replicas.clear();
   }
+  // No shared storage runs live: each server uses its own local file store
+  // (what the real server does without one), so get_server_status checks the
+  // database alone.
+  l.spec->storage.node = kNoNode;
   l.spec->directory.clear();
   for (std::uint32_t i = 0; i < l.names.size(); ++i) l.spec->directory[l.names[i]] = NodeId{i};
   l.launched = std::min<std::uint32_t>(s.cluster.app_servers, static_cast<std::uint32_t>(l.spec->servers.size()));
@@ -170,6 +174,7 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
                                 "live-node", s_.path,
                                 "--name", name,
                                 "--base-port", std::to_string(base_port_),
+                                "--http-port", std::to_string((o_.http_port ? o_.http_port : kHttpPort) + i),
                                 "--db", pg_.conninfo(),
                                 "--secret", secret_,
                                 "--epoch-ns", std::to_string(epoch_),
@@ -442,7 +447,7 @@ LiveResult LiveRun::run() {
     settle();
     sleep_until(duration + scaled(s_.settle));
   }
-  const Time end = now();
+  const Time run_end = now();
   if (g_interrupted) {
     r.exit_code = 130;
     r.line = "INTERRUPTED " + s_.path + " live: everything started was stopped";
@@ -468,6 +473,9 @@ LiveResult LiveRun::run() {
     return a.at != b.at ? a.at < b.at : a.node < b.node;
   });
   for (std::size_t i = 0; i < all.size(); ++i) all[i].seq = i;
+  // A node may emit between the harness's reading of the end and its end
+  // (the invariants need every event at or before the run's end).
+  const Time end = all.empty() ? run_end : std::max(run_end, all.back().at);
   {
     std::set<std::uint32_t> served;
     for (const auto& e : all) {
@@ -578,6 +586,7 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
   }
   o.sink = [&sink](const HistoryEvent& e) { sink.write(e); };
   o.control_fd = 0;
+  o.http_port = f.http_port;
   signal(SIGPIPE, SIG_IGN);
   return live::run_node(o);
 }

@@ -25,6 +25,7 @@ struct LiveOptions {
   bool keep = false;             // leave PostgreSQL and the nodes running until Ctrl-C
   double time_scale = 1.0;       // multiplies the scenario's times (not the cluster's own timers)
   std::uint16_t base_port = 0;   // app i gossips on base_port + i - 1; 0: 8074 (k::kGossipPort)
+  std::uint16_t http_port = 0;   // app i serves HTTP on http_port + i - 1; 0: 8065 (Mattermost's)
   std::string node_binary;       // the faultline binary ("" : this process's own)
   std::string work_dir;          // run folder ("" : a new one under the temp dir, removed unless kept)
 };
@@ -63,6 +64,8 @@ LiveResult run_live(const Scenario& scenario, const LiveOptions& options, std::o
 // Anything else that differs is flagged: a different leader or order, a
 // migration by another server or of another version, a count, a down-marking
 // on one side only, a verdict.
+inline constexpr std::uint16_t kHttpPort = 8065;  // Mattermost's ServiceSettings.ListenAddress default
+
 inline constexpr Duration kCompareNoise = seconds(6);
 
 struct Outcomes {
@@ -107,6 +110,7 @@ int command_live_compare(const Scenario& scenario, const LiveOptions& options, s
 struct LiveNodeFlags {
   std::string file, name, secret, history, db_conninfo;
   std::uint16_t base_port = 0;
+  std::uint16_t http_port = 0;  // this node's own HTTP port (0: none)
   std::int64_t epoch_ns = 0, offset_ns = 0;
   std::uint64_t seed = 0;
 };

@@ -67,6 +67,8 @@ TEST(LiveCluster, ElectsApp1ThenApp2AfterKill9AndRejectsStrangersFrames) {
   o.node_binary = FL_FAULTLINE_BINARY;
   o.base_port = live::free_port_range(3);
   ASSERT_NE(o.base_port, 0);
+  o.http_port = live::free_port_range(3);
+  ASSERT_NE(o.http_port, 0);
   const std::string dir = (fs::temp_directory_path() / ("fl-livetest-" + std::to_string(::getpid()))).string();
   o.work_dir = dir;
   const std::uint16_t app2_port = static_cast<std::uint16_t>(o.base_port + 1);
