@@ -5,6 +5,7 @@
 #include "bench/bugs_bench.h"
 #include "bench/engine.h"
 #include "bench/fuzz_bench.h"
+#include "bench/live_bench.h"
 #include "bench/scenario_bench.h"
 
 int main(int argc, char** argv) {
@@ -42,10 +43,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0));
   bugs_cmd->add_option("--out", bugs.out, "write each repro's report folder and repro.toml here");
 
+  fl::bench::LiveBenchOptions live;
+  CLI::App* live_cmd = app.add_subcommand("live", "start of a live cluster (PostgreSQL 15 + its app servers): live start_s=");
+  live_cmd->add_option("FILE", live.file, "scenario file (default scenarios/live/basic.toml)");
+  live_cmd->add_option("--faultline", live.faultline, "the faultline binary (default: beside faultline-bench)");
+
   CLI11_PARSE(app, argc, argv);
   if (engine_cmd->parsed()) return fl::bench::run_engine(engine);
   if (scenario_cmd->parsed()) return fl::bench::run_scenario_bench(scenario);
   if (fuzz_cmd->parsed()) return fl::bench::run_fuzz_bench(fuzz);
   if (bugs_cmd->parsed()) return fl::bench::run_bugs_bench(bugs);
+  if (live_cmd->parsed()) return fl::bench::run_live_bench(live);
   return 2;
 }

@@ -536,13 +536,15 @@ int command_shrink(const ShrinkFlags& flags, const std::string& command, std::os
   return sr.same_failure ? kExitOk : kExitInternal;
 }
 
-int command_live(const std::string& file, const LiveOptions& options, std::ostream& out, std::ostream& err) {
+int command_live(const std::string& file, const LiveOptions& options, bool compare, std::ostream& out,
+                 std::ostream& err) {
   auto scenario = load_one(file, err);
   if (!scenario) return kExitUsage;
   if (!(options.time_scale > 0.0 && options.time_scale <= 1.0)) {
     err << "faultline live: --time-scale must be in (0, 1], got " << options.time_scale << "\n";
     return kExitUsage;
   }
+  if (compare) return command_live_compare(*scenario, options, out, err);
   LiveResult r = run_live(*scenario, options, err);
   for (const auto& s : r.skipped) err << "  skipped: " << s << "\n";
   for (const auto& v : r.violations) err << "  violation: " << v << "\n";
@@ -697,12 +699,18 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_cmd->add_flag("--keep", live.keep, "Leave PostgreSQL and the nodes running after the run, until Ctrl-C");
   live_cmd->add_option("--time-scale", live.time_scale, "Multiply the scenario's times (at, for, duration, settle) by X in (0, 1]");
   live_cmd->add_option("--base-port", live.base_port, "app i gossips on BASE + i - 1 (default 8074)");
+  live_cmd->add_option("--http-port", live.http_port,
+                       "app i serves GET /api/v4/system/ping on HTTP port P + i - 1 (default 8065)");
+  bool live_compare = false;
+  live_cmd->add_flag("--compare", live_compare,
+                     "Run it in the simulator too and print both outcomes side by side (docs/live.md)");
   LiveNodeFlags live_node;
   CLI::App* live_node_cmd = app.add_subcommand("live-node", "");  // hidden: one app server of `live`
   live_node_cmd->group("");
   live_node_cmd->add_option("FILE", live_node.file)->required();
   live_node_cmd->add_option("--name", live_node.name)->required();
   live_node_cmd->add_option("--base-port", live_node.base_port)->required();
+  live_node_cmd->add_option("--http-port", live_node.http_port);
   live_node_cmd->add_option("--db", live_node.db_conninfo)->required();
   live_node_cmd->add_option("--secret", live_node.secret)->required();
   live_node_cmd->add_option("--epoch-ns", live_node.epoch_ns)->required();
@@ -748,7 +756,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (list_cmd->parsed()) return command_list(list_what, out);
     if (fuzz_cmd->parsed()) return command_fuzz(fuzz, command_line(argc, argv), out, err);
     if (shrink_cmd->parsed()) return command_shrink(shrink, command_line(argc, argv), out, err);
-    if (live_cmd->parsed()) return command_live(live_file, live, out, err);
+    if (live_cmd->parsed()) return command_live(live_file, live, live_compare, out, err);
     if (live_node_cmd->parsed()) return command_live_node(live_node, err);
     if (replay_cmd->parsed()) return command_replay(replay_flags, out, err);
     if (merge_cmd->parsed()) return command_merge(merge_flags, out, err);

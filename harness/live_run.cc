@@ -15,6 +15,7 @@
 #include <ostream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "harness/cli.h"
@@ -61,6 +62,10 @@ LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
     server.datasource = DbTarget::member(l.db);  // one primary, reached directly
     server.replicas.clear();
   }
+  // No shared storage runs live: each server uses its own local file store
+  // (what the real server does without one), so get_server_status checks the
+  // database alone.
+  l.spec->storage.node = kNoNode;
   l.spec->directory.clear();
   for (std::uint32_t i = 0; i < l.names.size(); ++i) l.spec->directory[l.names[i]] = NodeId{i};
   l.launched = std::min<std::uint32_t>(s.cluster.app_servers, static_cast<std::uint32_t>(l.spec->servers.size()));
@@ -169,6 +174,7 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
                                 "live-node", s_.path,
                                 "--name", name,
                                 "--base-port", std::to_string(base_port_),
+                                "--http-port", std::to_string((o_.http_port ? o_.http_port : kHttpPort) + i),
                                 "--db", pg_.conninfo(),
                                 "--secret", secret_,
                                 "--epoch-ns", std::to_string(epoch_),
@@ -425,6 +431,7 @@ LiveResult LiveRun::run() {
     return r.line = "faultline live: schema: " + error, r;
 
   epoch_ = live::system_now_ns();
+  r.pg_ready_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   sink_ = std::make_unique<LineSink>(dir_ + "/harness.jsonl", layout_.names);
   plan();
   for (std::uint32_t i = 0; i < layout_.launched; ++i) {
@@ -440,7 +447,7 @@ LiveResult LiveRun::run() {
     settle();
     sleep_until(duration + scaled(s_.settle));
   }
-  const Time end = now();
+  const Time run_end = now();
   if (g_interrupted) {
     r.exit_code = 130;
     r.line = "INTERRUPTED " + s_.path + " live: everything started was stopped";
@@ -466,6 +473,19 @@ LiveResult LiveRun::run() {
     return a.at != b.at ? a.at < b.at : a.node < b.node;
   });
   for (std::size_t i = 0; i < all.size(); ++i) all[i].seq = i;
+  // A node may emit between the harness's reading of the end and its end
+  // (the invariants need every event at or before the run's end).
+  const Time end = all.empty() ? run_end : std::max(run_end, all.back().at);
+  {
+    std::set<std::uint32_t> served;
+    for (const auto& e : all) {
+      if (!e.is<ServerServing>() || e.node.value >= layout_.launched || served.count(e.node.value)) continue;
+      served.insert(e.node.value);
+      if (served.size() == layout_.launched) {
+        r.serving_s = r.pg_ready_s + std::chrono::duration<double>(std::chrono::nanoseconds(ns(e.at))).count();
+      }
+    }
+  }
 
   inv::ClusterInfo info;
   for (std::uint32_t i = 0; i < layout_.names.size(); ++i) {
@@ -498,6 +518,7 @@ LiveResult LiveRun::run() {
   std::vector<std::string> unexpected;
   for (const auto& v : checks.violations()) {
     r.violations.push_back(v.invariant + " at " + line_time(v.at.time_since_epoch()) + ": " + v.message);
+    r.violated.emplace_back(v.invariant, v.at);
     found.insert(v.invariant);
     if (!expected.count(v.invariant)) unexpected.push_back(r.violations.back());
   }
@@ -565,8 +586,250 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
   }
   o.sink = [&sink](const HistoryEvent& e) { sink.write(e); };
   o.control_fd = 0;
+  o.http_port = f.http_port;
   signal(SIGPIPE, SIG_IGN);
   return live::run_node(o);
+}
+
+}  // namespace fl::harness
+
+// ---- --compare ------------------------------------------------------------------------------
+
+namespace fl::harness {
+
+namespace {
+std::string name_of(const std::vector<std::string>& names, NodeId n) {
+  return n.value < names.size() ? names[n.value] : (n == kNoNode ? "-" : "node" + std::to_string(n.value));
+}
+std::string at_text(Time t) { return line_time(t.time_since_epoch()); }
+std::string gap_text(Duration d) {
+  return (d < Duration{0} ? "-" : "+") + line_time(d < Duration{0} ? -d : d);
+}
+}  // namespace
+
+Outcomes outcomes_of(const std::vector<HistoryEvent>& history, const std::vector<std::string>& names) {
+  Outcomes o;
+  for (const auto& e : history) {
+    if (e.is<LeaderBegin>()) o.leaders.push_back({name_of(names, e.node), e.at});
+    if (const auto* m = e.get<MigrationApplied>()) o.migrations.push_back({name_of(names, e.node), m->schema, e.at});
+    if (e.is<PostAcked>()) ++o.posts_acked;
+    if (e.is<PostDelivered>()) ++o.posts_delivered;
+    if (const auto* d = e.get<PeerDown>()) o.downs.push_back({name_of(names, e.node), name_of(names, d->peer), e.at});
+  }
+  return o;
+}
+
+std::vector<CompareRow> compare_outcomes(const Outcomes& sim, const Outcomes& live, Duration noise) {
+  std::vector<CompareRow> rows;
+  using Mark = CompareRow::Mark;
+  // Same thing on both sides: judge the time gap.
+  auto timed = [&](CompareRow& row, Time a, Time b) {
+    const Duration gap = b - a;
+    const Duration abs = gap < Duration{0} ? -gap : gap;
+    if (abs == Duration{0}) return;
+    row.mark = abs <= noise ? Mark::noise : Mark::differs;
+    row.why = "live " + gap_text(gap) + (abs <= noise ? "" : " (beyond the " + line_time(noise) + " of noise)");
+  };
+  const std::string none = "-";
+  for (std::size_t i = 0; i < std::max(sim.leaders.size(), live.leaders.size()); ++i) {
+    CompareRow row;
+    row.what = "leader #" + std::to_string(i + 1);
+    const auto* a = i < sim.leaders.size() ? &sim.leaders[i] : nullptr;
+    const auto* b = i < live.leaders.size() ? &live.leaders[i] : nullptr;
+    row.sim = a ? a->leader + " at " + at_text(a->begin) : none;
+    row.live = b ? b->leader + " at " + at_text(b->begin) : none;
+    if (!a || !b) {
+      row.mark = Mark::differs, row.why = a ? "only in the simulator" : "only live";
+    } else if (a->leader != b->leader) {
+      row.mark = Mark::differs, row.why = "another leader";
+    } else {
+      timed(row, a->begin, b->begin);
+    }
+    rows.push_back(row);
+  }
+  for (std::size_t i = 0; i < std::max(sim.migrations.size(), live.migrations.size()); ++i) {
+    CompareRow row;
+    row.what = "migration #" + std::to_string(i + 1);
+    const auto* a = i < sim.migrations.size() ? &sim.migrations[i] : nullptr;
+    const auto* b = i < live.migrations.size() ? &live.migrations[i] : nullptr;
+    auto text = [](const Outcomes::Migration& m) { return std::to_string(m.schema) + " by " + m.by + " at " + at_text(m.at); };
+    row.sim = a ? text(*a) : none;
+    row.live = b ? text(*b) : none;
+    if (!a || !b) {
+      row.mark = Mark::differs, row.why = a ? "only in the simulator" : "only live";
+    } else if (a->by != b->by || a->schema != b->schema) {
+      row.mark = Mark::differs, row.why = a->schema != b->schema ? "another version" : "another server";
+    } else {
+      timed(row, a->at, b->at);
+    }
+    rows.push_back(row);
+  }
+  for (const auto& [what, x, y] : {std::tuple{"posts acknowledged", sim.posts_acked, live.posts_acked},
+                                   std::tuple{"posts delivered", sim.posts_delivered, live.posts_delivered}}) {
+    CompareRow row{what, std::to_string(x), std::to_string(y)};
+    if (x != y) row.mark = Mark::differs, row.why = "another count";
+    rows.push_back(row);
+  }
+  // Down-markings matched by (observer, peer, k-th time), in the simulator's
+  // order, then those only live has.
+  auto keyed = [](const std::vector<Outcomes::Down>& downs) {
+    std::vector<std::pair<std::tuple<std::string, std::string, int>, Time>> out;
+    std::map<std::pair<std::string, std::string>, int> seen;
+    for (const auto& d : downs) out.push_back({{d.observer, d.peer, ++seen[{d.observer, d.peer}]}, d.at});
+    return out;
+  };
+  const auto ks = keyed(sim.downs), kl = keyed(live.downs);
+  std::map<std::tuple<std::string, std::string, int>, Time> live_at(kl.begin(), kl.end());
+  std::set<std::tuple<std::string, std::string, int>> matched;
+  auto down_row = [&](const std::tuple<std::string, std::string, int>& key) {
+    CompareRow row;
+    row.what = std::get<0>(key) + " marks " + std::get<1>(key) + " down" +
+               (std::get<2>(key) > 1 ? " (#" + std::to_string(std::get<2>(key)) + ")" : "");
+    return row;
+  };
+  for (const auto& [key, at] : ks) {
+    CompareRow row = down_row(key);
+    row.sim = "at " + at_text(at);
+    auto it = live_at.find(key);
+    if (it == live_at.end()) {
+      row.live = none, row.mark = Mark::differs, row.why = "only in the simulator";
+    } else {
+      matched.insert(key);
+      row.live = "at " + at_text(it->second);
+      timed(row, at, it->second);
+    }
+    rows.push_back(row);
+  }
+  for (const auto& [key, at] : kl) {
+    if (matched.count(key)) continue;
+    CompareRow row = down_row(key);
+    row.sim = none, row.live = "at " + at_text(at), row.mark = Mark::differs, row.why = "only live";
+    rows.push_back(row);
+  }
+  std::set<std::string> invariants;
+  for (const auto& [name, v] : sim.verdicts) invariants.insert(name);
+  for (const auto& [name, v] : live.verdicts) invariants.insert(name);
+  for (const auto& name : invariants) {
+    CompareRow row;
+    row.what = name;
+    auto verdict = [&](const Outcomes& o) -> std::string {
+      auto it = o.verdicts.find(name);
+      if (it == o.verdicts.end()) return "not judged";
+      return it->second ? "violated at " + at_text(*it->second) : "holds";
+    };
+    row.sim = verdict(sim), row.live = verdict(live);
+    const bool a = row.sim.rfind("violated", 0) == 0, b = row.live.rfind("violated", 0) == 0;
+    if (row.sim == "not judged" || row.live == "not judged") {
+      if (row.sim != row.live) row.mark = Mark::differs, row.why = "judged on one side only";
+    } else if (a != b) {
+      row.mark = Mark::differs, row.why = "another verdict";
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+Scenario time_scaled(const Scenario& s, double x) {
+  Scenario out = s;
+  if (x == 1.0) return out;
+  auto sc = [x](Duration d) { return Duration{static_cast<std::int64_t>(static_cast<double>(d.count()) * x)}; };
+  out.duration = sc(s.duration);
+  out.settle = sc(s.settle);
+  for (auto& f : out.faults) {
+    f.at = kTimeZero + sc(f.at.time_since_epoch());
+    if (f.for_) f.for_ = sc(*f.for_);
+    if (f.restart_after) f.restart_after = sc(*f.restart_after);
+  }
+  for (auto& op : out.operations) op.at = kTimeZero + sc(op.at.time_since_epoch());
+  return out;
+}
+
+CompareResult compare_live(const Scenario& scenario, const LiveOptions& options, std::ostream& err) {
+  CompareResult result;
+  // The simulator first (seconds), on the same scaled times.
+  const Scenario scaled = time_scaled(scenario, options.time_scale);
+  char tmpl[] = "/tmp/faultline-compare-XXXXXX";
+  const int fd = ::mkstemp(tmpl);
+  if (fd < 0) {
+    err << "faultline live --compare: cannot create a temporary file\n";
+    return result;
+  }
+  ::close(fd);
+  const std::string history_path = tmpl;
+  RunOptions ro;
+  ro.seed = scenario.seed;
+  ro.history_path = history_path;
+  const RunResult sr = run_scenario(scaled, ro);
+  std::string error;
+  auto sim_history = sim::read_history_file(history_path, &error);
+  std::error_code ec;
+  fs::remove(history_path, ec);
+  if (sr.outcome == Outcome::internal_error || !sim_history) {
+    err << "faultline live --compare: the simulator's run: " << (sim_history ? result_line(sr) : error) << "\n";
+    return result;
+  }
+  std::vector<std::string> sim_names;
+  for (const auto& lane : sr.report.lanes) sim_names.push_back(lane.name);
+  Outcomes sim = outcomes_of(*sim_history, sim_names);
+
+  result.sim_line = result_line(sr);
+  result.live = run_live(scenario, options, err);
+  LiveResult& lr = result.live;
+  for (const auto& sk : lr.skipped) err << "  skipped: " << sk << "\n";
+  if (lr.exit_code != kExitOk && lr.exit_code != kExitFailed) {
+    result.exit_code = lr.exit_code;
+    result.table = lr.line + "\n";
+    return result;
+  }
+  Outcomes live = outcomes_of(lr.history, lr.node_names);
+  for (const auto& spec : inv::invariant_specs()) {
+    if (!scenario.invariants.checks(spec.name)) continue;
+    sim.verdicts[spec.name] = std::nullopt;
+    live.verdicts[spec.name] = std::nullopt;
+  }
+  for (const auto& v : sr.violations) {
+    auto& slot = sim.verdicts[v.invariant];
+    if (!slot || v.at < *slot) slot = v.at;
+  }
+  for (const auto& [name, at] : lr.violated) {
+    auto& slot = live.verdicts[name];
+    if (!slot || at < *slot) slot = at;
+  }
+
+  result.rows = compare_outcomes(sim, live);
+  const auto& rows = result.rows;
+  std::ostringstream out;
+  out << "sim:  " << result_line(sr) << "\n";
+  out << "live: " << lr.line << "\n";
+  std::size_t w0 = 7, w1 = 9, w2 = 4;
+  for (const auto& r : rows) {
+    w0 = std::max(w0, r.what.size());
+    w1 = std::max(w1, r.sim.size());
+    w2 = std::max(w2, r.live.size());
+  }
+  auto pad = [](const std::string& t, std::size_t w) { return t + std::string(w > t.size() ? w - t.size() : 0, ' '); };
+  out << pad("outcome", w0) << " | " << pad("simulator", w1) << " | " << pad("live", w2) << " |\n";
+  out << std::string(w0, '-') << "-+-" << std::string(w1, '-') << "-+-" << std::string(w2, '-') << "-+-----\n";
+  std::size_t noise = 0, differs = 0;
+  for (const auto& r : rows) {
+    const char* mark = r.mark == CompareRow::Mark::same ? "=" : r.mark == CompareRow::Mark::noise ? "~" : "DIFFERS";
+    noise += r.mark == CompareRow::Mark::noise;
+    differs += r.mark == CompareRow::Mark::differs;
+    out << pad(r.what, w0) << " | " << pad(r.sim, w1) << " | " << pad(r.live, w2) << " | " << mark
+        << (r.why.empty() ? "" : " " + r.why) << "\n";
+  }
+  out << "compare: " << rows.size() << " outcomes, " << noise << " within timing noise (" << line_time(kCompareNoise)
+      << "), " << differs << " differ" << (options.time_scale != 1.0 ? " (time-scale " + std::to_string(options.time_scale) + " on both)" : "")
+      << "\n";
+  result.table = out.str();
+  result.exit_code = differs == 0 ? kExitOk : kExitFailed;
+  return result;
+}
+
+int command_live_compare(const Scenario& scenario, const LiveOptions& options, std::ostream& out, std::ostream& err) {
+  const CompareResult r = compare_live(scenario, options, err);
+  out << r.table;
+  return r.exit_code;
 }
 
 }  // namespace fl::harness

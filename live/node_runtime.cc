@@ -9,6 +9,8 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +29,8 @@
 namespace fl::live {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 std::int64_t system_now_ns() {
@@ -44,6 +48,7 @@ constexpr Duration kConnectTimeout = seconds(3);
 std::chrono::nanoseconds chrono_of(Duration d) { return std::chrono::nanoseconds(d.count()); }
 
 class Runtime;
+class HttpConn;
 
 // The outgoing connection to one peer: frames numbered per connection, each
 // waiting for its acknowledgement.
@@ -118,7 +123,12 @@ class Runtime final : public Env {
   void set_db_endpoint(NodeId) override { log("set_db_endpoint: no failover live"); }
   void control(NodeId, const ControlOp&) override { log("control: no operator live"); }
   Rng& rng() override { return rng_; }
-  void emit(EventBody event) override { emit_as(o_.self, std::move(event)); }
+  void emit(EventBody event) override {
+    // The HTTP listener follows the server's life: none before it serves.
+    if (std::holds_alternative<ServerServing>(event)) open_http();
+    if (std::holds_alternative<ServerStopping>(event)) close_http();
+    emit_as(o_.self, std::move(event));
+  }
 
   // ---- for PeerLink ----
   asio::io_context& io() { return io_; }
@@ -135,6 +145,8 @@ class Runtime final : public Env {
   void deliver(NodeId from, const Message& message) {
     if (alive()) node_->on_message(*this, from, message);
   }
+  // An HTTP ping for the node (HttpConn); answered through send(kHttpEdge, ...).
+  void http_ping(const std::shared_ptr<HttpConn>& conn, bool with_status);
 
  private:
   void emit_as(NodeId node, EventBody event) {
@@ -143,6 +155,10 @@ class Runtime final : public Env {
   }
   void accept();
   void serve(std::shared_ptr<tcp::socket> socket);
+  void open_http();
+  void close_http();
+  void accept_http();
+  void http_answer(const HealthPong& pong);
   void read_control();
   void on_control(const std::string& line);
   void db_worker();
@@ -161,6 +177,13 @@ class Runtime final : public Env {
   std::set<NodeId> cuts_;
   std::set<std::size_t> unroutable_logged_;
   tcp::acceptor acceptor_;
+  std::unique_ptr<tcp::acceptor> http_acceptor_;
+  std::uint64_t next_http_ = 0;
+  struct HttpWaiting {
+    std::shared_ptr<HttpConn> conn;
+    bool with_status = false;
+  };
+  std::map<std::uint64_t, HttpWaiting> http_waiting_;  // by HealthPing seq
   asio::posix::stream_descriptor control_;
   asio::streambuf control_buf_;
 
@@ -299,6 +322,13 @@ void PeerLink::read_acks() {
 // ---- Runtime ----------------------------------------------------------------------
 
 void Runtime::send(NodeId to, const Message& message) {
+  if (to == kHttpEdge) {
+    if (const auto* pong = message.get<HealthPong>()) {
+      const HealthPong copy = *pong;
+      asio::post(io_, [this, copy] { http_answer(copy); });
+    }
+    return;
+  }
   auto port = o_.gossip_ports.find(to);
   if (port == o_.gossip_ports.end() || to == o_.self || !transportable(message)) {
     // No live route (the edge's proxy, storage and clients; WAL messages):
@@ -432,6 +462,143 @@ class InConn : public std::enable_shared_from_this<InConn> {
 
 void Runtime::serve(std::shared_ptr<tcp::socket> socket) {
   std::make_shared<InConn>(*this, std::move(socket), o_)->read();
+}
+
+// ---- the client edge: HTTP on Boost.Beast ----------------------------------------------------
+
+// One client connection: requests read one at a time (keep-alive), each
+// answered before the next is read.
+class HttpConn : public std::enable_shared_from_this<HttpConn> {
+ public:
+  HttpConn(Runtime& rt, tcp::socket socket, Version version)
+      : rt_(rt), stream_(std::move(socket)), version_(version) {}
+  void read() {
+    req_ = {};
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_read(stream_, buf_, req_, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+      if (ec) return;  // closed, timed out or malformed: the connection ends
+      self->handle();
+    });
+  }
+  void answer(unsigned status, const std::string& body) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), req_.version());
+    res->set(http::field::server, "faultline-live");
+    res->set(http::field::content_type, "application/json");
+    res->set("X-Version-Id", version_.str());  // Mattermost's header naming the build
+    res->keep_alive(req_.keep_alive());
+    res->body() = body;
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_write(stream_, *res, [self = shared_from_this(), res](const boost::system::error_code& ec, std::size_t) {
+      if (ec) return;
+      if (!res->keep_alive()) {
+        boost::system::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read();
+    });
+  }
+  // The server stopped listening between the request and the answer: as a
+  // refused connection, nothing comes back.
+  void refuse() {
+    boost::system::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
+ private:
+  void handle() {
+    const std::string_view target(req_.target().data(), req_.target().size());
+    const auto q = target.find('?');
+    const std::string_view path = target.substr(0, q);
+    const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    if (path != "/api/v4/system/ping") {
+      answer(404, R"({"id":"api.context.404.app_error","message":"Sorry, we could not find the page.","status_code":404})");
+      return;
+    }
+    if (req_.method() != http::verb::get) {
+      answer(405, R"({"id":"api.context.405.app_error","message":"Method not allowed.","status_code":405})");
+      return;
+    }
+    bool with_status = false;
+    for (std::size_t at = 0; at <= query.size();) {  // key=value&key=value
+      const auto amp = query.find('&', at);
+      const std::string_view pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+      if (pair == "get_server_status=true") with_status = true;
+      if (amp == std::string_view::npos) break;
+      at = amp + 1;
+    }
+    rt_.http_ping(shared_from_this(), with_status);
+  }
+
+  Runtime& rt_;
+  beast::tcp_stream stream_;
+  Version version_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+};
+
+void Runtime::open_http() {
+  if (o_.http_port == 0 || http_acceptor_) return;
+  boost::system::error_code ec;
+  auto a = std::make_unique<tcp::acceptor>(io_);
+  a->open(tcp::v4(), ec);
+  if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a->bind(tcp::endpoint(asio::ip::address_v4::loopback(), o_.http_port), ec);
+  if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    log("cannot serve HTTP on 127.0.0.1:" + std::to_string(o_.http_port) + ": " + ec.message());
+    return;
+  }
+  http_acceptor_ = std::move(a);
+  accept_http();
+}
+
+void Runtime::close_http() {
+  if (!http_acceptor_) return;
+  boost::system::error_code ignored;
+  http_acceptor_->close(ignored);
+  http_acceptor_.reset();
+}
+
+void Runtime::accept_http() {
+  if (!http_acceptor_) return;
+  http_acceptor_->async_accept([this, acceptor = http_acceptor_.get()](const boost::system::error_code& ec,
+                                                                       tcp::socket socket) {
+    if (ec || acceptor != http_acceptor_.get()) return;  // closed (the server stopped)
+    Version version{};
+    if (const ServerSpec* me = o_.spec->server(o_.name)) version = me->version;
+    std::make_shared<HttpConn>(*this, std::move(socket), version)->read();
+    accept_http();
+  });
+}
+
+void Runtime::http_ping(const std::shared_ptr<HttpConn>& conn, bool with_status) {
+  if (!alive() || !http_acceptor_) {
+    conn->refuse();
+    return;
+  }
+  const std::uint64_t seq = ++next_http_;
+  http_waiting_[seq] = HttpWaiting{conn, with_status};
+  node_->on_message(*this, kHttpEdge, Message{HealthPing{seq, with_status}});
+}
+
+void Runtime::http_answer(const HealthPong& pong) {
+  const auto it = http_waiting_.find(pong.seq);
+  if (it == http_waiting_.end()) return;
+  const HttpWaiting w = it->second;
+  http_waiting_.erase(it);
+  // Mattermost's answer carries more fields (versions, search backend); the
+  // status ones are what health checks read. With get_server_status both
+  // probes passed for a 200 (the node answers 500 when either failed).
+  if (pong.status == kHealthRefused) {
+    w.conn->refuse();
+  } else if (pong.status == 200) {
+    w.conn->answer(200, w.with_status ? R"({"database_status":"OK","filestore_status":"OK","status":"OK"})"
+                                      : R"({"status":"OK"})");
+  } else {
+    w.conn->answer(pong.status, R"({"status":"UNHEALTHY"})");
+  }
 }
 
 void Runtime::read_control() {

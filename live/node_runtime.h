@@ -16,6 +16,11 @@
 //    "heal", "offset NS" (clock fault: now() = system clock + NS), "stop"
 //    (graceful: on_stop, the database requests it made are run, then exit).
 //    End of file (the harness is gone) exits at once.
+//  - HTTP (`http_port`): GET /api/v4/system/ping, plain or with
+//    get_server_status=true, is the node's HealthPing and its HealthPong the
+//    answer: 200 {"status":"OK"...}, or 500 {"status":"UNHEALTHY"} when the
+//    status probe failed (REFERENCE.md, Health check); other paths 404, other
+//    methods 405. A ping never waits on another ping.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +49,16 @@ struct NodeRunOptions {
   std::uint64_t seed = 0;                    // this process start's generator seed
   std::function<void(const HistoryEvent&)> sink;  // every emitted event, stamped
   int control_fd = 0;
+  // The client-facing HTTP port (Boost.Beast; 0: none). It listens only while
+  // the server serves (from ServerServing to ServerStopping), as the real
+  // server has no listener before: a client meanwhile is refused.
+  std::uint16_t http_port = 0;
 };
+
+// The NodeId a live node's HTTP requests come from (HealthPing's `from`): no
+// cluster member has it; the runtime routes the node's answers to it back to
+// the waiting HTTP connection.
+inline constexpr NodeId kHttpEdge{UINT32_MAX - 1};
 
 // Runs the node until "stop" or end of file on control_fd. Returns 0, or 3
 // when the runtime itself failed (the port taken).

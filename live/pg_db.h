@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/db.h"
@@ -29,6 +30,14 @@ class PgDatabase {
   // connection_refused; a statement timeout answers timeout; SQLSTATE 40001
   // answers serialization_failure; an unmet precondition answers conflict.
   DbReply execute(const DbOp& op);
+  // The create-once transaction (DbJobCreate with once) in two steps, so that
+  // a test can interleave two sessions' transactions exactly as it wants
+  // (tests/live/db_diff_test.cc): open runs it up to its COMMIT and returns
+  // the answer when it already has one (a job of the type is active, or an
+  // error); otherwise finish commits it and answers. execute() is the two in
+  // a row.
+  std::optional<DbReply> open_create_once(const DbJobCreate& op);
+  DbReply finish_create_once();
   // The last error's text (for logs).
   const std::string& last_error() const { return last_error_; }
 
@@ -42,5 +51,9 @@ class PgDatabase {
 // the cluster was already running (DbDisk::initial's counterpart). False and
 // *error when the server cannot be reached or a statement fails.
 bool prepare_schema(const std::string& conninfo, std::uint32_t initial_schema, std::string* error);
+
+// Empties every table (ids and the post sequence restarted) and writes the
+// initial version row again: a fresh database without a new server (tests).
+bool reset_data(const std::string& conninfo, std::uint32_t initial_schema, std::string* error);
 
 }  // namespace fl::live

@@ -141,6 +141,11 @@ void Database::on_timer(Env& env, TimerId id, TimerTag tag) {
       }
       JobRow job{next_job_id(), txn.type, JobStatus::pending, kNoNode, env.now()};
       const std::uint64_t lsn = commit(env, WalWrite{job});
+      // Only serializable transactions conflict with one another (PostgreSQL's
+      // SSI tracks no others): claims, status updates and plain inserts run at
+      // READ COMMITTED and never abort a create-once. (Found by
+      // tests/live/db_diff_test.cc: the model aborted one beside a claim.)
+      ++type_version(txn.type);
       reply.result = DbJobCreated{true, job.id};
       answer(env, txn.from, txn.id, reply, lsn);
       return;
@@ -200,6 +205,15 @@ void Database::handle(Env& env, NodeId from, RequestId id, const DbOp& op) {
               if (row.type == r.row.type && row.cluster == r.row.cluster && row.hostname == r.row.hostname) {
                 old.push_back(rid);
               }
+            }
+            // The row id is the primary key: another host's row with the same id
+            // fails the INSERT (23505) and the transaction, deletes and all.
+            // (Found by tests/live/db_diff_test.cc; ids are random per start, so
+            // only a collision gets here.)
+            auto same_id = t.discovery.find(r.row.id);
+            if (same_id != t.discovery.end() && std::find(old.begin(), old.end(), r.row.id) == old.end()) {
+              reply.status = DbStatus::conflict;
+              return;
             }
             for (std::uint64_t rid : old) lsn = commit(env, WalWrite{WalDiscoveryDelete{rid}});
             DiscoveryRow row = r.row;
@@ -423,7 +437,6 @@ void Database::handle(Env& env, NodeId from, RequestId id, const DbOp& op) {
 std::uint64_t Database::commit(Env& env, WalWrite write) {
   FL_ASSERT(disk_.role == DbRole::primary);
   FL_ASSERT(disk_.applied_lsn == disk_.last_lsn());
-  if (const auto* job = std::get_if<JobRow>(&write.change)) ++type_version(job->type);
   WalRecord record{disk_.last_lsn() + 1, std::make_shared<const WalWrite>(std::move(write))};
   disk_.tables.apply(*record.write);
   disk_.log.push_back(record);

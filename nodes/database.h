@@ -159,7 +159,7 @@ class Database : public Node {
   bool stall_reported_ = false; // SyncCommitsWaiting emitted for the current waiters
   std::map<std::uint64_t, Txn> txns_;
   std::uint64_t next_txn_ = 1;
-  std::map<std::string, std::uint64_t> type_versions_;  // bumped by every job write of a type
+  std::map<std::string, std::uint64_t> type_versions_;  // bumped by each create-once commit of a type
   // primary: per member (index of config_.members), records waiting out the
   // replication lag before they are shipped (lost with the process)
   struct Outgoing {

@@ -67,6 +67,8 @@ TEST(LiveCluster, ElectsApp1ThenApp2AfterKill9AndRejectsStrangersFrames) {
   o.node_binary = FL_FAULTLINE_BINARY;
   o.base_port = live::free_port_range(3);
   ASSERT_NE(o.base_port, 0);
+  o.http_port = live::free_port_range(3);
+  ASSERT_NE(o.http_port, 0);
   const std::string dir = (fs::temp_directory_path() / ("fl-livetest-" + std::to_string(::getpid()))).string();
   o.work_dir = dir;
   const std::uint16_t app2_port = static_cast<std::uint16_t>(o.base_port + 1);
@@ -84,10 +86,19 @@ TEST(LiveCluster, ElectsApp1ThenApp2AfterKill9AndRejectsStrangersFrames) {
     for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<std::uint8_t>(i * 131 + 7);
     for (const auto* bytes : {&forged, &wrong_version, &bad_length, &noise}) send_raw(app2_port, *bytes);
   });
+  // Run through --compare (the simulator first, then live), so that the one
+  // live run (about 40 s) checks both; --time-scale 0.95 on both sides keeps
+  // app2's takeover (crash + about 22 s) inside the shortened duration.
+  o.time_scale = 0.95;
   std::stringstream err;
-  LiveResult r = run_live(*loaded.scenario, o, err);
+  const CompareResult cmp = compare_live(*loaded.scenario, o, err);
+  const LiveResult& r = cmp.live;
   stranger.join();
 
+  // Every node process was ended: nothing listens on the gossip ports.
+  for (std::uint16_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(send_raw(static_cast<std::uint16_t>(o.base_port + i), {1})) << "app" << i + 1 << " still listens";
+  }
   const std::string app2_log = read_all(dir + "/app2.log");
   fs::remove_all(dir);
   ASSERT_EQ(r.exit_code, 0) << r.line << "\n" << err.str();
@@ -117,6 +128,25 @@ TEST(LiveCluster, ElectsApp1ThenApp2AfterKill9AndRejectsStrangersFrames) {
   EXPECT_NE(app2_log.find("bad_hmac"), std::string::npos) << app2_log;
   EXPECT_NE(app2_log.find("bad_version"), std::string::npos) << app2_log;
   EXPECT_NE(app2_log.find("bad_length"), std::string::npos) << app2_log;
+
+  // Sim against live: the same leaders in the same order, the same servers
+  // marked down, the same verdicts; times within the noise.
+  EXPECT_EQ(cmp.exit_code, 0) << cmp.table;
+  auto row = [&](const std::string& what) -> const CompareRow* {
+    for (const auto& x : cmp.rows)
+      if (x.what == what) return &x;
+    return nullptr;
+  };
+  for (const char* what : {"leader #1", "leader #2", "app2 marks app1 down", "app3 marks app1 down", "single_leader",
+                           "leader_liveness"}) {
+    const CompareRow* x = row(what);
+    ASSERT_NE(x, nullptr) << what << "\n" << cmp.table;
+    EXPECT_NE(x->mark, CompareRow::Mark::differs) << what << "\n" << cmp.table;
+  }
+  EXPECT_EQ(row("leader #1")->sim.substr(0, 4), "app1") << cmp.table;
+  EXPECT_EQ(row("leader #2")->live.substr(0, 4), "app2") << cmp.table;
+  EXPECT_NE(cmp.table.find("compare: "), std::string::npos) << cmp.table;
+  EXPECT_NE(cmp.table.find("time-scale"), std::string::npos) << cmp.table;
 }
 
 }  // namespace
