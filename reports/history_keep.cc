@@ -10,6 +10,7 @@
 
 #include "base/assert.h"
 #include "reports/explain.h"
+#include "reports/messages.h"
 
 namespace fl::reports {
 namespace {
@@ -143,6 +144,14 @@ std::string keep_history(const std::string& dir, RunResult& run) {
     if (gz) gzclose(gz);
     return "cannot read " + full.string();
   }
+  // The messages around the violations (report.html's arrows), read in the same pass.
+  const auto message_spans = message_windows(run);
+  auto in_message_window = [&](std::int64_t t) {
+    auto it = std::upper_bound(message_spans.begin(), message_spans.end(), time_from_ns(t),
+                               [](Time x, const auto& s) { return x < s.first; });
+    return it != message_spans.begin() && t <= ns(std::prev(it)->second);
+  };
+  std::vector<HistoryEvent> message_events;
   std::string line;
   std::uint64_t kept = 0, windowed = 0;
   bool write_failed = false;
@@ -155,6 +164,8 @@ std::string keep_history(const std::string& dir, RunResult& run) {
       if (env.event != PostDelivered::kName || line.find("\"via\":\"resync\"") != std::string::npos)
         if (auto e = parse_wanted(line, env.event)) finder.on_event(*e);
     }
+    if (message_events.size() < kMaxMessageEvents && message_event(env.event) && in_message_window(env.at_ns))
+      if (auto e = parse_message_event(line)) message_events.push_back(std::move(*e));
     if (keep_all) {
       ++kept;
       continue;
@@ -171,6 +182,7 @@ std::string keep_history(const std::string& dir, RunResult& run) {
   }
   run.groups = finder.groups();
   run.history_kept = kept;
+  run.messages = infer_messages(message_events, run.timeline);
   if (keep_all) return "";
   if (gzclose(gz) != Z_OK || write_failed) return "cannot write " + kept_path.string();
   fs::remove(full, ec);
