@@ -146,10 +146,19 @@ std::string keep_history(const std::string& dir, RunResult& run) {
   }
   // The messages around the violations (report.html's arrows), read in the same pass.
   const auto message_spans = message_windows(run);
+  // Each window gets its share of kMaxMessageEvents, so the last violation's
+  // messages are not crowded out by the first one's.
+  const std::size_t per_window =
+      message_spans.empty() ? 0 : std::max(kMinMessageEventsPerWindow, kMaxMessageEvents / message_spans.size());
+  std::vector<std::size_t> window_events(message_spans.size(), 0);
   auto in_message_window = [&](std::int64_t t) {
     auto it = std::upper_bound(message_spans.begin(), message_spans.end(), time_from_ns(t),
                                [](Time x, const auto& s) { return x < s.first; });
-    return it != message_spans.begin() && t <= ns(std::prev(it)->second);
+    if (it == message_spans.begin() || t > ns(std::prev(it)->second)) return false;
+    std::size_t& n = window_events[std::size_t(std::prev(it) - message_spans.begin())];
+    if (n >= per_window) return false;
+    ++n;
+    return true;
   };
   std::vector<HistoryEvent> message_events;
   std::string line;
@@ -164,7 +173,7 @@ std::string keep_history(const std::string& dir, RunResult& run) {
       if (env.event != PostDelivered::kName || line.find("\"via\":\"resync\"") != std::string::npos)
         if (auto e = parse_wanted(line, env.event)) finder.on_event(*e);
     }
-    if (message_events.size() < kMaxMessageEvents && message_event(env.event) && in_message_window(env.at_ns))
+    if (message_event(env.event) && in_message_window(env.at_ns))
       if (auto e = parse_message_event(line)) message_events.push_back(std::move(*e));
     if (keep_all) {
       ++kept;

@@ -160,7 +160,17 @@ std::vector<Message> infer_messages(const std::vector<HistoryEvent>& events,
     return std::tie(a.sent, a.received, a.from_seq, a.to_seq, a.from, a.to) <
            std::tie(b.sent, b.received, b.from_seq, b.to_seq, b.from, b.to);
   });
-  if (out.size() > kMaxMessages) out.resize(kMaxMessages);
+  if (out.size() > kMaxMessages) {
+    // Too many: realtime deliveries (one post, every client of its channel)
+    // go first, so that the requests, commits, replication and failed sends
+    // around the violation all stay.
+    std::stable_partition(out.begin(), out.end(), [](const Message& m) { return m.kind != "realtime"; });
+    out.resize(kMaxMessages);
+    std::stable_sort(out.begin(), out.end(), [](const Message& a, const Message& b) {
+      return std::tie(a.sent, a.received, a.from_seq, a.to_seq, a.from, a.to) <
+             std::tie(b.sent, b.received, b.from_seq, b.to_seq, b.from, b.to);
+    });
+  }
   return out;
 }
 

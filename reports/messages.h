@@ -23,7 +23,8 @@
 // outside the window), never a guessed one.
 //
 // Invariants kept: pure functions of their inputs, deterministic order (by the
-// arrow's start, then its end, then the seqs), bounded by kMaxMessages.
+// arrow's start, then its end, then the seqs), bounded by kMaxMessages (when
+// cut, the realtime deliveries go first).
 #pragma once
 
 #include <cstdint>
@@ -45,8 +46,12 @@ struct RunResult;
 inline constexpr Duration kMessagesBefore = seconds(3);
 inline constexpr Duration kMessagesAfter = seconds(1);
 inline constexpr Duration kMessagesAroundWitness = milliseconds(500);
-inline constexpr std::size_t kMaxMessageEvents = 6'000;  // events read into arrows, at most
-inline constexpr std::size_t kMaxMessages = 3'000;       // arrows, at most
+// Events read into arrows, at most, shared evenly by the windows (each gets at
+// least kMinMessageEventsPerWindow), and arrows kept, at most (realtime
+// deliveries dropped first): a page of about 500 KB at worst.
+inline constexpr std::size_t kMaxMessageEvents = 6'000;
+inline constexpr std::size_t kMinMessageEventsPerWindow = 300;
+inline constexpr std::size_t kMaxMessages = 2'000;
 
 struct Message {
   std::string kind;  // request, response, commit, wal, realtime, resync, failed, health, connect

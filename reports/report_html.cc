@@ -308,6 +308,25 @@ json diagram_data(const RunResult& run) {
                           {"witnesses", witnesses}});
   }
   d["violations"] = violations;
+
+  // The causes (reports/explain.h): when the cause acted, and the events that show it.
+  json causes = json::array();
+  for (const auto& g : groups_of(run)) {
+    if (g.cause.empty()) continue;
+    json evidence = json::array();
+    for (const auto& e : g.evidence)
+      if (e.node != kNoNode && e.node.value < run.lanes.size())
+        evidence.push_back({{"node", e.node.value}, {"at", tns(e.at)}, {"tip", "evidence " + event_tip(run, e)}});
+    causes.push_back({{"invariant", txt(g.invariant)},
+                      {"kind", txt(g.kind)},
+                      {"at", tns(g.at)},
+                      {"from", tns(g.at - std::min(kMessagesBefore, g.at.time_since_epoch()))},
+                      {"to", tns(g.at + kMessagesAfter)},
+                      {"tip", txt("cause of " + std::to_string(g.members.size()) + " " + g.invariant + " (" + g.kind +
+                                  ") at " + format_time(g.at) + ": " + g.cause)},
+                      {"evidence", evidence}});
+  }
+  d["causes"] = causes;
   return d;
 }
 
@@ -343,7 +362,9 @@ function fmt(ns, step) {
   var neg = ns < 0; if (neg) ns = -ns;
   var s = ns / 1e9, h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
   var digits = step >= 1e9 ? 0 : step >= 1e8 ? 1 : step >= 1e7 ? 2 : step >= 1e6 ? 3 : 6;
-  var out = (h ? h + 'h' : '') + (h || m ? m + 'm' : '') + sec.toFixed(digits) + 's';
+  var secText = sec.toFixed(digits);
+  if ((h || m) && sec < 10) secText = '0' + secText;  // 2m03.5s, as the reports write it
+  var out = (h ? h + 'h' : '') + (h || m ? m + 'm' : '') + secText + 's';
   return (neg ? '-' : '') + out;
 }
 
@@ -450,13 +471,17 @@ function render() {
     var my = laneY(m.node); if (my === null || m.at < view.t0 || m.at > view.t1) return;
     withTip(el('circle', {cx: X(m.at), cy: my + LANE / 2, r: m.cls === 'event' ? 2.2 : 3.5, 'class': 'mark ' + m.cls}, plotg), m.tip);
   });
-  // Messages as arrows.
-  var arrows = 0;
+  // Messages as arrows (one per pixel: a post to the folded clients of one
+  // server draws one arrow, its copies merge).
+  var arrows = 0, drawn = {};
   D.messages.forEach(function (m) {
     if (!vis(m.sent, m.recv)) return;
     var fy = laneY(m.from), ty = laneY(m.to);
     if (fy === null || ty === null || fy === ty) return;
     var x0 = X(m.sent), y0 = fy + LANE / 2, x1 = X(m.recv), y1 = ty + LANE / 2;
+    var key = m.kind + '|' + fy + '|' + ty + '|' + Math.round(x0) + '|' + Math.round(x1);
+    if (drawn[key]) return;
+    drawn[key] = true;
     var cls = 'msg ' + m.kind + (m.lost ? ' lost' : '');
     if (m.lost) { x1 = x0 + 10; y1 = y0 + (y1 - y0) / 2; }
     var line = el('line', {x1: x0, y1: y0, x2: x1, y2: y1, 'class': cls,
@@ -464,6 +489,19 @@ function render() {
     withTip(line, m.tip);
     if (m.lost) withTip(el('path', {d: 'M' + (x1 - 4) + ',' + (y1 - 4) + ' l8,8 m0,-8 l-8,8', 'class': 'cross'}, plotg), m.tip);
     ++arrows;
+  });
+  // Causes: when each acted, and the events that show it.
+  D.causes.forEach(function (c) {
+    if (c.at >= view.t0 && c.at <= view.t1) {
+      var cx = X(c.at);
+      withTip(el('line', {x1: cx, x2: cx, y1: TOP - 2, y2: height - BOTTOM, 'class': 'cause-marker',
+                          'data-kind': c.kind}, front), c.tip);
+      withTip(el('text', {x: cx + 3, y: TOP + 10, 'class': 'cause-label'}, front), c.tip).textContent = 'cause: ' + c.kind;
+    }
+    c.evidence.forEach(function (e) {
+      var ey = laneY(e.node); if (ey === null || e.at < view.t0 || e.at > view.t1) return;
+      withTip(el('circle', {cx: X(e.at), cy: ey + LANE / 2, r: 6, 'class': 'evidence'}, front), e.tip);
+    });
   });
   // Violations and their witnesses, on top.
   D.violations.forEach(function (v, vi) {
@@ -559,17 +597,25 @@ document.getElementById('zoom-out').addEventListener('click', function () { zoom
 document.getElementById('pan-left').addEventListener('click', function () { pan(-0.5); });
 document.getElementById('pan-right').addEventListener('click', function () { pan(0.5); });
 document.getElementById('whole').addEventListener('click', whole);
-var buttons = document.getElementById('focus-buttons');
-D.violations.forEach(function (v, i) {
-  if (i >= 20) return;
-  var b = document.createElement('button');
-  b.textContent = '\u26a0 ' + (i + 1) + ' ' + v.invariant + ' at ' + fmt(v.at, 1e6);
-  b.addEventListener('click', function () { location.hash = '#v' + i; focusViolation(i); });
-  buttons.appendChild(b);
+// Focus: the whole run, each cause, each violation (the window whose messages are drawn).
+var focus = document.getElementById('focus');
+function option(value, text) {
+  var o = document.createElement('option');
+  o.value = value; o.textContent = text;
+  focus.appendChild(o);
+}
+option('', 'whole run');
+D.causes.forEach(function (c, i) { option('#c' + i, 'cause: ' + c.kind + ' at ' + fmt(c.at, 1e6)); });
+D.violations.forEach(function (v, i) { option('#v' + i, '\u26a0 ' + (i + 1) + ' ' + v.invariant + ' at ' + fmt(v.at, 1e6)); });
+focus.addEventListener('change', function () {
+  if (location.hash === focus.value || (!focus.value && location.hash === '')) fromHash();
+  else location.hash = focus.value;  // hashchange draws it
 });
 function fromHash() {
-  var m = /^#v(\d+)$/.exec(location.hash);
-  if (m && D.violations[+m[1]]) focusViolation(+m[1]); else whole();
+  var m = /^#([vc])(\d+)$/.exec(location.hash);
+  var list = m ? (m[1] === 'v' ? D.violations : D.causes) : [];
+  if (m && list[+m[2]]) { setView(list[+m[2]].from, list[+m[2]].to); focus.value = location.hash; }
+  else { whole(); focus.value = ''; }
 }
 window.addEventListener('hashchange', fromHash);
 window.addEventListener('resize', render);
@@ -603,7 +649,9 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.4em}
 .head-ok{fill:#5c6bc0}.head-bad{fill:#e53935}.head-red{fill:#c00}
 .violation-marker{stroke:#c00;stroke-width:2.5;stroke-dasharray:5 3}.violation-label{fill:#c00;font-weight:700}
 .violated{fill:none;stroke:#c00;stroke-width:2}
-.witness{fill:#c00;stroke:#fff;stroke-width:1.5}.witness-link{stroke:#c00;stroke-width:1.5}
+.witness{fill:#c00;stroke:#fff;stroke-width:1.5}
+.cause-marker{stroke:#ef6c00;stroke-width:2;stroke-dasharray:2 3}.cause-label{fill:#ef6c00;font-weight:700}
+.evidence{fill:none;stroke:#ef6c00;stroke-width:2.5}.witness-link{stroke:#c00;stroke-width:1.5}
 #tip{position:fixed;max-width:400px;background:#222;color:#fff;font:12px ui-monospace,monospace;padding:4px 6px;
 border-radius:3px;pointer-events:none;white-space:pre-wrap;z-index:9}
 #script-error{background:#c00;color:#fff;padding:.5em;font-weight:700}
@@ -630,7 +678,12 @@ std::string report_html(const RunResult& run) {
   h += fmt::format("<p>trace hash <code>{}</code> · scenario hash <code>{}</code> · simulated {} · {} events</p>\n",
                    hex64(run.trace_hash), hex64(run.scenario_hash), html_escape(format_time(run.sim_end)), run.events);
   h += "<p>Reproduce: <code>" + html_escape(run.reproduce) + "</code></p>\n";
-  for (const auto& pr : run.problems) h += "<p class=\"FAIL\">" + html_escape(pr) + "</p>\n";
+  // The first problem here; all of them below the diagram (a run with many
+  // violations would push the diagram off the first screen).
+  if (!run.problems.empty())
+    h += "<p class=\"FAIL\">" + html_escape(run.problems.front()) +
+         (run.problems.size() > 1 ? " <small>(+" + std::to_string(run.problems.size() - 1) + " more below)</small>" : "") +
+         "</p>\n";
   const auto groups = groups_of(run);
   if (!groups.empty()) {
     h += "<h2>Causes</h2>\n<ul>\n";
@@ -643,7 +696,7 @@ std::string report_html(const RunResult& run) {
   h += "<h2>Space-time diagram</h2>\n"
        "<div class=\"controls\"><button id=\"whole\">whole run</button> <button id=\"zoom-in\">zoom in</button>"
        "<button id=\"zoom-out\">zoom out</button> <button id=\"pan-left\">&larr;</button><button id=\"pan-right\">&rarr;</button>"
-       " <span id=\"focus-buttons\"></span> <small>shown: <span id=\"range\"></span> · wheel: zoom · drag or shift+wheel: pan "
+       " <label>focus <select id=\"focus\"></select></label> <small>shown: <span id=\"range\"></span> · wheel: zoom · drag or shift+wheel: pan "
        "· keys + - &larr; &rarr; 0</small></div>\n"
        "<div class=\"legend\"><span><i style=\"background:#2e7d32\"></i>leader term</span>"
        "<span><i style=\"background:#1565c0\"></i>migration</span><span><i style=\"background:#64b5f6\"></i>migration lock</span>"
@@ -652,13 +705,21 @@ std::string report_html(const RunResult& run) {
        "<span><i style=\"background:#d0021b;opacity:.4\"></i>down</span><span><i style=\"background:#8e24aa;opacity:.4\"></i>paused</span>"
        "<span><i style=\"background:#00897b\"></i>clock off</span><span><i style=\"background:#e8f0fb\"></i>settle</span>"
        "<span><i style=\"background:#5c6bc0\"></i>message</span><span><i style=\"background:#e53935\"></i>lost message</span>"
-       "<span><i style=\"background:#c00\"></i>violation, witnesses</span></div>\n"
+       "<span><i style=\"background:#c00\"></i>violation, witnesses</span>"
+       "<span><i style=\"background:#ef6c00\"></i>cause, its evidence</span></div>\n"
        "<div id=\"wrap\"><svg id=\"diagram\" xmlns=\"http://www.w3.org/2000/svg\" width=\"1100\" height=\"100\"></svg></div>\n"
        "<noscript><p>The diagram needs JavaScript; the tables below have everything it shows.</p></noscript>\n"
        "<div id=\"tip\" hidden></div>\n<div id=\"fl-status\" data-state=\"loading\" hidden></div>\n";
-  h += fmt::format("<p><small>{} messages drawn as arrows (the {} before and {} after each violation; "
-                   "inferred from the history's events, reports/messages.h). Click a folded clients lane to open it.</small></p>\n",
-                   run.messages.size(), format_duration(kMessagesBefore), format_duration(kMessagesAfter));
+  h += fmt::format("<p><small>{} messages drawn as arrows: the {} before and {} after each violation and {} around each "
+                   "witness, inferred from the history's events (reports/messages.h). Click a folded clients lane to open "
+                   "it.</small></p>\n",
+                   run.messages.size(), format_duration(kMessagesBefore), format_duration(kMessagesAfter),
+                   format_duration(kMessagesAroundWitness));
+  if (run.problems.size() > 1) {
+    h += "<h2>Why the run failed</h2>\n<ul>\n";
+    for (const auto& pr : run.problems) h += "<li class=\"FAIL\">" + html_escape(pr) + "</li>\n";
+    h += "</ul>\n";
+  }
   h += fmt::format("<h2>Violations ({})</h2>\n", run.violations.size());
   for (std::size_t vi = 0; vi < run.violations.size(); ++vi) {
     const auto& v = run.violations[vi];
