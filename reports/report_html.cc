@@ -352,10 +352,7 @@ function el(name, attrs, parent) {
   return e;
 }
 function withTip(e, text) {
-  e.setAttribute('data-tip', text);  // an attribute value: never parsed as HTML
-  var t = document.createElementNS(NS, 'title');
-  t.textContent = text;
-  e.appendChild(t);
+  e.setAttribute('data-tip', text);  // an attribute value: never parsed as HTML; #tip shows it on hover
   return e;
 }
 function fmt(ns, step) {
