@@ -617,6 +617,37 @@ function fromHash() {
 window.addEventListener('hashchange', fromHash);
 window.addEventListener('resize', render);
 fromHash();
+
+// ?selftest (the browser test): drive the page as a person would (open a
+// folded lane, zoom with the button and the wheel, pan, hover a witness) and
+// record in #fl-status what worked; then show the view the address asked for.
+if (/[?&]selftest\b/.test(location.search)) {
+  var failed = [];
+  function check(name, ok) { if (!ok) failed.push(name); }
+  var rows0 = +status.getAttribute('data-rows');
+  var group = svg.querySelector('.lane-label.group');
+  if (group) {
+    group.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+    check('open', +status.getAttribute('data-rows') > rows0 && svg.querySelector('.lane-label.sub') !== null);
+  }
+  var span0 = view.t1 - view.t0;
+  document.getElementById('zoom-in').click();
+  check('zoom-in', Math.abs((view.t1 - view.t0) - span0 / 2) <= span0 * 1e-9);
+  var t0 = view.t0;
+  document.getElementById('pan-left').click();
+  check('pan', view.t0 < t0);
+  var r = svg.getBoundingClientRect(), span1 = view.t1 - view.t0;
+  svg.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: r.left + r.width / 2, clientY: r.top + 40,
+                                             bubbles: true, cancelable: true}));
+  check('wheel', view.t1 - view.t0 < span1);
+  fromHash();
+  var w = svg.querySelector('.witness');
+  if (w) {
+    w.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+    check('hover', !tip.hidden && tip.textContent.indexOf('witness') === 0);
+  }
+  status.setAttribute('data-selftest', failed.length ? 'failed: ' + failed.join(' ') : 'ok');
+}
 })();
 )JS";
 

@@ -10,6 +10,9 @@ name and file name, with `faultline run --out`; then:
     the lanes (servers, database, folded clients), the violation marker, its
     witnesses and arrows, the diagram's "rendered" status, and no script error
     (the page's window.onerror would add #script-error);
+  - the page's self-test (?selftest) opened a folded clients lane by a click,
+    zoomed with the button and the wheel, panned, and showed a witness's
+    details on hover;
   - the hostile name shows as text: no element, attribute or title it injects;
   - a screenshot (1400x900) is kept at ARTIFACT for CI.
 Chromium runs twice (the DOM, the screenshot), each with a fresh profile.
@@ -98,7 +101,9 @@ def main():
 
         html = folder / "report.html"
         url = html.as_uri() + "#v0"
-        dom = chromium(["--dump-dom", url], tmp)
+        # ?selftest: the page drives itself (opens a folded lane, zooms, pans,
+        # hovers a witness) and records the outcome in #fl-status.
+        dom = chromium(["--dump-dom", html.as_uri() + "?selftest#v0"], tmp)
         (tmp / "dom.html").write_text(dom)
 
         def need(pattern, what):
@@ -109,6 +114,8 @@ def main():
             m = re.search(r'id="script-error"[^>]*>([^<]*)', dom)
             fail("the page reported a script error: " + (m.group(1) if m else "?"))
         need(r'id="fl-status"[^>]*data-state="ok"', "the diagram rendered")
+        need(r'id="fl-status"[^>]*data-selftest="ok"', "clicking, zooming, panning and hovering worked")
+        need(r'class="lane-label sub" data-lane="client\d+"', "a folded lane opened on click")
         status = re.search(r'<div id="fl-status"[^>]*>', dom).group(0)
         attrs = dict(re.findall(r'data-([a-z]+)="([^"]*)"', status))
         if int(attrs.get("rows", 0)) < 8:
