@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -13,6 +14,7 @@
 #include "base/rng.h"
 #include "harness/cluster_builder.h"
 #include "harness/edge_builder.h"
+#include "harness/scenario_writer.h"
 #include "invariants/registry.h"
 #include "nodes/spec.h"
 #include "reports/escape.h"
@@ -689,6 +691,22 @@ void Run::finish(RunResult& r, double wall) {
   rep.history_keep = o_.history_full ? reports::HistoryKeep::full : reports::HistoryKeep::window;
 }
 
+// repro.toml in a run's folder (SCENARIOS.md, Reports): the scenario as it ran,
+// its seed pinned, so that `faultline run repro.toml` repeats the run (the same
+// history and trace hash) without the original file or the command line.
+std::string write_run_repro(const std::string& folder, const Scenario& s, std::uint64_t seed) {
+  Scenario pinned = s;
+  pinned.seed = seed;
+  WriteOptions w;
+  w.header = {"repro.toml: " + reports::escape_controls(s.path) + " with its seed pinned (seed " + std::to_string(seed) + ")",
+              "written by `faultline run --out`; `faultline run repro.toml` repeats this run (the same trace hash)"};
+  const std::string path = folder + "repro.toml";
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << write_scenario(pinned, w);
+  f.close();
+  return f ? "" : "cannot write " + path;
+}
+
 RunResult Run::go() {
   RunResult r;
   const auto wall_start = std::chrono::steady_clock::now();
@@ -729,7 +747,8 @@ RunResult Run::go() {
   }
   if (!folder_.empty()) {
     if (r.outcome != Outcome::pass || o_.always_write) {
-      const std::string error = reports::write_run_folder(folder_, r.report);
+      std::string error = reports::write_run_folder(folder_, r.report);
+      if (error.empty()) error = write_run_repro(folder_, s_, o_.seed);
       if (!error.empty()) {
         r.outcome = Outcome::internal_error;
         r.problems.insert(r.problems.begin(), "internal error: " + error);

@@ -10,6 +10,7 @@
 
 #include "base/assert.h"
 #include "reports/explain.h"
+#include "reports/messages.h"
 
 namespace fl::reports {
 namespace {
@@ -143,6 +144,23 @@ std::string keep_history(const std::string& dir, RunResult& run) {
     if (gz) gzclose(gz);
     return "cannot read " + full.string();
   }
+  // The messages around the violations (report.html's arrows), read in the same pass.
+  const auto message_spans = message_windows(run);
+  // Each window gets its share of kMaxMessageEvents, so the last violation's
+  // messages are not crowded out by the first one's.
+  const std::size_t per_window =
+      message_spans.empty() ? 0 : std::max(kMinMessageEventsPerWindow, kMaxMessageEvents / message_spans.size());
+  std::vector<std::size_t> window_events(message_spans.size(), 0);
+  auto in_message_window = [&](std::int64_t t) {
+    auto it = std::upper_bound(message_spans.begin(), message_spans.end(), time_from_ns(t),
+                               [](Time x, const auto& s) { return x < s.first; });
+    if (it == message_spans.begin() || t > ns(std::prev(it)->second)) return false;
+    std::size_t& n = window_events[std::size_t(std::prev(it) - message_spans.begin())];
+    if (n >= per_window) return false;
+    ++n;
+    return true;
+  };
+  std::vector<HistoryEvent> message_events;
   std::string line;
   std::uint64_t kept = 0, windowed = 0;
   bool write_failed = false;
@@ -155,6 +173,8 @@ std::string keep_history(const std::string& dir, RunResult& run) {
       if (env.event != PostDelivered::kName || line.find("\"via\":\"resync\"") != std::string::npos)
         if (auto e = parse_wanted(line, env.event)) finder.on_event(*e);
     }
+    if (message_event(env.event) && in_message_window(env.at_ns))
+      if (auto e = parse_message_event(line)) message_events.push_back(std::move(*e));
     if (keep_all) {
       ++kept;
       continue;
@@ -171,6 +191,7 @@ std::string keep_history(const std::string& dir, RunResult& run) {
   }
   run.groups = finder.groups();
   run.history_kept = kept;
+  run.messages = infer_messages(message_events, run.timeline);
   if (keep_all) return "";
   if (gzclose(gz) != Z_OK || write_failed) return "cannot write " + kept_path.string();
   fs::remove(full, ec);

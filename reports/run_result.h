@@ -11,6 +11,7 @@
 #include "base/history.h"
 #include "base/time.h"
 #include "invariants/invariant.h"
+#include "reports/messages.h"
 
 namespace fl::reports {
 
@@ -92,6 +93,9 @@ struct RunResult {
   // notable events the harness kept (leader terms, crashes, migrations, ...).
   std::vector<Lane> lanes;
   std::vector<HistoryEvent> timeline;
+  // Filled by write_run_folder from the history file (reports/messages.h): the
+  // messages around the violations, drawn as arrows in report.html.
+  std::vector<Message> messages;
 };
 
 }  // namespace fl::reports

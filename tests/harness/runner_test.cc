@@ -405,6 +405,34 @@ TEST(Runner, OutWritesTheFolderOfAFailingRun) {
   EXPECT_NE(read_file(folder / "report.json").find("\"seed\": 4"), std::string::npos);
 }
 
+// repro.toml: the scenario with its seed pinned; running it alone (no --seed)
+// fails the same way, with the same trace hash.
+TEST(Runner, OutWritesAReproThatFailsTheSameWay) {
+  const auto dir = temp_dir("out_repro");
+  const std::string file = write_file(dir / "split.toml", kSplitBrain);
+  const auto out = dir / "reports";
+  const CliOutcome o = cli({"run", file, "--seed", "4", "--out", out.string()});
+  ASSERT_EQ(o.code, kExitFailed) << o.out << o.err;
+  const auto repro = out / "split-4" / "repro.toml";
+  ASSERT_TRUE(std::filesystem::exists(repro));
+  const std::string text = read_file(repro);
+  EXPECT_NE(text.find("\nseed = 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# repro.toml: " + file + " with its seed pinned (seed 4)"), std::string::npos) << text;
+  const CliOutcome again = cli({"run", repro.string()});
+  EXPECT_EQ(again.code, kExitFailed) << again.out << again.err;
+  auto after = [](const std::string& line, const std::string& key) {  // "single_leader at ...", "hash=..."
+    const auto a = line.find(key);
+    return a == std::string::npos ? std::string("missing ") + key : line.substr(a, line.find_first_of(" \n", a) - a);
+  };
+  EXPECT_EQ(after(again.out, "hash="), after(o.out, "hash=")) << o.out << again.out;
+  EXPECT_EQ(after(again.out, "single_leader"), "single_leader") << again.out;
+  const std::string verdict = o.out.substr(o.out.find(" seed=4 ") + 8);
+  EXPECT_EQ(again.out.substr(again.out.find(" seed=4 ") + 8, verdict.find(" hash=")), verdict.substr(0, verdict.find(" hash=")));
+  // The control: another seed of the same file gives another history.
+  const CliOutcome other = cli({"run", file, "--seed", "5"});
+  EXPECT_NE(after(other.out, "hash="), after(o.out, "hash="));
+}
+
 TEST(Runner, OutLeavesNothingForAPassingRun) {
   const auto dir = temp_dir("out_pass");
   const std::string file = write_file(dir / "steady.toml", kSteady);

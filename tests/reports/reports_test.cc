@@ -328,17 +328,19 @@ TEST(Markdown, SaysWhatBrokeWithWitnessTableAndFaults) {
 TEST(Html, SelfContainedEscapedWithDiagram) {
   const std::string h = report_html(failing_run());
   EXPECT_EQ(h.find("<script>alert"), std::string::npos);
-  EXPECT_NE(h.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
-  EXPECT_NE(h.find("<svg"), std::string::npos);
-  EXPECT_NE(h.find("class=\"violation\""), std::string::npos);
-  EXPECT_NE(h.find("class=\"witness\""), std::string::npos);
-  EXPECT_NE(h.find("class=\"leader\""), std::string::npos);
-  EXPECT_NE(h.find("class=\"down\""), std::string::npos);
-  EXPECT_NE(h.find("class=\"fault\""), std::string::npos);
-  EXPECT_EQ(h.find("src="), std::string::npos);  // nothing loaded from anywhere
+  // The client named <script>alert(1)</script> is data for the diagram: JSON
+  // with '<' as \u003c, inside <script type="application/json">.
+  EXPECT_NE(h.find("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"), std::string::npos);
+  EXPECT_NE(h.find("<svg id=\"diagram\""), std::string::npos);
+  EXPECT_NE(h.find("<script type=\"application/json\" id=\"fl-data\">"), std::string::npos);
+  for (const char* cls : {"violation-marker", "witness", "lane-label"})  // drawn by the script
+    EXPECT_NE(h.find(cls), std::string::npos) << cls;
+  for (const char* cls : {"\"cls\":\"leader\"", "\"cls\":\"down\"", "\"cls\":\"cut\""})  // in the data
+    EXPECT_NE(h.find(cls), std::string::npos) << cls;
+  EXPECT_EQ(h.find(" src="), std::string::npos);  // nothing loaded from anywhere
   EXPECT_EQ(h.find("<link"), std::string::npos);
   EXPECT_EQ(h.find("https://"), std::string::npos);
-  // The SVG part is well-formed XML on its own.
+  // The initial SVG element is well-formed XML on its own.
   const auto a = h.find("<svg"), b = h.find("</svg>") + 6;
   EXPECT_EQ(xml_problem("<?xml version=\"1.0\"?>" + h.substr(a, b - a)), "");
 }
