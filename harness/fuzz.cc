@@ -303,16 +303,46 @@ std::string fuzz_config_error(const Scenario& s) {
   return "";
 }
 
-Schedule draw_schedule(const Scenario& s, DrawSource& draw) { return Drawer(s, draw).draw(); }
+TimingConfig draw_timing(DrawSource& d) {
+  TimingConfig t;
+  const auto on = [&] { return d.between(0, 1) == 1; };
+  if (on()) {
+    t.latency_tail = double(d.between(1, 50)) / 1000.0;
+    t.latency_tail_factor = d.between(2, 100);
+  }
+  if (on()) t.jitter = Duration{d.between(1, 50) * kMs};
+  if (on()) t.clock_drift_ppm = d.between(1, 500);
+  if (on()) {
+    t.timer_late = double(d.between(1, 20)) / 100.0;
+    t.timer_late_max = Duration{d.between(10, 2000) * kMs};
+  }
+  if (on()) {
+    const std::int64_t lo = d.between(0, 5);
+    t.commit_latency = DurationRange{Duration{lo * kMs}, Duration{(lo + d.between(1, 500)) * kMs}};
+  }
+  return t;
+}
+
+namespace {
+Schedule draw_schedule(const Scenario& s, DrawSource& faults, DrawSource& timing) {
+  Schedule out = Drawer(s, faults).draw();
+  out.timing = s.fuzz.timing ? draw_timing(timing) : s.timing;
+  return out;
+}
+}  // namespace
+
+Schedule draw_schedule(const Scenario& s, DrawSource& draw) { return draw_schedule(s, draw, draw); }
 
 Schedule draw_schedule(const Scenario& s, std::uint64_t seed) {
-  RngSource source(Rng(seed).split("fuzz.schedule"));
-  return draw_schedule(s, source);
+  RngSource faults(Rng(seed).split("fuzz.schedule"));
+  RngSource timing(Rng(seed).split("fuzz.timing"));
+  return draw_schedule(s, faults, timing);
 }
 
 Scenario fuzzed_scenario(const Scenario& base, const Schedule& schedule, std::uint64_t seed) {
   Scenario s = base;
   s.faults = schedule.faults;
+  s.timing = schedule.timing;
   s.expect.violations.clear();
   s.fuzz = FuzzConfig{};
   s.seed = seed;

@@ -57,7 +57,16 @@ class RngSource final : public DrawSource {
 struct Schedule {
   std::vector<FaultKind> enabled;  // this seed's swarm subset (all applicable kinds without swarm)
   std::vector<Fault> faults;       // in time order
+  TimingConfig timing;             // the seed's timing profile ([fuzz] timing), else the file's [timing]
 };
+
+// A timing profile (issue 9: the simulator stops being kind): each knob of
+// [timing] is on with probability 1/2, with a drawn strength. Bounds, each an
+// assumption within what production systems show (docs/fuzzing.md):
+// latency tails 0.1-5 % of messages at up to 2-100x; jitter up to 1-50 ms;
+// clock drift up to 1-500 ppm; 1-20 % of timers late by up to 10 ms-2 s;
+// commits flushed in 0-5 ms .. up to +500 ms.
+TimingConfig draw_timing(DrawSource& draw);
 
 // The [fuzz] kinds that can apply to this cluster (a partition needs two app
 // servers, db_failover and replica_lag a replica, ...), in the table's order.
@@ -67,8 +76,11 @@ std::vector<FaultKind> applicable_kinds(const Scenario& s);
 // file and what to add.
 std::string fuzz_config_error(const Scenario& s);
 
+// Faults from `draw`, then (with [fuzz] timing) the timing profile from the same source.
 Schedule draw_schedule(const Scenario& s, DrawSource& draw);
-// The command line's draw: Rng(seed).split("fuzz.schedule").
+// The command line's draw: the faults from Rng(seed).split("fuzz.schedule"),
+// the timing profile from Rng(seed).split("fuzz.timing") (a stream of its own:
+// a seed draws the same faults with timing on or off).
 Schedule draw_schedule(const Scenario& s, std::uint64_t seed);
 
 // `base` with the drawn schedule in place of its faults (see the header note).
