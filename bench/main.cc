@@ -41,11 +41,16 @@ int main(int argc, char** argv) {
   bugs_cmd->add_option("--shrink-budget", bugs.shrink_budget, "wall seconds per shrink (default 30)")
       ->check(CLI::Range(0.0, 86400.0));
   bugs_cmd->add_option("--out", bugs.out, "write each repro's report folder and repro.toml here");
+  bool plain_only = false;
+  bugs_cmd->add_flag("--plain", plain_only, "plain swarm only (no guided column)");
 
   CLI11_PARSE(app, argc, argv);
   if (engine_cmd->parsed()) return fl::bench::run_engine(engine);
   if (scenario_cmd->parsed()) return fl::bench::run_scenario_bench(scenario);
   if (fuzz_cmd->parsed()) return fl::bench::run_fuzz_bench(fuzz);
-  if (bugs_cmd->parsed()) return fl::bench::run_bugs_bench(bugs);
+  if (bugs_cmd->parsed()) {
+    bugs.guided = !plain_only;
+    return fl::bench::run_bugs_bench(bugs);
+  }
   return 2;
 }

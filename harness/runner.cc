@@ -338,6 +338,7 @@ void Run::build() {
 }
 
 void Run::on_event(const HistoryEvent& e) {
+  if (o_.listen) o_.listen(e);
   if (e.is<Promoted>()) last_promoted_ = e.node;
   for (auto& w : writers_) w->write(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
