@@ -46,6 +46,10 @@ struct BugLine {
   double fuzz_s = 0;
   std::string invariant;
   std::string error;              // a bad scenario
+  // The same hunt with fuzz --guided (harness::GuidedSearch): seeds to catch.
+  bool guided_caught = false;
+  std::uint64_t guided_seeds = 0;
+  std::uint64_t guided_controls_failed = 0;
 };
 
 std::string check_scenario(const harness::Scenario& s, std::string_view bug, std::string* invariant) {
@@ -66,6 +70,30 @@ std::string check_scenario(const harness::Scenario& s, std::string_view bug, std
 
 bool breaks(const harness::RunResult& r, const std::string& invariant) {
   return r.outcome == harness::Outcome::fail && !r.violations.empty() && r.violations.front().invariant == invariant;
+}
+
+// The hunt of `faultline fuzz --guided` (harness/fuzz.h, GuidedSearch): the
+// candidate of seed N depends on the fingerprints of the earlier batches only,
+// exactly as in the campaign. A catch needs the same control as the plain hunt.
+void guided_hunt(const BugsBenchOptions& o, const harness::Scenario& base, BugLine& line) {
+  harness::GuidedSearch search(base);
+  for (std::uint64_t seed = 1; seed <= o.max_seeds; ++seed) {
+    line.guided_seeds = seed;
+    const harness::Schedule schedule = search.candidate(seed - 1, seed);
+    const harness::Scenario fuzzed = harness::fuzzed_scenario(base, schedule, seed);
+    harness::Fingerprint fp;
+    const harness::RunResult r = harness::run_fingerprinted(fuzzed, seed, &fp);
+    search.feed(seed - 1, schedule, std::move(fp));
+    if (!breaks(r, line.invariant)) continue;
+    harness::Scenario control = fuzzed;
+    control.cluster.bugs.clear();
+    if (breaks(harness::run_fingerprinted(control, seed, nullptr), line.invariant)) {
+      ++line.guided_controls_failed;
+      continue;
+    }
+    line.guided_caught = true;
+    return;
+  }
 }
 
 BugLine bench_one(const BugsBenchOptions& o, std::string_view bug) {
@@ -124,7 +152,15 @@ BugLine bench_one(const BugsBenchOptions& o, std::string_view bug) {
   }
   if (!line.caught)
     line.fuzz_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (o.guided) guided_hunt(o, base, line);
   return line;
+}
+
+double median_of(std::vector<std::uint64_t> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  if (n == 0) return 0;
+  return n % 2 ? double(v[n / 2]) : (double(v[n / 2 - 1]) + double(v[n / 2])) / 2;
 }
 
 std::string number(double v) {
@@ -146,7 +182,7 @@ int run_bugs_bench(const BugsBenchOptions& o) {
     std::fprintf(stderr, "faultline-bench bugs: --bug %s: no such planted bug (faultline list bugs)\n", o.bug.c_str());
     return 2;
   }
-  std::vector<std::uint64_t> caught_seeds;
+  std::vector<std::uint64_t> caught_seeds, guided_seeds;
   std::size_t total = 0;
   bool bad = false;
   for (const BugInfo& info : bug_catalogue()) {
@@ -160,24 +196,29 @@ int run_bugs_bench(const BugsBenchOptions& o) {
       continue;
     }
     if (l.caught) caught_seeds.push_back(l.seeds);
+    if (l.guided_caught) guided_seeds.push_back(l.guided_seeds);
     std::printf("bug=%s caught=%s seeds_to_catch=%s repro_faults=%s shrink_s=%s invariant=%s fuzz_s=%.2f "
-                "control_failures=%llu repro_fails_same_way=%s\n",
+                "control_failures=%llu repro_fails_same_way=%s",
                 l.name.c_str(), l.caught ? "yes" : "no", l.caught ? std::to_string(l.seeds).c_str() : "-",
                 l.caught ? std::to_string(l.repro_faults).c_str() : "-",
                 l.caught ? number(double(std::int64_t(l.shrink_s * 10 + 0.5)) / 10).c_str() : "-",
                 l.invariant.c_str(), l.fuzz_s, static_cast<unsigned long long>(l.controls_failed),
                 l.caught ? (l.same_failure ? "yes" : "no") : "-");
+    if (o.guided)
+      std::printf(" guided_caught=%s guided_seeds_to_catch=%s guided_control_failures=%llu", l.guided_caught ? "yes" : "no",
+                  l.guided_caught ? std::to_string(l.guided_seeds).c_str() : "-",
+                  static_cast<unsigned long long>(l.guided_controls_failed));
+    std::printf("\n");
     std::fflush(stdout);
   }
-  std::sort(caught_seeds.begin(), caught_seeds.end());
-  double median = 0;
-  if (!caught_seeds.empty()) {
-    const std::size_t n = caught_seeds.size();
-    median = n % 2 ? double(caught_seeds[n / 2]) : (double(caught_seeds[n / 2 - 1]) + double(caught_seeds[n / 2])) / 2;
-  }
-  std::printf("bugs caught=%zu total=%zu median_seeds=%s max_seeds=%s\n", caught_seeds.size(), total,
-              caught_seeds.empty() ? "-" : number(median).c_str(),
-              caught_seeds.empty() ? "-" : std::to_string(caught_seeds.back()).c_str());
+  const auto summary = [&](const char* label, std::vector<std::uint64_t> seeds) {
+    std::sort(seeds.begin(), seeds.end());
+    std::printf("bugs %scaught=%zu total=%zu median_seeds=%s max_seeds=%s\n", label, seeds.size(), total,
+                seeds.empty() ? "-" : number(median_of(seeds)).c_str(),
+                seeds.empty() ? "-" : std::to_string(seeds.back()).c_str());
+  };
+  summary("", caught_seeds);  // plain swarm: the line issue 9 names
+  if (o.guided) summary("guided ", guided_seeds);
   if (bad) return 2;
   return caught_seeds.size() == total ? 0 : 1;
 }

@@ -7,6 +7,9 @@
 //   bug=<name> caught=<yes|no> seeds_to_catch=<N> repro_faults=<K> shrink_s=<S> ...
 // then
 //   bugs caught=<C> total=<T> median_seeds=<M> max_seeds=<X>
+//   bugs guided caught=<C> total=<T> median_seeds=<M> max_seeds=<X>
+// (each bug line also carries guided_caught, guided_seeds_to_catch and
+// guided_control_failures: the same hunt with fuzz --guided; --plain: neither)
 // A seed counts as a catch only when the same schedule with the bug OFF does
 // not break that invariant (the control run): a schedule that breaks the
 // cluster by itself proves nothing about the bug. bugs_bench.cc.
@@ -23,6 +26,7 @@ struct BugsBenchOptions {
   std::uint64_t max_seeds = 200;  // give up after this many seeds
   double shrink_budget = 30;      // wall seconds per shrink
   std::string out;                // write each repro's folder here ("" : none)
+  bool guided = true;             // also hunt with fuzz --guided: guided_seeds_to_catch, "bugs guided ..."
 };
 
 // Returns the process exit code: 0 when every bug was caught, 1 when one was

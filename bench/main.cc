@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   bugs_cmd->add_option("--shrink-budget", bugs.shrink_budget, "wall seconds per shrink (default 30)")
       ->check(CLI::Range(0.0, 86400.0));
   bugs_cmd->add_option("--out", bugs.out, "write each repro's report folder and repro.toml here");
+  bool plain_only = false;
+  bugs_cmd->add_flag("--plain", plain_only, "plain swarm only (no guided column)");
 
   fl::bench::LiveBenchOptions live;
   CLI::App* live_cmd = app.add_subcommand("live", "start of a live cluster (PostgreSQL 15 + its app servers): live start_s=");
@@ -52,7 +54,10 @@ int main(int argc, char** argv) {
   if (engine_cmd->parsed()) return fl::bench::run_engine(engine);
   if (scenario_cmd->parsed()) return fl::bench::run_scenario_bench(scenario);
   if (fuzz_cmd->parsed()) return fl::bench::run_fuzz_bench(fuzz);
-  if (bugs_cmd->parsed()) return fl::bench::run_bugs_bench(bugs);
+  if (bugs_cmd->parsed()) {
+    bugs.guided = !plain_only;
+    return fl::bench::run_bugs_bench(bugs);
+  }
   if (live_cmd->parsed()) return fl::bench::run_live_bench(live);
   return 2;
 }

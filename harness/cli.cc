@@ -362,6 +362,7 @@ struct FuzzFlags {
   bool no_shrink = false;
   double shrink_budget = 30;
   bool quiet = false;
+  bool guided = false;
 };
 
 // Creates `dir` (and checks it is writable) before anything runs.
@@ -455,6 +456,7 @@ int command_fuzz(const FuzzFlags& flags, const std::string& command, std::ostrea
   o.jobs = flags.jobs;
   o.keep_going = flags.keep_going;
   o.shrink = !flags.no_shrink;
+  o.guided = flags.guided;
   o.shrink_options.budget_seconds = flags.shrink_budget;
   o.out_dir = flags.out_dir;
   o.command = command;
@@ -678,6 +680,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   fuzz_cmd->add_option("--out", fuzz.out_dir, "Write each shrunk failure's report folder and repro.toml here");
   fuzz_cmd->add_flag("--keep-going", fuzz.keep_going, "Run every seed and shrink every failure (default: stop at the first)");
   fuzz_cmd->add_flag("--no-shrink", fuzz.no_shrink, "Report failures without shrinking them");
+  fuzz_cmd->add_flag("--guided", fuzz.guided,
+                     "Keep seeds that reach new abstract states and mutate their schedules (docs/fuzzing.md)");
   fuzz_cmd->add_option("--shrink-budget", fuzz.shrink_budget, "Wall seconds per shrink (default 30)")
       ->check(CLI::Range(0.0, 86400.0));
   fuzz_cmd->add_flag("--quiet,-q", fuzz.quiet, "No progress line");

@@ -86,6 +86,7 @@ BuiltCluster build_cluster(sim::Simulation& sim, const ClusterSpec& input) {
   for (std::size_t i = 0; i < member_names.size(); ++i) members.push_back(NodeId{first.value + static_cast<std::uint32_t>(i)});
   DatabaseConfig config{members, member_names, input.database.replication, input.database.replication_lag,
                         input.database.sync_fallback};
+  config.commit_latency = input.database.commit_latency;
   for (std::size_t i = 0; i < member_names.size(); ++i) {
     const DbRole role = i == 0 ? DbRole::primary : DbRole::replica;
     c.disks.push_back(std::make_unique<DbDisk>(DbDisk::initial(role, i == 0 ? kNoNode : members[0], schema)));

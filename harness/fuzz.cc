@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <mutex>
 #include <ostream>
 #include <thread>
@@ -303,16 +304,46 @@ std::string fuzz_config_error(const Scenario& s) {
   return "";
 }
 
-Schedule draw_schedule(const Scenario& s, DrawSource& draw) { return Drawer(s, draw).draw(); }
+TimingConfig draw_timing(DrawSource& d) {
+  TimingConfig t;
+  const auto on = [&] { return d.between(0, 1) == 1; };
+  if (on()) {
+    t.latency_tail = double(d.between(1, 50)) / 1000.0;
+    t.latency_tail_factor = d.between(2, 100);
+  }
+  if (on()) t.jitter = Duration{d.between(1, 50) * kMs};
+  if (on()) t.clock_drift_ppm = d.between(1, 500);
+  if (on()) {
+    t.timer_late = double(d.between(1, 20)) / 100.0;
+    t.timer_late_max = Duration{d.between(10, 2000) * kMs};
+  }
+  if (on()) {
+    const std::int64_t lo = d.between(0, 5);
+    t.commit_latency = DurationRange{Duration{lo * kMs}, Duration{(lo + d.between(1, 500)) * kMs}};
+  }
+  return t;
+}
+
+namespace {
+Schedule draw_schedule(const Scenario& s, DrawSource& faults, DrawSource& timing) {
+  Schedule out = Drawer(s, faults).draw();
+  out.timing = s.fuzz.timing ? draw_timing(timing) : s.timing;
+  return out;
+}
+}  // namespace
+
+Schedule draw_schedule(const Scenario& s, DrawSource& draw) { return draw_schedule(s, draw, draw); }
 
 Schedule draw_schedule(const Scenario& s, std::uint64_t seed) {
-  RngSource source(Rng(seed).split("fuzz.schedule"));
-  return draw_schedule(s, source);
+  RngSource faults(Rng(seed).split("fuzz.schedule"));
+  RngSource timing(Rng(seed).split("fuzz.timing"));
+  return draw_schedule(s, faults, timing);
 }
 
 Scenario fuzzed_scenario(const Scenario& base, const Schedule& schedule, std::uint64_t seed) {
   Scenario s = base;
   s.faults = schedule.faults;
+  s.timing = schedule.timing;
   s.expect.violations.clear();
   s.fuzz = FuzzConfig{};
   s.seed = seed;
@@ -352,6 +383,310 @@ std::string write_repro(const std::string& dir, const ShrinkResult& shrunk, cons
   return "";
 }
 
+
+// ---- guided search -----------------------------------------------------------
+
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 29);
+}
+
+std::uint64_t bucket(std::uint64_t v) { return v == 0 ? 0 : v <= 2 ? 1 : v <= 9 ? 2 : 3; }
+
+}  // namespace
+
+struct FingerprintRecorder::State {
+  std::uint32_t apps = 0, db_first = 0, db_count = 0;
+  std::vector<NodeId> believed;   // per app server: the leader it believes in
+  std::vector<char> acting, lock, down, paused;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> peers_down, peers_red;
+  NodeId primary{kNoNode};
+  bool primary_down = false;
+  std::uint64_t primary_lsn = 0;
+  std::vector<std::uint64_t> applied;  // per database member
+  std::map<std::uint64_t, int> claims;
+  std::set<std::uint64_t> running;
+  bool double_claim = false;
+  std::set<std::uint64_t> states;
+  std::uint64_t last = 0;
+
+  bool is_app(NodeId n) const { return n.value < apps; }
+  bool is_db(NodeId n) const { return n.value >= db_first && n.value < db_first + db_count; }
+
+  std::uint64_t hash() const {
+    std::uint64_t acting_n = 0, lock_n = 0, down_n = 0, paused_n = 0;
+    std::set<std::uint32_t> leaders;
+    for (std::uint32_t i = 0; i < apps; ++i) {
+      acting_n += acting[i];
+      lock_n += lock[i];
+      down_n += down[i];
+      paused_n += paused[i];
+      if (!down[i] && believed[i] != kNoNode) leaders.insert(believed[i].value);
+    }
+    std::uint64_t h = 0;
+    h = mix(h, std::min<std::uint64_t>(acting_n, 2));
+    h = mix(h, std::min<std::uint64_t>(leaders.size(), 3));
+    h = mix(h, std::min<std::uint64_t>(lock_n, 2));
+    h = mix(h, bucket(peers_down.size()));
+    h = mix(h, bucket(peers_red.size()));
+    std::vector<std::uint64_t> behind;
+    for (std::uint32_t i = 0; i < db_count; ++i) {
+      if (NodeId{db_first + i} == primary) continue;
+      behind.push_back(bucket(primary_lsn > applied[i] ? primary_lsn - applied[i] : 0));
+    }
+    std::sort(behind.begin(), behind.end());
+    for (auto b : behind) h = mix(h, 10 + b);
+    h = mix(h, std::min<std::uint64_t>(running.size(), 2));
+    h = mix(h, double_claim);
+    h = mix(h, std::min<std::uint64_t>(down_n, 2));
+    h = mix(h, std::min<std::uint64_t>(paused_n, 2));
+    h = mix(h, primary_down);
+    return h;
+  }
+};
+
+FingerprintRecorder::FingerprintRecorder(const Scenario& s) : st_(std::make_unique<State>()) {
+  std::uint32_t added = 0;
+  for (const auto& op : s.operations) added += op.runbook == Runbook::add_server ? 1 : 0;
+  // Node ids follow the cluster's declaration order (scenario.h): the app
+  // servers, then the database members, primary first.
+  st_->apps = s.cluster.app_servers + added;
+  st_->db_first = st_->apps;
+  st_->db_count = 1 + s.database.replicas;
+  st_->primary = NodeId{st_->db_first};
+  st_->believed.assign(st_->apps, kNoNode);
+  st_->acting.assign(st_->apps, 0);
+  st_->lock.assign(st_->apps, 0);
+  st_->down.assign(st_->apps, 0);
+  st_->paused.assign(st_->apps, 0);
+  st_->applied.assign(st_->db_count, 0);
+}
+
+FingerprintRecorder::~FingerprintRecorder() = default;
+
+void FingerprintRecorder::on_event(const HistoryEvent& e) {
+  State& s = *st_;
+  const NodeId n = e.node;
+  bool changed = true;
+  if (n != kNoNode && s.is_app(n)) {
+    const std::uint32_t i = n.value;
+    if (e.is<ElectionWon>()) s.believed[i] = n;
+    else if (const auto* l = e.get<ElectionLost>()) s.believed[i] = l->leader;
+    else if (e.is<LeaderBegin>()) s.acting[i] = 1;
+    else if (e.is<LeaderEnd>()) s.acting[i] = 0;
+    else if (e.is<MigrationLockAcquired>()) s.lock[i] = 1;
+    else if (e.is<MigrationLockLost>() || e.is<MigrationLockReleased>()) s.lock[i] = 0;
+    else if (const auto* d = e.get<PeerDown>()) s.peers_down.insert({i, d->peer.value});
+    else if (const auto* u = e.get<PeerUp>()) s.peers_down.erase({i, u->peer.value});
+    else if (const auto* p = e.get<PeerStatus>()) {
+      if (p->green) s.peers_red.erase({i, p->peer.value});
+      else s.peers_red.insert({i, p->peer.value});
+    } else if (const auto* c = e.get<JobClaimed>()) {
+      if (++s.claims[c->job] > 1) s.double_claim = true;
+      s.running.insert(c->job);
+    } else if (const auto* f = e.get<JobFinished>()) s.running.erase(f->job);
+    else if (e.is<ProcessCrashed>() || e.is<ProcessStopped>()) {
+      s.down[i] = 1;
+      s.acting[i] = s.lock[i] = s.paused[i] = 0;
+      s.believed[i] = kNoNode;
+      std::erase_if(s.peers_down, [i](const auto& p) { return p.first == i; });
+      std::erase_if(s.peers_red, [i](const auto& p) { return p.first == i; });
+    } else if (e.is<ProcessStarted>()) s.down[i] = 0;
+    else if (e.is<ProcessPaused>()) s.paused[i] = 1;
+    else if (e.is<ProcessResumed>()) s.paused[i] = 0;
+    else changed = false;
+  } else if (n != kNoNode && s.is_db(n)) {
+    const std::uint32_t i = n.value - s.db_first;
+    if (const auto* c = e.get<PostCommitted>()) s.primary_lsn = std::max(s.primary_lsn, c->lsn);
+    else if (const auto* a = e.get<ReplicaApplied>()) s.applied[i] = std::max(s.applied[i], a->lsn);
+    else if (const auto* p = e.get<Promoted>()) {
+      s.primary = n;
+      s.primary_down = false;
+      s.primary_lsn = p->lsn;
+    } else if (e.is<DbCrashed>() || e.is<ProcessCrashed>()) {
+      if (n == s.primary) s.primary_down = true;
+    } else if (e.is<ProcessStarted>()) {
+      if (n == s.primary) s.primary_down = false;
+    } else changed = false;
+  } else {
+    changed = false;
+  }
+  if (!changed) return;
+  const std::uint64_t h = s.hash();
+  if (h == s.last) return;
+  s.last = h;
+  s.states.insert(h);
+}
+
+Fingerprint FingerprintRecorder::fingerprint() const { return Fingerprint(st_->states.begin(), st_->states.end()); }
+
+RunResult run_fingerprinted(const Scenario& fuzzed, std::uint64_t seed, Fingerprint* fingerprint) {
+  RunOptions ro;
+  ro.seed = seed;
+  ro.stop_at_first = true;
+  if (!fingerprint) return run_scenario(fuzzed, ro);
+  FingerprintRecorder rec(fuzzed);
+  ro.listen = [&rec](const HistoryEvent& e) { rec.on_event(e); };
+  RunResult r = run_scenario(fuzzed, ro);
+  *fingerprint = rec.fingerprint();
+  return r;
+}
+
+namespace {
+
+// Drops what a mutation made meaningless, in time order, by the rules the
+// Drawer keeps (fuzz.h: valid by construction), and caps the count.
+std::vector<Fault> meaningful(const Scenario& s, std::vector<Fault> faults) {
+  std::stable_sort(faults.begin(), faults.end(), [](const Fault& a, const Fault& b) { return a.at < b.at; });
+  std::map<std::string, Time> down_until;  // app -> up again at (Time::max(): for good)
+  bool network_before = false, primary_crashed = false;
+  std::vector<Fault> out;
+  const auto up = [&](const std::string& app, Time at) {
+    auto it = down_until.find(app);
+    return it == down_until.end() || it->second <= at;
+  };
+  for (Fault& f : faults) {
+    if (out.size() >= s.fuzz.max_faults) break;
+    const Time end{s.duration};
+    if (f.at >= end) continue;
+    if (f.for_ && *f.for_ > s.duration) f.for_ = s.duration;
+    const std::string node = f.nodes.empty() ? "" : f.nodes.front().name;
+    switch (f.kind) {
+      case FaultKind::heal:
+        if (!network_before) continue;
+        break;
+      case FaultKind::restart: {
+        auto it = down_until.find(node);
+        if (it == down_until.end() || it->second != Time::max()) continue;
+        down_until.erase(it);
+        break;
+      }
+      case FaultKind::crash:
+        if (!up(node, f.at)) continue;
+        down_until[node] = f.restart_after ? f.at + *f.restart_after : Time::max();
+        break;
+      case FaultKind::pause:
+        if (!up(node, f.at)) continue;
+        break;
+      case FaultKind::db_crash:
+        if (primary_crashed) continue;
+        primary_crashed = true;
+        break;
+      default: break;
+    }
+    if (is_network_fault(f.kind)) network_before = true;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+GuidedSearch::GuidedSearch(const Scenario& base) : base_(base) {}
+
+void GuidedSearch::feed(std::uint64_t position, const Schedule& schedule, Fingerprint fingerprint) {
+  pending_[position] = {schedule, std::move(fingerprint)};
+}
+
+void GuidedSearch::absorb_before(std::uint64_t batch) {
+  // In position order (std::map), so the corpus does not depend on which
+  // thread finished first.
+  for (auto it = pending_.begin(); it != pending_.end() && it->first / kBatch < batch;) {
+    bool novel = false;
+    for (std::uint64_t h : it->second.second) {
+      auto at = std::lower_bound(seen_.begin(), seen_.end(), h);
+      if (at != seen_.end() && *at == h) continue;
+      seen_.insert(at, h);
+      novel = true;
+    }
+    if (novel) corpus_.push_back(std::move(it->second.first));
+    it = pending_.erase(it);
+  }
+}
+
+Schedule GuidedSearch::candidate(std::uint64_t position, std::uint64_t seed) {
+  absorb_before(position / kBatch);
+  Rng g = Rng(seed).split("fuzz.guided");
+  if (corpus_.empty() || g.below(4) == 0) return draw_schedule(base_, seed);
+  const Schedule& parent = corpus_[std::size_t(g.below(corpus_.size()))];
+  Schedule child = mutate(parent, seed, g);
+  if (!validate_scenario(fuzzed_scenario(base_, child, seed)).empty()) return draw_schedule(base_, seed);
+  return child;
+}
+
+Schedule GuidedSearch::mutate(const Schedule& parent, std::uint64_t seed, Rng& g) const {
+  Schedule c = parent;
+  std::vector<std::string> apps;
+  for (std::uint32_t i = 1; i <= base_.cluster.app_servers; ++i) apps.push_back(app_name(i));
+  const std::int64_t duration_ms = std::max<std::int64_t>(ns(base_.duration) / kMs, 1);
+  const std::uint64_t count = 1 + g.below(3);
+  for (std::uint64_t m = 0; m < count; ++m) {
+    const std::uint64_t op = g.below(6);
+    if (op == 2 || c.faults.empty()) {  // add: one fault of a fresh draw
+      const Schedule fresh = draw_schedule(base_, g.next());
+      if (!fresh.faults.empty()) c.faults.push_back(fresh.faults[std::size_t(g.below(fresh.faults.size()))]);
+      continue;
+    }
+    Fault& f = c.faults[std::size_t(g.below(c.faults.size()))];
+    switch (op) {
+      case 0: {  // shift in time by up to a quarter of the duration either way
+        const std::int64_t span = std::max<std::int64_t>(duration_ms / 4, 1);
+        const std::int64_t at = ns(f.at) / kMs + g.between(-span, span);
+        f.at = Time{Duration{std::clamp<std::int64_t>(at, 0, duration_ms - 1) * kMs}};
+        break;
+      }
+      case 1: {  // stretch (or shrink) its length
+        static constexpr std::int64_t kNum[] = {1, 1, 2, 4}, kDen[] = {4, 2, 1, 1};
+        const std::size_t k = std::size_t(g.below(4));
+        auto scale = [&](Duration d) {
+          const std::int64_t v = ns(d) / kMs * kNum[k] / kDen[k];
+          return Duration{std::clamp<std::int64_t>(v, 1, duration_ms) * kMs};
+        };
+        if (f.for_) f.for_ = scale(*f.for_);
+        else if (f.restart_after) f.restart_after = scale(*f.restart_after);
+        else if (f.kind == FaultKind::delay) f.latency = DurationRange{f.latency.lo, f.latency.lo + scale(f.latency.hi - f.latency.lo + milliseconds(1))};
+        break;
+      }
+      case 3:  // drop
+        c.faults.erase(c.faults.begin() + std::ptrdiff_t(&f - c.faults.data()));
+        break;
+      case 4: {  // retarget: the same kind at the same time, other nodes
+        const Schedule fresh = draw_schedule(base_, g.next());
+        bool done = false;
+        for (const Fault& o : fresh.faults) {
+          if (o.kind != f.kind) continue;
+          const Time at = f.at;
+          const auto for_ = f.for_;
+          f = o;
+          f.at = at;
+          f.for_ = for_ ? for_ : o.for_;
+          if (f.kind == FaultKind::pause && !f.for_) f.for_ = o.for_;
+          done = true;
+          break;
+        }
+        if (!done && !f.nodes.empty() && apps.size() > 1 &&
+            std::find(apps.begin(), apps.end(), f.nodes.front().name) != apps.end()) {
+          const NameRef to{apps[std::size_t(g.below(apps.size()))], {}};
+          if (to.name != f.peer.name) f.nodes = {to};  // a gossip failure's peer is never itself
+        }
+        break;
+      }
+      case 5:  // a new timing profile
+        if (base_.fuzz.timing) {
+          RngSource t(g.split("timing", seed));
+          c.timing = draw_timing(t);
+        }
+        break;
+    }
+  }
+  c.faults = meaningful(base_, std::move(c.faults));
+  return c;
+}
+
 FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& o,
                      const std::function<void(std::uint64_t, const Schedule&, const RunResult&)>& on_result) {
   FL_ASSERT(o.shard_count >= 1 && o.shard_index < o.shard_count);
@@ -385,6 +720,7 @@ FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& o,
           FuzzFailure f;
           f.seed = seed;
           f.faults = it->second.first.faults.size();
+          f.schedule = it->second.first;
           f.run = std::move(it->second.second);
           summary.failures.push_back(std::move(f));
         }
@@ -402,6 +738,62 @@ FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& o,
       *o.progress << std::flush;
     }
   };
+
+  if (o.guided) {
+    // Batches of GuidedSearch::kBatch positions: candidates drawn serially
+    // (they depend on earlier batches only), run on `jobs` threads, fed and
+    // reported in seed order.
+    GuidedSearch search(scenario);
+    std::uint64_t position = 0;
+    bool stop = false;
+    while (!stop && !exhausted) {
+      if (o.wall_seconds && elapsed() >= *o.wall_seconds) break;
+      std::vector<std::uint64_t> seeds;
+      std::vector<Schedule> schedules;
+      for (std::uint64_t k = 0; k < GuidedSearch::kBatch; ++k) {
+        if (next_seed > last_seed) break;
+        seeds.push_back(next_seed);
+        schedules.push_back(search.candidate(position + k, next_seed));
+        if (next_seed > UINT64_MAX - o.shard_count) {
+          exhausted = true;
+          break;
+        }
+        next_seed += o.shard_count;
+      }
+      if (seeds.empty()) break;
+      std::vector<RunResult> results(seeds.size());
+      std::vector<Fingerprint> prints(seeds.size());
+      std::atomic<std::size_t> next{0};
+      auto run_some = [&] {
+        for (std::size_t i; (i = next.fetch_add(1)) < seeds.size();)
+          results[i] = run_fingerprinted(fuzzed_scenario(scenario, schedules[i], seeds[i]), seeds[i], &prints[i]);
+      };
+      const unsigned threads = std::min<unsigned>(std::max(1u, o.jobs), unsigned(seeds.size()));
+      if (threads == 1) {
+        run_some();
+      } else {
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back(run_some);
+        for (auto& t : pool) t.join();
+      }
+      std::lock_guard lock(mu);
+      for (std::size_t i = 0; i < seeds.size(); ++i) {
+        search.feed(position + i, schedules[i], std::move(prints[i]));
+        if (stop) continue;  // above the lowest failing seed: not judged
+        if (results[i].outcome != Outcome::pass) {
+          ++failures;
+          if (!o.keep_going) stop = true;
+        }
+        started_seeds.push_back(seeds[i]);
+        ready.emplace(seeds[i], std::make_pair(schedules[i], std::move(results[i])));
+      }
+      report_ready();
+      position += seeds.size();
+    }
+    search.flush();  // the last batch too: the corpus figures below
+    summary.corpus = search.corpus_size();
+    summary.states = search.states_seen();
+  }
 
   auto worker = [&] {
     for (;;) {
@@ -432,7 +824,9 @@ FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& o,
   };
 
   const unsigned threads = std::max(1u, o.jobs);
-  if (threads == 1) {
+  if (o.guided) {
+    // ran above
+  } else if (threads == 1) {
     worker();
   } else {
     std::vector<std::thread> pool;
@@ -448,7 +842,7 @@ FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& o,
 
   if (!o.shrink) return summary;
   for (FuzzFailure& f : summary.failures) {
-    const Scenario fuzzed = fuzzed_scenario(scenario, f.seed);
+    const Scenario fuzzed = fuzzed_scenario(scenario, f.schedule, f.seed);
     ShrinkOptions so = o.shrink_options;
     so.seed = f.seed;
     so.log = o.log;

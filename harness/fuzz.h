@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,7 +59,16 @@ class RngSource final : public DrawSource {
 struct Schedule {
   std::vector<FaultKind> enabled;  // this seed's swarm subset (all applicable kinds without swarm)
   std::vector<Fault> faults;       // in time order
+  TimingConfig timing;             // the seed's timing profile ([fuzz] timing), else the file's [timing]
 };
+
+// A timing profile (issue 9: the simulator stops being kind): each knob of
+// [timing] is on with probability 1/2, with a drawn strength. Bounds, each an
+// assumption within what production systems show (docs/fuzzing.md):
+// latency tails 0.1-5 % of messages at up to 2-100x; jitter up to 1-50 ms;
+// clock drift up to 1-500 ppm; 1-20 % of timers late by up to 10 ms-2 s;
+// commits flushed in 0-5 ms .. up to +500 ms.
+TimingConfig draw_timing(DrawSource& draw);
 
 // The [fuzz] kinds that can apply to this cluster (a partition needs two app
 // servers, db_failover and replica_lag a replica, ...), in the table's order.
@@ -67,13 +78,85 @@ std::vector<FaultKind> applicable_kinds(const Scenario& s);
 // file and what to add.
 std::string fuzz_config_error(const Scenario& s);
 
+// Faults from `draw`, then (with [fuzz] timing) the timing profile from the same source.
 Schedule draw_schedule(const Scenario& s, DrawSource& draw);
-// The command line's draw: Rng(seed).split("fuzz.schedule").
+// The command line's draw: the faults from Rng(seed).split("fuzz.schedule"),
+// the timing profile from Rng(seed).split("fuzz.timing") (a stream of its own:
+// a seed draws the same faults with timing on or off).
 Schedule draw_schedule(const Scenario& s, std::uint64_t seed);
 
 // `base` with the drawn schedule in place of its faults (see the header note).
 Scenario fuzzed_scenario(const Scenario& base, const Schedule& schedule, std::uint64_t seed);
 Scenario fuzzed_scenario(const Scenario& base, std::uint64_t seed);
+
+// ---- guided search (fuzz --guided) -------------------------------------------
+//
+// A run's fingerprint: the set of abstract states it reached, each a small
+// tuple computed from the history events alone (harness side: no node is asked
+// anything): how many servers act as leader and how many different leaders the
+// running servers believe in; how many hold the migration lock; how many
+// (observer, peer) pairs are down and how many red; each replica's position
+// behind the primary (bucketed); jobs claimed and not finished, and whether a
+// job was claimed twice; app servers down and paused; whether the primary is
+// down. Each state is hashed to 64 bits; the fingerprint is the sorted set.
+using Fingerprint = std::vector<std::uint64_t>;
+
+// Records the fingerprint of one run from its history (RunOptions::listen).
+class FingerprintRecorder {
+ public:
+  explicit FingerprintRecorder(const Scenario& fuzzed);
+  ~FingerprintRecorder();
+  FingerprintRecorder(const FingerprintRecorder&) = delete;
+  FingerprintRecorder& operator=(const FingerprintRecorder&) = delete;
+  void on_event(const HistoryEvent& e);
+  Fingerprint fingerprint() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+// Runs `fuzzed` (stop_at_first, as the campaign does) and records its fingerprint.
+RunResult run_fingerprinted(const Scenario& fuzzed, std::uint64_t seed, Fingerprint* fingerprint);
+
+// The guided campaign's memory: which abstract states were reached, and the
+// schedules that first reached one (the corpus). Seed N's candidate is a fresh
+// draw (a quarter of the time, and always while the corpus is empty) or a
+// corpus schedule mutated 1-3 times: shift a fault in time, stretch or shrink
+// its `for`, add a fault drawn fresh, drop one, retarget one (other nodes, a
+// new split), or redraw the timing profile. Every choice is drawn from
+// Rng(N).split("fuzz.guided"), and the mutant passes the same meaning filter
+// as a fresh draw (no heal before a network fault, no restart of a node that
+// is up, ...).
+//
+// Deterministic whatever --jobs: the campaign goes in batches of kBatch
+// positions (position k is the k-th seed of the shard); a candidate depends
+// only on the fingerprints of earlier batches, fed in seed order once the
+// whole batch has run. So threads change only which seed of a batch finishes
+// first, never a candidate. A shard is its own campaign (its own corpus).
+class GuidedSearch {
+ public:
+  static constexpr std::uint64_t kBatch = 8;
+  explicit GuidedSearch(const Scenario& base);
+  // The schedule to run at campaign position `position` (0-based), seed `seed`.
+  // Feeds of every batch before position's are applied first.
+  Schedule candidate(std::uint64_t position, std::uint64_t seed);
+  // The fingerprint of the run at `position` (any order within a batch).
+  void feed(std::uint64_t position, const Schedule& schedule, Fingerprint fingerprint);
+  // Applies every feed (the end of a campaign: the figures below count them all).
+  void flush() { absorb_before(UINT64_MAX); }
+  std::size_t corpus_size() const { return corpus_.size(); }
+  std::size_t states_seen() const { return seen_.size(); }
+
+ private:
+  void absorb_before(std::uint64_t batch);
+  Schedule mutate(const Schedule& parent, std::uint64_t seed, Rng& g) const;
+
+  const Scenario& base_;
+  std::vector<Schedule> corpus_;
+  std::vector<std::uint64_t> seen_;  // sorted
+  std::map<std::uint64_t, std::pair<Schedule, Fingerprint>> pending_;  // by position
+};
 
 // ---- the campaign ------------------------------------------------------------
 
@@ -84,6 +167,7 @@ struct FuzzOptions {
   unsigned jobs = 1;
   bool keep_going = false;                  // run every seed; otherwise stop at the first failure
   bool shrink = true;                       // shrink failures (the first, or all with keep_going)
+  bool guided = false;                      // GuidedSearch instead of a fresh draw per seed
   ShrinkOptions shrink_options;             // seed is set per failure
   std::string out_dir;                      // report folders and repro.toml ("" : none)
   std::string command;                      // the command line, for repro.toml's comment
@@ -94,6 +178,7 @@ struct FuzzOptions {
 struct FuzzFailure {
   std::uint64_t seed = 0;
   std::size_t faults = 0;                   // the drawn schedule's size
+  Schedule schedule;                        // what ran (guided: not fuzzed_scenario(base, seed)'s)
   RunResult run;                            // stop_at_first run of the fuzzed scenario
   std::optional<ShrinkResult> shrunk;
   std::string repro_path;                   // with out_dir
@@ -105,6 +190,8 @@ struct FuzzSummary {
   std::vector<FuzzFailure> failures;        // in seed order
   double wall_seconds = 0;
   std::string error;                        // an internal error (writing the output), "" if none
+  std::size_t corpus = 0;                   // guided: schedules kept for reaching a new state
+  std::size_t states = 0;                   // guided: abstract states reached over the campaign
 };
 
 // `on_result` is called once per judged seed, in seed order, under a lock.

@@ -171,6 +171,7 @@ ClusterSpec cluster_spec_of(const Scenario& s) {
   spec.database.failover = to_spec(s.database.failover);
   spec.database.failover_detection = s.database.failover_detection;
   spec.database.sync_fallback = s.database.sync_fallback;
+  spec.database.commit_latency = s.timing.commit_latency;
   spec.leader_election = s.cluster.leader_election == LeaderElection::bully ? fl::LeaderElection::bully
                                                                             : fl::LeaderElection::db_lease;
   spec.migration_lock = s.cluster.migration_lock == MigrationLock::morph ? fl::MigrationLock::morph
@@ -339,6 +340,7 @@ void Run::build() {
 }
 
 void Run::on_event(const HistoryEvent& e) {
+  if (o_.listen) o_.listen(e);
   if (e.is<Promoted>()) last_promoted_ = e.node;
   for (auto& w : writers_) w->write(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
@@ -543,6 +545,16 @@ void Run::print_plan(std::ostream& out) const {
       << ", lag " << format_duration(s_.database.replication_lag.lo) << ".."
       << format_duration(s_.database.replication_lag.hi) << " drawn per record, failover "
       << to_string(s_.database.failover) << "\n";
+  if (const TimingConfig& t = s_.timing; t.any()) {
+    out << "  timing (unkind):";
+    if (t.latency_tail > 0) out << " latency tail " << t.latency_tail << " up to x" << t.latency_tail_factor << ";";
+    if (t.jitter.count() > 0) out << " jitter up to " << format_duration(t.jitter) << ";";
+    if (t.clock_drift_ppm) out << " clock drift up to " << t.clock_drift_ppm << " ppm;";
+    if (t.timer_late > 0) out << " timers late " << t.timer_late << " up to " << format_duration(t.timer_late_max) << ";";
+    if (t.commit_latency.hi.count() > 0)
+      out << " commits flushed in " << format_duration(t.commit_latency.lo) << ".." << format_duration(t.commit_latency.hi) << ";";
+    out << "\n";
+  }
   out << "  cluster: " << to_string(s_.cluster.leader_election) << " election, " << to_string(s_.cluster.migration_lock)
       << " migration lock, migration_time " << format_duration(s_.cluster.migration_time) << ", bugs ["
       << cluster_.spec->bugs.str() << "]\n";
@@ -722,6 +734,16 @@ RunResult Run::go() {
       aborted = std::move(why);
       sim_.stop_run();
     });
+  }
+  if (s_.timing.any()) {  // [timing]: before the nodes start, so that their first timers drift too
+    sim::Timing t;
+    t.tail = s_.timing.latency_tail;
+    t.tail_factor = s_.timing.latency_tail_factor;
+    t.jitter = s_.timing.jitter;
+    t.drift_ppm = s_.timing.clock_drift_ppm;
+    t.timer_late = s_.timing.timer_late;
+    t.timer_late_max = s_.timing.timer_late_max;
+    sim_.set_timing(t);
   }
   start_cluster(sim_, cluster_);
   run_to(Time{s_.duration});

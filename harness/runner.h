@@ -64,6 +64,9 @@ struct RunOptions {
   // Keep the whole history in the folder (--history full); by default the
   // folder keeps the events that matter (reports/history_keep.h).
   bool history_full = false;
+  // Called with every history event as it is recorded (fuzz --guided records
+  // the abstract states a run reached, harness/fuzz.h). Reads, never decides.
+  std::function<void(const HistoryEvent&)> listen;
 };
 inline constexpr std::uint64_t kWatchEvery = 16'384;
 

@@ -101,6 +101,26 @@ struct NetworkConfig {
   double reorder = 0.0;
 };
 
+// ---- [timing] ----------------------------------------------------------------
+// The simulator's unkindness (issue 9; sim::Timing, and the database's commit
+// latency). All off by default: a scenario without [timing] runs on the kind
+// simulator. `faultline fuzz` draws a profile per seed ([fuzz] timing) and
+// writes it here, so that repro.toml and replay reproduce it.
+struct TimingConfig {
+  double latency_tail = 0.0;          // probability a message takes a long-tail latency
+  std::int64_t latency_tail_factor = 1;  // ... up to this many times its drawn latency
+  Duration jitter{0};                 // extra per-message delay in [0, jitter): reorders across connections
+  std::int64_t clock_drift_ppm = 0;   // each node's clock rate drawn in [-this, +this] ppm
+  double timer_late = 0.0;            // probability a timer fires late ...
+  Duration timer_late_max{0};         // ... by up to this (never early)
+  DurationRange commit_latency{};     // a database commit's flush before its acknowledgement
+  SourcePos pos;                      // the [timing] header
+  bool any() const {
+    return latency_tail > 0.0 || jitter.count() > 0 || clock_drift_ppm != 0 || timer_late > 0.0 ||
+           commit_latency.hi.count() > 0;
+  }
+};
+
 // ---- [clients] ---------------------------------------------------------------
 struct ClientsConfig {
   std::uint32_t count = 50;
@@ -220,6 +240,7 @@ struct FuzzConfig {
   std::vector<SourcePos> faults_pos;
   std::uint32_t max_faults = 8;
   bool swarm = false;
+  bool timing = true;  // draw a [timing] profile per seed (issue 9); false: the file's [timing]
 };
 
 // Default settle phase (DESIGN.md, "Phases of a run": "default 2 min").
@@ -239,6 +260,7 @@ struct Scenario {
   DatabaseConfig database;
   ProxyConfig proxy;
   NetworkConfig network;
+  TimingConfig timing;
   ClientsConfig clients;
   std::vector<Fault> faults;
   std::vector<Operation> operations;

@@ -340,7 +340,7 @@ class Parser {
   void parse_root(const toml::table& root, Scenario& s) {
     check_keys(root,
                {"name", "description", "duration", "seed", "settle", "cluster", "database", "proxy", "network",
-                "clients", "faults", "operations", "invariants", "expect", "fuzz"},
+                "clients", "faults", "operations", "invariants", "expect", "fuzz", "timing"},
                "the top level");
     const std::size_t errors_before_frame = errors_.size();
     if (auto v = get_string(root, "name")) s.name = *v;
@@ -376,6 +376,7 @@ class Parser {
     frame_ok_ = errors_.size() == errors_before_frame;
     if (const auto* t = sub_table(root, "proxy")) parse_proxy(*t, s.proxy);
     if (const auto* t = sub_table(root, "network")) parse_network(*t, s.network);
+    if (const auto* t = sub_table(root, "timing")) parse_timing(*t, s.timing);
     for_each_table(root, "faults", kMaxFaults, [&](const toml::table& t) { parse_fault(t, s); });
     for_each_table(root, "operations", kMaxOperations, [&](const toml::table& t) { parse_operation(t, s); });
     if (const auto* t = sub_table(root, "invariants")) parse_invariants(*t, s.invariants);
@@ -466,6 +467,46 @@ class Parser {
     if (auto v = get_probability(t, "loss")) n.loss = *v;
     if (auto v = get_probability(t, "duplicate")) n.duplicate = *v;
     if (auto v = get_probability(t, "reorder")) n.reorder = *v;
+  }
+
+  // [timing] (issue 9): the simulator's unkindness; every key off by default.
+  void parse_timing(const toml::table& t, TimingConfig& c) {
+    c.pos = pos(t);
+    check_keys(t,
+               {"latency_tail", "latency_tail_factor", "jitter", "clock_drift_ppm", "timer_late", "timer_late_max",
+                "commit_latency"},
+               "[timing]");
+    if (auto v = get_probability(t, "latency_tail")) c.latency_tail = *v;
+    if (auto v = get_int(t, "latency_tail_factor", 1, 1000)) c.latency_tail_factor = *v;
+    if (auto v = get_duration(t, "jitter")) c.jitter = *v;
+    // Crystals are off by tens of ppm; 100,000 ppm (10 %) is far beyond any real one.
+    if (auto v = get_int(t, "clock_drift_ppm", 0, 100'000)) c.clock_drift_ppm = *v;
+    if (auto v = get_probability(t, "timer_late")) c.timer_late = *v;
+    if (auto v = get_duration(t, "timer_late_max")) c.timer_late_max = *v;
+    if (auto v = get_range(t, "commit_latency")) c.commit_latency = *v;
+    // Bounds that keep a run a run: delays longer than a minute are outages,
+    // which are faults ([[faults]] delay, pause), not timing.
+    const auto at_most_minute = [&](std::string_view key, Duration d) {
+      if (d > minutes(1))
+        error(pos(*get(t, key)), std::string(key) + " = " + format_duration(d) +
+                                      " is longer than 1m; expected at most 1m (a longer stall is a fault: delay, pause)");
+    };
+    if (get(t, "jitter")) at_most_minute("jitter", c.jitter);
+    if (get(t, "timer_late_max")) at_most_minute("timer_late_max", c.timer_late_max);
+    if (get(t, "commit_latency")) at_most_minute("commit_latency", c.commit_latency.hi);
+    // A knob with its partner off would do nothing: say so rather than run kind.
+    if (get(t, "latency_tail") && c.latency_tail > 0.0 && c.latency_tail_factor < 2)
+      error(pos(*get(t, "latency_tail")), "latency_tail > 0 needs latency_tail_factor = 2 or more (how many times "
+                                          "the drawn latency a tail message may take); expected both");
+    if (get(t, "latency_tail_factor") && c.latency_tail_factor > 1 && c.latency_tail == 0.0)
+      error(pos(*get(t, "latency_tail_factor")), "latency_tail_factor without latency_tail > 0 changes nothing; "
+                                                 "expected latency_tail = 0.01 (say) or no latency_tail_factor");
+    if (get(t, "timer_late") && c.timer_late > 0.0 && c.timer_late_max <= Duration::zero())
+      error(pos(*get(t, "timer_late")), "timer_late > 0 needs timer_late_max (how late a timer may fire); expected "
+                                        "timer_late_max = \"500ms\" (say)");
+    if (get(t, "timer_late_max") && c.timer_late_max > Duration::zero() && c.timer_late == 0.0)
+      error(pos(*get(t, "timer_late_max")), "timer_late_max without timer_late > 0 changes nothing; expected "
+                                            "timer_late = 0.05 (say) or no timer_late_max");
   }
 
   void parse_clients(const toml::table& t, ClientsConfig& c) {
@@ -830,7 +871,7 @@ class Parser {
 
   void parse_fuzz(const toml::table& t, FuzzConfig& f) {
     f.present = true;
-    check_keys(t, {"faults", "max_faults", "swarm"}, "[fuzz]");
+    check_keys(t, {"faults", "max_faults", "swarm", "timing"}, "[fuzz]");
     if (auto v = get_name_list(t, "faults", false, "a list of fault kinds")) {
       const Names kinds = names_of(fault_catalog());
       for (const auto& n : *v) {
@@ -842,6 +883,7 @@ class Parser {
     }
     if (auto v = get_int(t, "max_faults", 0, kMaxFuzzFaults)) f.max_faults = std::uint32_t(*v);
     if (auto v = get_bool(t, "swarm")) f.swarm = *v;
+    if (auto v = get_bool(t, "timing")) f.timing = *v;
   }
 
  private:

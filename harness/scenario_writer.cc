@@ -215,6 +215,21 @@ std::string write_scenario(const Scenario& s, const WriteOptions& options) {
   out += "duplicate = " + probability(s.network.duplicate) + "\n";
   out += "reorder = " + probability(s.network.reorder) + "\n";
 
+  if (const TimingConfig& t = s.timing; t.any()) {  // only when unkind: a kind file stays as it was
+    out += "\n[timing]\n";
+    if (t.latency_tail > 0.0) {
+      out += "latency_tail = " + probability(t.latency_tail) + "\n";
+      out += "latency_tail_factor = " + std::to_string(t.latency_tail_factor) + "\n";
+    }
+    if (t.jitter.count() > 0) out += "jitter = " + dur(t.jitter) + "\n";
+    if (t.clock_drift_ppm != 0) out += "clock_drift_ppm = " + std::to_string(t.clock_drift_ppm) + "\n";
+    if (t.timer_late > 0.0) {
+      out += "timer_late = " + probability(t.timer_late) + "\n";
+      out += "timer_late_max = " + dur(t.timer_late_max) + "\n";
+    }
+    if (t.commit_latency.hi.count() > 0) out += "commit_latency = " + range(t.commit_latency) + "\n";
+  }
+
   out += "\n[clients]\n";
   out += "count = " + std::to_string(s.clients.count) + "\n";
   out += "channels = " + std::to_string(s.clients.channels) + "\n";
@@ -252,6 +267,7 @@ std::string write_scenario(const Scenario& s, const WriteOptions& options) {
     }
     out += "max_faults = " + std::to_string(s.fuzz.max_faults) + "\n";
     out += std::string("swarm = ") + (s.fuzz.swarm ? "true" : "false") + "\n";
+    if (!s.fuzz.timing) out += "timing = false\n";
   }
   return out;
 }

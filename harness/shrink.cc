@@ -83,6 +83,7 @@ class Shrinker {
     for (bool progress = true; progress && budget_left();) {
       progress = false;
       progress |= remove_faults();
+      progress |= kinder_timing();
       progress |= remove_operations();
       progress |= shorten_faults();
       progress |= move_earlier();
@@ -142,6 +143,34 @@ class Shrinker {
       }
       if (chunk <= 1) break;
     }
+    return any;
+  }
+
+  // [timing] back to kind: all of it, else one knob at a time, so that the
+  // repro keeps only the unkindness the failure needs.
+  bool kinder_timing() {
+    if (!best_.timing.any() || !budget_left()) return false;
+    {
+      Scenario c = best_;
+      c.timing = TimingConfig{};
+      if (attempt(std::move(c), "kind timing")) return true;
+    }
+    bool any = false;
+    const auto knob = [&](const char* what, auto&& off) {
+      if (!budget_left()) return;
+      Scenario c = best_;
+      off(c.timing);
+      if (c.timing.latency_tail == best_.timing.latency_tail && c.timing.jitter == best_.timing.jitter &&
+          c.timing.clock_drift_ppm == best_.timing.clock_drift_ppm && c.timing.timer_late == best_.timing.timer_late &&
+          c.timing.commit_latency == best_.timing.commit_latency)
+        return;  // already off
+      if (attempt(std::move(c), std::string("timing without ") + what)) any = true;
+    };
+    knob("latency tails", [](TimingConfig& t) { t.latency_tail = 0; t.latency_tail_factor = 1; });
+    knob("jitter", [](TimingConfig& t) { t.jitter = Duration{0}; });
+    knob("clock drift", [](TimingConfig& t) { t.clock_drift_ppm = 0; });
+    knob("late timers", [](TimingConfig& t) { t.timer_late = 0; t.timer_late_max = Duration{0}; });
+    knob("slow commits", [](TimingConfig& t) { t.commit_latency = DurationRange{}; });
     return any;
   }
 
@@ -296,7 +325,8 @@ std::string scenario_size(const Scenario& s) {
   return "faults=" + std::to_string(s.faults.size()) + " operations=" + std::to_string(s.operations.size()) +
          " duration=" + format_duration(s.duration) + " clients=" + std::to_string(s.clients.count) +
          " post_interval=" + format_duration(s.clients.post_interval) + " app_servers=" +
-         std::to_string(s.cluster.app_servers) + " replicas=" + std::to_string(s.database.replicas);
+         std::to_string(s.cluster.app_servers) + " replicas=" + std::to_string(s.database.replicas) +
+         (s.timing.any() ? " timing=unkind" : "");
 }
 
 ShrinkResult shrink_scenario(const Scenario& failing, const ShrinkOptions& options) {

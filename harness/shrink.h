@@ -7,6 +7,7 @@
 //
 // Steps, repeated until a whole round keeps nothing (or the budget runs out):
 //  1. remove faults: halves first, then quarters, ... then one at a time;
+//  1b. make [timing] kind: all of it, else one knob at a time;
 //  2. remove operations one at a time;
 //  3. shorten each fault's `for` and `restart_after` (halving);
 //  4. move each fault and operation earlier (halving its `at`);

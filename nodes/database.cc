@@ -117,6 +117,14 @@ void Database::on_timer(Env& env, TimerId id, TimerTag tag) {
       if (disk_.role == DbRole::primary && config_.replication == Replication::sync) check_sync_standbys(env);
       env.after(k::kWalStatusInterval, TimerTag{kStatus, 0});
       return;
+    case kFlushed: {
+      auto it = flushing_.find(tag.arg);
+      if (it == flushing_.end()) return;  // its session ended (demoted)
+      Flushing f = std::move(it->second);
+      flushing_.erase(it);
+      answer_flushed(env, f.from, f.id, std::move(f.reply), f.lsn);
+      return;
+    }
     case kTxnCommit: {
       auto it = txns_.find(tag.arg);
       if (it == txns_.end()) return;
@@ -467,6 +475,19 @@ void Database::stream(Env& env, const WalRecord& record, NodeId to) {
 }
 
 void Database::answer(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn) {
+  if (lsn > 0 && config_.commit_latency.hi.count() > 0) {
+    // The record is in the log and visible; the acknowledgement waits for the
+    // flush (a crash meanwhile refuses the session: the client cannot tell
+    // whether it committed, as with a real PostgreSQL).
+    const std::uint64_t key = next_flush_++;
+    flushing_.emplace(key, Flushing{from, id, std::move(reply), lsn});
+    env.after(env.rng().duration(config_.commit_latency), TimerTag{kFlushed, key});
+    return;
+  }
+  answer_flushed(env, from, id, std::move(reply), lsn);
+}
+
+void Database::answer_flushed(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn) {
   if (config_.replication == Replication::sync && lsn > 0 && disk_.role == DbRole::primary && sync_required_) {
     std::uint64_t best = 0;
     for (const auto& [member, received] : replica_received_) best = std::max(best, received);
@@ -652,6 +673,8 @@ void Database::follow(Env& env, NodeId primary, std::uint64_t fork_lsn) {
   stall_reported_ = false;
   for (const auto& [tid, txn] : txns_) env.db_reply(txn.from, txn.id, refused);
   txns_.clear();
+  for (const auto& [key, f] : flushing_) env.db_reply(f.from, f.id, refused);
+  flushing_.clear();
   disk_.role = DbRole::replica;
   disk_.upstream = primary;
   if (disk_.last_lsn() > fork_lsn) {
@@ -683,6 +706,7 @@ void Database::describe(StateWriter& out) const {
   if (!replicas.empty()) out.field("replicas_received", replicas);
   if (!sync_waiters_.empty()) out.field("sync_commits_waiting", std::to_string(sync_waiters_.size()));
   if (!txns_.empty()) out.field("open_transactions", std::to_string(txns_.size()));
+  if (!flushing_.empty()) out.field("commits_flushing", std::to_string(flushing_.size()));
   out.field("schema", std::to_string(disk_.tables.schema()));
   out.field("posts", std::to_string(disk_.tables.posts.size()));
 }

@@ -88,6 +88,10 @@ struct DatabaseConfig {
   Replication replication = Replication::async;
   DurationRange replication_lag{};
   bool sync_fallback = false;  // DatabaseSpec::sync_fallback
+  // How long the WAL flush of a commit takes before it is acknowledged, drawn
+  // per commit (a slow disk: DatabaseSpec::commit_latency). {0, 0}: at once,
+  // with no draw (the kind default of every library scenario).
+  DurationRange commit_latency{};
 };
 
 class Database : public Node {
@@ -110,7 +114,7 @@ class Database : public Node {
   const DbDisk& disk() const { return disk_; }
 
  private:
-  enum TimerKind : std::uint32_t { kShip = 1, kTxnCommit, kStatus, kHold };
+  enum TimerKind : std::uint32_t { kShip = 1, kTxnCommit, kStatus, kHold, kFlushed };
   struct Txn {  // an open SERIALIZABLE create-once transaction
     NodeId from{kNoNode};
     RequestId id{};
@@ -129,6 +133,8 @@ class Database : public Node {
   // Appends a committed write: applies it, logs it, streams it. Returns its lsn.
   std::uint64_t commit(Env& env, WalWrite write);
   void answer(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn);
+  // answer() once the commit's flush is done (at once without commit_latency).
+  void answer_flushed(Env& env, NodeId from, RequestId id, DbReply reply, std::uint64_t lsn);
   void release_sync_waiters(Env& env);
   // primary, sync: standbys that reported within wal_sender_timeout.
   std::uint32_t streaming_standbys(Time now) const;
@@ -158,6 +164,14 @@ class Database : public Node {
   bool sync_required_ = true;   // false while sync_fallback has dropped it
   bool stall_reported_ = false; // SyncCommitsWaiting emitted for the current waiters
   std::map<std::uint64_t, Txn> txns_;
+  struct Flushing {  // a commit whose acknowledgement waits out commit_latency
+    NodeId from{kNoNode};
+    RequestId id{};
+    DbReply reply;
+    std::uint64_t lsn = 0;
+  };
+  std::map<std::uint64_t, Flushing> flushing_;
+  std::uint64_t next_flush_ = 1;
   std::uint64_t next_txn_ = 1;
   std::map<std::string, std::uint64_t> type_versions_;  // bumped by each create-once commit of a type
   // primary: per member (index of config_.members), records waiting out the

@@ -67,6 +67,10 @@ struct DatabaseSpec {
   // again (Patroni's synchronous_mode without synchronous_mode_strict). Off: a
   // primary without a standby holds every commit (PostgreSQL's behaviour).
   bool sync_fallback = false;
+  // Time from a commit to its acknowledgement (the WAL flush), drawn per
+  // commit; {0, 0} = at once (the kind default). The scenario's [timing]
+  // commit_latency, drawn by the fuzzer (issue 9: slow database commits).
+  DurationRange commit_latency{};
 };
 
 struct ClusterSpec {

@@ -39,6 +39,7 @@ enum class TimerState : std::uint8_t { pending, held };
 struct TimerSlot {
   std::int64_t deadline = 0;    // on the node's monotonic clock
   std::int64_t at = 0;          // virtual time of its current event
+  std::int64_t late = 0;        // Timing::timer_late: how late it fires, ns (0 when kind)
   std::uint64_t event_key = 0;  // key of its current event; 0 when free
   TimerTag tag{};
   std::uint32_t node = 0;
@@ -179,7 +180,8 @@ TimerId make_timer_id(std::uint32_t slot, std::uint32_t gen) {
 
 struct Simulation::Impl {
   explicit Impl(Simulation* owner, std::uint64_t seed)
-      : self(owner), root(seed), sim_rng(root.split("sim")), net_rng(root.split("network")) {
+      : self(owner), root(seed), sim_rng(root.split("sim")), net_rng(root.split("network")),
+        timing_rng(root.split("timing")) {
     configs.push_back(LinkConfig{});
   }
 
@@ -205,6 +207,9 @@ struct Simulation::Impl {
   Rng root;
   Rng sim_rng;
   Rng net_rng;
+  Rng timing_rng;   // Timing's draws (latency tails, jitter, late timers)
+  Timing timing;
+  bool unkind = false;  // timing.any(): every send takes the drawing path
 
   std::vector<NodeState> nodes;
   std::map<std::string, std::uint32_t, std::less<>> by_name;  // name -> NodeId value
@@ -288,6 +293,20 @@ struct Simulation::Impl {
   std::int64_t draw_latency(const LinkConfig& cfg) {
     const DurationRange& r = cfg.latency;
     return r.lo == r.hi ? r.lo.count() : net_rng.duration(r).count();
+  }
+  // What an unkind simulator adds to a delivery `latency` ns long (Timing):
+  // a long tail and the jitter. Zero, with no draw, when kind.
+  std::int64_t unkind_delay(std::int64_t latency) {
+    if (!unkind) [[likely]] return 0;
+    std::int64_t extra = 0;
+    if (timing.tail > 0.0 && timing.tail_factor > 1 && timing_rng.chance(timing.tail))
+      extra += latency * (timing_rng.between(1, timing.tail_factor) - 1);
+    if (timing.jitter.count() > 0) extra += timing_rng.jitter(timing.jitter).count();
+    return extra;
+  }
+  std::int64_t timer_lateness() {
+    if (!unkind || timing.timer_late <= 0.0 || timing.timer_late_max.count() <= 0) [[likely]] return 0;
+    return timing_rng.chance(timing.timer_late) ? timing_rng.jitter(timing.timer_late_max).count() : 0;
   }
 
   // ---- Env requests ----
@@ -394,7 +413,7 @@ void Simulation::Impl::rebuild_links() {
   default_state = LinkState{};
   default_state.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
   const bool plain = default_state.fifo && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
-  default_state.fixed_latency = plain ? cfg.latency.lo.count() : -1;
+  default_state.fixed_latency = plain && !unkind ? cfg.latency.lo.count() : -1;
   links_dirty = false;
 }
 
@@ -412,7 +431,7 @@ LinkState Simulation::Impl::faulty_link_state(std::uint32_t from, std::uint32_t 
   }
   const LinkConfig& cfg = configs[l.config];
   l.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
-  const bool plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
+  const bool plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi && !unkind;
   l.fixed_latency = plain ? cfg.latency.lo.count() : -1;
   return l;
 }
@@ -488,6 +507,7 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
     return;
   }
   std::int64_t at = now + draw_latency(cfg);
+  at += unkind_delay(at - now);
   if (!link.fifo) {
     if (cfg.reorder > 0.0 && net_rng.chance(cfg.reorder)) {
       ++reordered;
@@ -581,6 +601,7 @@ RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
   m.db_in_flight[id.value] = InFlightDb{from, from_incarnation};
   // A database session is one TCP connection: FIFO, no loss (TCP retransmits).
   std::int64_t at = now + draw_latency(cfg);
+  at += unkind_delay(at - now);
   std::int64_t& last = floor(from.value, member.value);
   if (at < last) at = last;
   last = at;
@@ -623,6 +644,7 @@ void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const Db
     return;
   }
   std::int64_t at = now + draw_latency(configs[link.config]);
+  at += unkind_delay(at - now);
   std::int64_t& last = floor(member.value, to.value);
   if (at < last) at = last;
   last = at;
@@ -639,7 +661,8 @@ TimerId Simulation::Impl::after(NodeId self_id, Duration d, TimerTag tag) {
   const std::uint32_t slot = timers.alloc();
   TimerSlot& t = timers[slot];
   t.deadline = n.clock.monotonic(now) + d.count();
-  t.at = n.clock.virtual_for_monotonic(t.deadline, now);
+  t.late = timer_lateness();
+  t.at = n.clock.virtual_for_monotonic(t.deadline, now) + t.late;
   t.tag = tag;
   t.node = self_id.value;
   t.state = TimerState::pending;
@@ -676,7 +699,7 @@ void Simulation::Impl::reevaluate_timers(NodeId id) {
   const NodeClock& clock = nodes[id.value].clock;
   for (const Pending& p : pending) {
     TimerSlot& t = timers[p.slot];
-    const std::int64_t at = clock.virtual_for_monotonic(t.deadline, now);
+    const std::int64_t at = clock.virtual_for_monotonic(t.deadline, now) + t.late;
     if (at == t.at) continue;  // unchanged: keep its event (and its place among ties)
     t.at = at;
     t.event_key = push(at, kTimer, id.value, p.slot);  // the old event goes stale
@@ -1060,6 +1083,26 @@ bool Simulation::paused(NodeId node) const { return impl_->node(node).paused; }
 ProcessState Simulation::process_state(NodeId node) const { return impl_->node(node).state; }
 void Simulation::control(NodeId target, const ControlOp& op) { impl_->control(target, op); }
 Node* Simulation::node(NodeId node) { return impl_->node(node).object.get(); }
+
+void Simulation::set_timing(const Timing& timing) {
+  FL_ASSERT(timing.tail >= 0.0 && timing.tail <= 1.0 && timing.tail_factor >= 1);
+  FL_ASSERT(timing.timer_late >= 0.0 && timing.timer_late <= 1.0);
+  FL_ASSERT(timing.jitter.count() >= 0 && timing.timer_late_max.count() >= 0);
+  FL_ASSERT(timing.drift_ppm >= 0 && timing.drift_ppm < kPpmPerUnit);
+  impl_->timing = timing;
+  impl_->unkind = timing.any();
+  impl_->mark_links_dirty();  // the plain link's fast path is off while unkind
+  if (timing.drift_ppm == 0) return;
+  // Each node's rate from its own stream, split by its name: adding a node
+  // does not change another's drift.
+  for (std::uint32_t i = 0; i < impl_->nodes.size(); ++i) {
+    Rng r = impl_->root.split("timing/drift/" + impl_->nodes[i].name);
+    const std::int64_t ppm = r.between(-timing.drift_ppm, timing.drift_ppm);
+    if (ppm != 0) set_clock(NodeId{i}, clock_offset(NodeId{i}), ppm);
+  }
+}
+
+const Timing& Simulation::timing() const { return impl_->timing; }
 
 void Simulation::set_clock(NodeId node, Duration offset, std::int64_t drift_ppm) {
   impl_->node(node).clock.set(impl_->now, offset.count(), drift_ppm);

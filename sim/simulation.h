@@ -50,6 +50,35 @@ struct LinkConfig {
   double reorder = 0.0;    // probability a message gets extra delay (up to 10x latency.hi)
 };
 
+// The simulator's unkindness (issue 9): timing that real networks, disks and
+// schedulers produce and a kind simulator never does. Everything zero (the
+// default) is the kind simulator every library scenario runs on: nothing is
+// drawn for it, so a run without it is event for event the run it always was.
+// All draws come from the run's "timing" streams (never the network's), so
+// turning one knob on does not move the draws of another part of the run.
+struct Timing {
+  // Long-tailed latency: with probability `tail` a message (or one leg of a
+  // database round trip) takes between 1 and `tail_factor` times the latency
+  // drawn for it (a retransmission, a congested switch, a slow NIC queue).
+  double tail = 0.0;
+  std::int64_t tail_factor = 1;
+  // Reordering across connections: every message waits an extra delay drawn
+  // in [0, jitter) on top of its latency. A connection stays FIFO (TCP), so
+  // only messages on different connections overtake one another.
+  Duration jitter{0};
+  // Each node's clock runs at a rate drawn in [-drift_ppm, +drift_ppm] from
+  // the start (set_timing), as unsynchronised crystals do.
+  std::int64_t drift_ppm = 0;
+  // With probability `timer_late` a timer fires late by a delay drawn in
+  // [0, timer_late_max) (a busy scheduler, a GC pause): never early.
+  double timer_late = 0.0;
+  Duration timer_late_max{0};
+  bool any() const {
+    return (tail > 0.0 && tail_factor > 1) || jitter.count() > 0 || drift_ppm != 0 ||
+           (timer_late > 0.0 && timer_late_max.count() > 0);
+  }
+};
+
 // How long a send over a cut link takes to fail: a TCP connect timing out.
 // A crashed (not partitioned) peer refuses at once: one round trip.
 inline constexpr Duration kConnectTimeout = seconds(3);
@@ -103,6 +132,13 @@ class Simulation {
   void control(NodeId target, const ControlOp& op);
   // The node's object, for tests that inspect state; nullptr when not running.
   Node* node(NodeId node);
+
+  // ---- timing ----
+  // Makes the simulator unkind (Timing). Called before the nodes start: the
+  // clock drifts are set (and recorded, ClockChanged) at once, the rest acts
+  // on every send, database leg and timer from then on.
+  void set_timing(const Timing& timing);
+  const Timing& timing() const;
 
   // ---- clocks ----
   void set_clock(NodeId node, Duration offset, std::int64_t drift_ppm);

@@ -88,6 +88,15 @@ std::string schedule_problems(const Scenario& base, const Schedule& schedule, st
   LoadResult back = parse_scenario(text, "fuzzed.toml");
   for (const auto& e : back.errors) problems += e.str() + "; ";
   if (back.ok() && back.scenario->faults.size() != schedule.faults.size()) problems += "fault count changed; ";
+  // The timing profile is part of what the seed drew: written, read back the same.
+  if (back.ok()) {
+    const TimingConfig& a = schedule.timing;
+    const TimingConfig& b = back.scenario->timing;
+    if (a.latency_tail != b.latency_tail || a.latency_tail_factor != b.latency_tail_factor || a.jitter != b.jitter ||
+        a.clock_drift_ppm != b.clock_drift_ppm || a.timer_late != b.timer_late ||
+        a.timer_late_max != b.timer_late_max || a.commit_latency != b.commit_latency)
+      problems += "timing profile changed on the way through the file; ";
+  }
   return problems;
 }
 
@@ -171,6 +180,146 @@ TEST(FuzzSchedule, FuzzedScenarioReplacesFaultsAndClearsExpect) {
   EXPECT_FALSE(s.fuzz.present);
   EXPECT_EQ(s.faults.size(), draw_schedule(base, 5).faults.size());
   EXPECT_NE(s.name.find("fuzz seed 5"), std::string::npos);
+}
+
+// ---- timing profiles (the simulator stops being kind) ------------------------
+
+TEST(FuzzTiming, EachSeedDrawsItsOwnProfileWithinTheBounds) {
+  const Scenario base = load(data("fuzz_small.toml"));
+  ASSERT_TRUE(base.fuzz.timing);  // on by default
+  int unkind = 0, tail = 0, jitter = 0, drift = 0, late = 0, commit = 0;
+  std::set<std::string> profiles;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    const TimingConfig t = draw_schedule(base, seed).timing;
+    unkind += t.any();
+    if (t.latency_tail > 0) {
+      ++tail;
+      EXPECT_GE(t.latency_tail, 0.001);
+      EXPECT_LE(t.latency_tail, 0.05);
+      EXPECT_GE(t.latency_tail_factor, 2);
+      EXPECT_LE(t.latency_tail_factor, 100);
+    }
+    if (t.jitter.count() > 0) {
+      ++jitter;
+      EXPECT_LE(t.jitter, milliseconds(50));
+    }
+    if (t.clock_drift_ppm != 0) {
+      ++drift;
+      EXPECT_GE(t.clock_drift_ppm, 1);
+      EXPECT_LE(t.clock_drift_ppm, 500);
+    }
+    if (t.timer_late > 0) {
+      ++late;
+      EXPECT_LE(t.timer_late, 0.2);
+      EXPECT_GE(t.timer_late_max, milliseconds(10));
+      EXPECT_LE(t.timer_late_max, seconds(2));
+    }
+    if (t.commit_latency.hi.count() > 0) {
+      ++commit;
+      EXPECT_LE(t.commit_latency.lo, t.commit_latency.hi);
+      EXPECT_LE(t.commit_latency.hi, milliseconds(505));
+    }
+    // Recorded in the fuzzed scenario, so that repro.toml and replay carry it.
+    const Scenario fuzzed = fuzzed_scenario(base, seed);
+    EXPECT_EQ(fuzzed.timing.jitter, t.jitter);
+    EXPECT_EQ(fuzzed.timing.commit_latency, t.commit_latency);
+    if (t.any()) EXPECT_NE(write_scenario(fuzzed).find("\n[timing]\n"), std::string::npos) << seed;
+    profiles.insert(std::to_string(t.latency_tail) + "/" + std::to_string(t.jitter.count()) + "/" +
+                    std::to_string(t.clock_drift_ppm) + "/" + std::to_string(t.timer_late) + "/" +
+                    std::to_string(t.commit_latency.hi.count()));
+  }
+  // Each knob on about half the time; nearly every seed unkind somehow (1/32 kind).
+  for (int on : {tail, jitter, drift, late, commit}) {
+    EXPECT_GT(on, 60);
+    EXPECT_LT(on, 140);
+  }
+  EXPECT_GT(unkind, 180);
+  EXPECT_LT(unkind, 200);  // and a few seeds run on the kind simulator
+  EXPECT_GT(profiles.size(), 150u);
+}
+
+TEST(FuzzTiming, TheProfileHasItsOwnStreamAndCanBeTurnedOff) {
+  Scenario base = load(data("fuzz_small.toml"));
+  Scenario off = base;
+  off.fuzz.timing = false;
+  off.timing.jitter = milliseconds(7);  // the file's own [timing] applies then
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    const Schedule a = draw_schedule(base, seed);
+    const Schedule b = draw_schedule(off, seed);
+    // The same faults with timing drawn or not: turning it off does not move them.
+    EXPECT_EQ(write_scenario(fuzzed_scenario(base, Schedule{a.enabled, a.faults, {}}, seed)),
+              write_scenario(fuzzed_scenario(base, Schedule{b.enabled, b.faults, {}}, seed)));
+    EXPECT_EQ(b.timing.jitter, milliseconds(7));
+    EXPECT_FALSE(b.timing.latency_tail > 0 || b.timing.clock_drift_ppm || b.timing.timer_late > 0);
+  }
+}
+
+TEST(FuzzTiming, TheTimingTableLoadsAndBadValuesAreErrorsWithTheirPosition) {
+  const std::string head = "duration = \"1m\"\n";
+  LoadResult ok = parse_scenario(head +
+                                     "[timing]\nlatency_tail = 0.01\nlatency_tail_factor = 20\njitter = \"5ms\"\n"
+                                     "clock_drift_ppm = 200\ntimer_late = 0.1\ntimer_late_max = \"500ms\"\n"
+                                     "commit_latency = \"1ms..200ms\"\n",
+                                 "t.toml");
+  ASSERT_TRUE(ok.ok());
+  const TimingConfig& t = ok.scenario->timing;
+  EXPECT_EQ(t.latency_tail, 0.01);
+  EXPECT_EQ(t.latency_tail_factor, 20);
+  EXPECT_EQ(t.jitter, milliseconds(5));
+  EXPECT_EQ(t.clock_drift_ppm, 200);
+  EXPECT_EQ(t.timer_late, 0.1);
+  EXPECT_EQ(t.timer_late_max, milliseconds(500));
+  EXPECT_EQ(t.commit_latency, (DurationRange{milliseconds(1), milliseconds(200)}));
+  // Written and read back: the same table.
+  LoadResult back = parse_scenario(write_scenario(*ok.scenario), "back.toml");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(write_scenario(*back.scenario), write_scenario(*ok.scenario));
+  // A scenario without [timing] is kind, and its written form has no [timing].
+  LoadResult kind = parse_scenario(head, "k.toml");
+  ASSERT_TRUE(kind.ok());
+  EXPECT_FALSE(kind.scenario->timing.any());
+  EXPECT_EQ(write_scenario(*kind.scenario).find("[timing]"), std::string::npos);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"latency_tail = 1.5", "3:16"},
+      {"latency_tail = 0.1", "3:16"},  // no factor
+      {"latency_tail_factor = 5", "3:23"},
+      {"latency_tail_factor = 0", "3:23"},
+      {"jitter = \"5m\"", "3:10"},
+      {"jitter = 5", "3:10"},
+      {"clock_drift_ppm = -3", "3:19"},
+      {"clock_drift_ppm = 200000", "3:19"},
+      {"timer_late = 0.5", "3:14"},  // no max
+      {"timer_late_max = \"1s\"", "3:18"},
+      {"commit_latency = \"9ms..1ms\"", "3:18"},
+      {"commit_latency = \"1ms..2m\"", "3:18"},
+      {"slow = true", "3:1"},
+  };
+  for (const auto& [line, where] : bad) {
+    LoadResult r = parse_scenario(head + "[timing]\n" + line + "\n", "bad.toml");
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_NE(r.errors.front().str().find("bad.toml:" + where + ":"), std::string::npos)
+        << line << " -> " << r.errors.front().str();
+  }
+  LoadResult fuzz_bad = parse_scenario(head + "[fuzz]\nfaults = [\"crash\"]\ntiming = 3\n", "f.toml");
+  EXPECT_FALSE(fuzz_bad.ok());
+}
+
+TEST(FuzzTiming, AnUnkindScenarioRunsDeterministicallyAndDiffersFromTheKindOne) {
+  Scenario base = load(data("fuzz_small.toml"));
+  base.fuzz = FuzzConfig{};
+  RunOptions ro;
+  ro.seed = 3;
+  const RunResult kind = run_scenario(base, ro);
+  Scenario slow = base;
+  slow.timing.commit_latency = DurationRange{milliseconds(50), milliseconds(300)};
+  const RunResult a = run_scenario(slow, ro);
+  const RunResult b = run_scenario(slow, ro);
+  EXPECT_EQ(a.trace_hash, b.trace_hash);
+  EXPECT_NE(a.trace_hash, kind.trace_hash);  // slow commits change the run
+  Scenario drift = base;
+  drift.timing.clock_drift_ppm = 300;
+  EXPECT_NE(run_scenario(drift, ro).trace_hash, kind.trace_hash);
 }
 
 // ---- the command line ----------------------------------------------------------
