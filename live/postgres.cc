@@ -84,13 +84,12 @@ std::string PostgresServer::conninfo() const {
          " user=postgres dbname=postgres connect_timeout=10 options='-c statement_timeout=30000 -c client_min_messages=warning'";
 }
 
-bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::string* error) {
+bool PostgresServer::make_dir(const std::string& dir, std::uint16_t port, std::string* error) {
   dir_ = fs::absolute(dir).string();
   port_ = port != 0 ? port : free_port();
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return *error = "cannot create " + dir_ + ": " + ec.message(), false;
-  const std::string log = dir_ + "/../postgres-setup.log";
   if (::geteuid() == 0) {
     // PostgreSQL refuses root: the data folder belongs to postgres, and the
     // folders above it must let that user through.
@@ -100,12 +99,15 @@ bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::stri
     fs::permissions(fs::path(dir_).parent_path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
                     ec);
   }
+  // A data folder must be private to its owner (PostgreSQL checks).
+  fs::permissions(dir_, fs::perms::owner_all, ec);
   if (!fs::exists(std::string(kPgBin) + "/initdb"))
     return *error = std::string(kPgBin) + "/initdb not found: install postgresql-15 (scripts/setup)", false;
-  if (run_command(as_owner({std::string(kPgBin) + "/initdb", "-D", dir_, "-U", "postgres", "--auth=trust", "-E",
-                            "UTF8", "--no-sync"}),
-                  log) != 0)
-    return *error = "initdb failed:\n" + tail_of(log), false;
+  return true;
+}
+
+bool PostgresServer::launch(std::string* error) {
+  const std::string log = dir_ + "/../postgres-setup.log";
   const std::string opts = "-p " + std::to_string(port_) + " -k " + dir_ +
                            " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50";
   if (run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-l", dir_ + "/server.log", "-w", "-t", "30",
@@ -113,6 +115,47 @@ bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::stri
                   log) != 0)
     return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log"), false;
   running_ = true;
+  return true;
+}
+
+bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::string* error) {
+  if (!make_dir(dir, port, error)) return false;
+  const std::string log = dir_ + "/../postgres-setup.log";
+  if (run_command(as_owner({std::string(kPgBin) + "/initdb", "-D", dir_, "-U", "postgres", "--auth=trust", "-E",
+                            "UTF8", "--no-sync"}),
+                  log) != 0)
+    return *error = "initdb failed:\n" + tail_of(log), false;
+  return launch(error);
+}
+
+bool PostgresServer::start_standby(const PostgresServer& primary, const std::string& dir, std::uint16_t port,
+                                   std::string* error) {
+  if (!primary.running_) return *error = "the primary is not running", false;
+  if (!make_dir(dir, port, error)) return false;
+  const std::string log = dir_ + "/../postgres-setup.log";
+  // -R: standby.signal and primary_conninfo (streaming from the primary);
+  // -X stream: the WAL written meanwhile comes along; -c fast: no wait for a
+  // checkpoint. initdb's trust rules let loopback replication connections in.
+  if (run_command(as_owner({std::string(kPgBin) + "/pg_basebackup", "-h", "127.0.0.1", "-p",
+                            std::to_string(primary.port_), "-U", "postgres", "-D", dir_, "-R", "-X", "stream", "-c",
+                            "fast", "--no-sync"}),
+                  log) != 0)
+    return *error = "pg_basebackup failed:\n" + tail_of(log), false;
+  return launch(error);
+}
+
+bool PostgresServer::promote(std::string* error) {
+  const std::string log = dir_ + "/../postgres-setup.log";
+  if (!running_) return *error = "not running", false;
+  if (run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-w", "-t", "30", "promote"}), log) != 0)
+    return *error = "pg_ctl promote failed:\n" + tail_of(dir_ + "/server.log"), false;
+  return true;
+}
+
+bool PostgresServer::crash() {
+  if (!running_) return false;
+  run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-m", "immediate", "-w", "stop"}), "/dev/null");
+  running_ = false;
   return true;
 }
 

@@ -23,6 +23,16 @@ class PostgresServer {
   // initdb in `dir` (created; must not exist or be empty) and start on `port`
   // (0: a free one). False and *error on failure (the log's tail included).
   bool start(const std::string& dir, std::uint16_t port, std::string* error);
+  // A streaming standby of `primary` in `dir`: pg_basebackup -R (standby.signal,
+  // primary_conninfo) and start on `port` (0: a free one). Hot standby: it
+  // answers reads, refuses writes (SQLSTATE 25006).
+  bool start_standby(const PostgresServer& primary, const std::string& dir, std::uint16_t port, std::string* error);
+  // pg_ctl promote, waiting until it accepts writes (db_failover's last step).
+  bool promote(std::string* error);
+  // pg_ctl stop -m immediate, keeping the folder (a crash of the member: the
+  // data stays, as a DbDisk does). False when it was not running.
+  bool crash();
+  bool running() const { return running_; }
   void stop();          // pg_ctl stop -m immediate, then remove the folder
   void keep() { keep_ = true; }  // --keep: the destructor leaves it running
   std::uint16_t port() const { return port_; }
@@ -31,6 +41,8 @@ class PostgresServer {
 
  private:
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;
+  bool make_dir(const std::string& dir, std::uint16_t port, std::string* error);
+  bool launch(std::string* error);
   std::string dir_;
   std::uint16_t port_ = 0;
   bool running_ = false;
