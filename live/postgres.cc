@@ -96,8 +96,9 @@ bool PostgresServer::make_dir(const std::string& dir, std::uint16_t port, std::s
     const passwd* pw = ::getpwnam("postgres");
     if (pw == nullptr) return *error = "running as root needs a `postgres` user (apt-get install postgresql-15)", false;
     if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) return *error = "cannot chown " + dir_, false;
-    fs::permissions(fs::path(dir_).parent_path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
-                    ec);
+    // Only added, never replaced: the folder above may be shared (/tmp).
+    fs::permissions(fs::path(dir_).parent_path(), fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add, ec);
   }
   // A data folder must be private to its owner (PostgreSQL checks).
   fs::permissions(dir_, fs::perms::owner_all, ec);
@@ -118,13 +119,35 @@ bool PostgresServer::launch(std::string* error) {
   return true;
 }
 
+std::string PostgresServer::template_dir() const {
+  return (fs::temp_directory_path() / ("faultline-pg15-" + std::to_string(::geteuid())) / "template").string();
+}
+
 bool PostgresServer::start(const std::string& dir, std::uint16_t port, std::string* error) {
   if (!make_dir(dir, port, error)) return false;
   const std::string log = dir_ + "/../postgres-setup.log";
-  if (run_command(as_owner({std::string(kPgBin) + "/initdb", "-D", dir_, "-U", "postgres", "--auth=trust", "-E",
-                            "UTF8", "--no-sync"}),
-                  log) != 0)
-    return *error = "initdb failed:\n" + tail_of(log), false;
+  // initdb is most of a start (about a second of CPU): it runs once per
+  // machine into a template folder (made under another name and renamed, so a
+  // reader never sees half of one), and each start copies the template.
+  const std::string tmpl = template_dir();
+  std::error_code ec;
+  if (!fs::exists(tmpl + "/PG_VERSION", ec)) {
+    const std::string building = tmpl + "-build-" + std::to_string(::getpid());
+    fs::create_directories(fs::path(tmpl).parent_path(), ec);
+    PostgresServer scratch;
+    if (!scratch.make_dir(building, 1, error)) return false;
+    scratch.keep_ = true;  // its folder is the template, not removed
+    if (run_command(as_owner({std::string(kPgBin) + "/initdb", "-D", building, "-U", "postgres", "--auth=trust", "-E",
+                              "UTF8", "--no-sync"}),
+                    log) != 0) {
+      fs::remove_all(building, ec);
+      return *error = "initdb failed:\n" + tail_of(log), false;
+    }
+    fs::rename(building, tmpl, ec);
+    if (ec) fs::remove_all(building, ec);  // another start made it first
+  }
+  if (run_command(as_owner({"cp", "-a", tmpl + "/.", dir_}), log) != 0)
+    return *error = "copying the initdb template " + tmpl + " failed:\n" + tail_of(log), false;
   return launch(error);
 }
 

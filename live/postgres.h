@@ -20,8 +20,10 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  // initdb in `dir` (created; must not exist or be empty) and start on `port`
-  // (0: a free one). False and *error on failure (the log's tail included).
+  // A fresh cluster in `dir` (created; must not exist or be empty) started on
+  // `port` (0: a free one): a copy of the machine's initdb'd template
+  // (<temp>/faultline-pg15-<uid>/template, made by the first start). False and
+  // *error on failure (the log's tail included).
   bool start(const std::string& dir, std::uint16_t port, std::string* error);
   // A streaming standby of `primary` in `dir`: pg_basebackup -R (standby.signal,
   // primary_conninfo) and start on `port` (0: a free one). Hot standby: it
@@ -42,6 +44,7 @@ class PostgresServer {
  private:
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;
   bool make_dir(const std::string& dir, std::uint16_t port, std::string* error);
+  std::string template_dir() const;  // the machine's initdb'd template (start copies it)
   bool launch(std::string* error);
   std::string dir_;
   std::uint16_t port_ = 0;
