@@ -4,7 +4,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -116,7 +119,54 @@ bool PostgresServer::launch(std::string* error) {
                   log) != 0)
     return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log"), false;
   running_ = true;
+  start_reaper();
   return true;
+}
+
+void PostgresServer::start_reaper() {
+  // pg_ctl daemonizes the server: nothing ties its life to ours. A child
+  // process holds the read end of a pipe only we write to; when we are gone
+  // for any reason (an assertion, SIGKILL) it reads end of file and stops the
+  // server. Everything the child needs is made before fork(): after it, in a
+  // process that may have threads, only async-signal-safe calls.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  const std::vector<std::string> args =
+      as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-m", "immediate", "-w", "stop"});
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = fds[0];
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != in && fd != devnull) ::close(fd);
+    char byte;
+    while (::read(in, &byte, 1) != 0) {
+    }
+    ::dup2(devnull, 0), ::dup2(devnull, 1), ::dup2(devnull, 2);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  if (devnull >= 0) ::close(devnull);
+  if (pid < 0) {
+    ::close(fds[1]);
+    return;
+  }
+  reaper_pid_ = pid;
+  reaper_fd_ = fds[1];
+}
+
+void PostgresServer::end_reaper() {
+  if (reaper_pid_ <= 0) return;
+  // We stopped the server ourselves: the reaper has nothing left to do.
+  ::kill(reaper_pid_, SIGKILL);
+  ::close(reaper_fd_);
+  ::waitpid(reaper_pid_, nullptr, 0);
+  reaper_pid_ = -1;
+  reaper_fd_ = -1;
 }
 
 std::string PostgresServer::template_dir() const {
@@ -179,6 +229,7 @@ bool PostgresServer::crash() {
   if (!running_) return false;
   run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-m", "immediate", "-w", "stop"}), "/dev/null");
   running_ = false;
+  end_reaper();
   return true;
 }
 
@@ -187,6 +238,7 @@ void PostgresServer::stop() {
     run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-m", "immediate", "-w", "stop"}), "/dev/null");
     running_ = false;
   }
+  end_reaper();
   if (!dir_.empty() && !keep_) {
     std::error_code ec;
     fs::remove_all(dir_, ec);

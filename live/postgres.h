@@ -36,7 +36,10 @@ class PostgresServer {
   bool crash();
   bool running() const { return running_; }
   void stop();          // pg_ctl stop -m immediate, then remove the folder
-  void keep() { keep_ = true; }  // --keep: the destructor leaves it running
+  void keep() {  // --keep: the destructor leaves it running, also after this process
+    keep_ = true;
+    end_reaper();
+  }
   std::uint16_t port() const { return port_; }
   const std::string& dir() const { return dir_; }
   std::string conninfo() const;  // libpq keyword/value string for the "faultline" database
@@ -48,8 +51,12 @@ class PostgresServer {
   bool launch(std::string* error);
   std::string dir_;
   std::uint16_t port_ = 0;
+  void start_reaper();
+  void end_reaper();
   bool running_ = false;
   bool keep_ = false;
+  int reaper_pid_ = -1;  // stops the server if this process dies (postgres.cc)
+  int reaper_fd_ = -1;
 };
 
 // A loopback TCP port that was free a moment ago (bind to port 0).

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <thread>
 
 #include "live/pg_db.h"
@@ -154,6 +156,47 @@ TEST(PgStandby, StreamsRefusesWritesAndIsPromoted) {
     EXPECT_EQ(as<DbPosts>(r.execute(DbPostsSince{})).posts.size(), 2u);
   }  // both stopped, folders removed
   fs::remove_all(dir);
+}
+
+// Everything started is stopped, also when its owner dies without cleaning
+// up (an assertion, SIGKILL): the server's reaper stops it. The owner here is
+// a forked child that starts a server and _exits.
+TEST(PgReaper, ServerStopsWhenItsOwnerDies) {
+  if (!fs::exists(std::string(kPgBin) + "/initdb")) GTEST_SKIP() << "postgresql-15 not installed (scripts/setup)";
+  const std::string dir = fs::temp_directory_path() / ("fl-pgreaper-" + std::to_string(::getpid()));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::uint16_t port = 0;
+    {
+      auto* pg = new PostgresServer();  // never destroyed: the owner "dies"
+      std::string e;
+      if (pg->start(dir + "/pg", 0, &e)) port = pg->port();
+    }
+    (void)!::write(fds[1], &port, sizeof port);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::uint16_t port = 0;
+  ASSERT_EQ(::read(fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_NE(port, 0);
+  PgDatabase db("host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=postgres connect_timeout=2", 0);
+  DbStatus status = DbStatus::ok;
+  for (int i = 0; i < 100 && status != DbStatus::connection_refused; ++i) {
+    status = db.execute(DbPing{}).status;
+    if (status != DbStatus::connection_refused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status, DbStatus::connection_refused);
+  // Stopped to the end: the postmaster removed its pid file.
+  for (int i = 0; i < 100 && fs::exists(dir + "/pg/postmaster.pid"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(fs::exists(dir + "/pg/postmaster.pid"));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST(PgDbDown, RefusedConnectionIsConnectionRefused) {
