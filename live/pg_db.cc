@@ -123,7 +123,10 @@ struct PgDatabase::Impl {
       status = DbStatus::serialization_failure;
     } else if (code == "57014") {
       status = DbStatus::timeout;
-    } else if (code == "25006") {
+    } else if (code == "25006" || (code == "0A000" && msg.find("hot standby") != std::string::npos)) {
+      // A write on a standby (25006), or a SERIALIZABLE transaction, which a
+      // hot standby refuses outright (0A000): the model's replica answers
+      // read_only to both. (Found by PgStandby: create-once said conflict.)
       status = DbStatus::read_only;
     }
     throw PgFailure{status, code + " " + msg};

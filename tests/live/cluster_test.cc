@@ -75,7 +75,10 @@ TEST(LiveCluster, ElectsApp1ThenApp2AfterKill9AndRejectsStrangersFrames) {
 
   // Strangers' frames reach app2 while the cluster runs (before and after the crash).
   std::thread stranger([&] {
-    std::this_thread::sleep_for(std::chrono::seconds(5));
+    // Once app2 listens (PostgreSQL's start comes first, and takes longer on
+    // a loaded machine): a fixed delay made this depend on the machine.
+    for (int i = 0; i < 300 && !send_raw(app2_port, {}); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     using namespace fl::live;
     Frame f{FrameType::message, NodeId{0}, 1, Message{Coordinator{1}}};
     auto forged = *encode_frame(f, "not-the-cluster-secret");

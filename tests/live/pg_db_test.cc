@@ -3,7 +3,11 @@
 // database (nodes/database.cc) gives for the same sequence of operations.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <thread>
 
 #include "live/pg_db.h"
 #include "live/postgres.h"
@@ -117,6 +121,82 @@ TEST_F(PgDbTest, LeaseByTheDatabasesClockAndPostsIdempotent) {
   EXPECT_EQ(p1.lsn, p2.lsn);
   EXPECT_EQ(as<DbPosts>(db.execute(DbPostsSince{1ULL << 2, time_from_ns(0)})).posts.size(), 1u);
   EXPECT_TRUE(as<DbPosts>(db.execute(DbPostsSince{1ULL << 3, time_from_ns(0)})).posts.empty());
+}
+
+// Replicas live: a pg_basebackup standby streams the primary's commits, answers
+// reads and refuses writes (read_only, as the model's replica); after the
+// primary's crash, pg_ctl promote makes it a primary that keeps what it had.
+TEST(PgStandby, StreamsRefusesWritesAndIsPromoted) {
+  if (!fs::exists(std::string(kPgBin) + "/initdb")) GTEST_SKIP() << "postgresql-15 not installed (scripts/setup)";
+  const std::string dir = fs::temp_directory_path() / ("fl-pgstandby-" + std::to_string(::getpid()));
+  std::string error;
+  {
+    PostgresServer primary, standby;
+    ASSERT_TRUE(primary.start(dir + "/primary", 0, &error)) << error;
+    ASSERT_TRUE(prepare_schema(primary.conninfo(), 10004, &error)) << error;
+    ASSERT_TRUE(standby.start_standby(primary, dir + "/standby", 0, &error)) << error;
+    PgDatabase p(primary.conninfo(), 0), r(standby.conninfo(), 0);
+    EXPECT_EQ(as<DbMemberState>(r.execute(DbMemberStatus{})).role, DbRole::replica);
+    EXPECT_EQ(as<DbMemberState>(p.execute(DbMemberStatus{})).role, DbRole::primary);
+    ASSERT_TRUE(p.execute(DbPostInsert{PostRow{7, 0, 1, time_from_ns(1), 0}}).ok());
+    // Streamed within moments (loopback).
+    std::size_t seen = 0;
+    for (int i = 0; i < 100 && seen == 0; ++i) {
+      seen = as<DbPosts>(r.execute(DbPostsSince{})).posts.size();
+      if (seen == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(seen, 1u);
+    EXPECT_EQ(r.execute(DbPostInsert{PostRow{8, 0, 1, time_from_ns(1), 0}}).status, DbStatus::read_only);
+    EXPECT_EQ(r.execute(DbJobCreate{"t", true}).status, DbStatus::read_only);
+    // The primary crashes; the standby is promoted and takes writes.
+    EXPECT_TRUE(primary.crash());
+    ASSERT_TRUE(standby.promote(&error)) << error;
+    EXPECT_EQ(as<DbMemberState>(r.execute(DbMemberStatus{})).role, DbRole::primary);
+    EXPECT_TRUE(r.execute(DbPostInsert{PostRow{8, 0, 1, time_from_ns(1), 0}}).ok());
+    EXPECT_EQ(as<DbPosts>(r.execute(DbPostsSince{})).posts.size(), 2u);
+  }  // both stopped, folders removed
+  fs::remove_all(dir);
+}
+
+// Everything started is stopped, also when its owner dies without cleaning
+// up (an assertion, SIGKILL): the server's reaper stops it. The owner here is
+// a forked child that starts a server and _exits.
+TEST(PgReaper, ServerStopsWhenItsOwnerDies) {
+  if (!fs::exists(std::string(kPgBin) + "/initdb")) GTEST_SKIP() << "postgresql-15 not installed (scripts/setup)";
+  const std::string dir = fs::temp_directory_path() / ("fl-pgreaper-" + std::to_string(::getpid()));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::uint16_t port = 0;
+    {
+      auto* pg = new PostgresServer();  // never destroyed: the owner "dies"
+      std::string e;
+      if (pg->start(dir + "/pg", 0, &e)) port = pg->port();
+    }
+    (void)!::write(fds[1], &port, sizeof port);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::uint16_t port = 0;
+  ASSERT_EQ(::read(fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_NE(port, 0);
+  PgDatabase db("host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=postgres connect_timeout=2", 0);
+  DbStatus status = DbStatus::ok;
+  for (int i = 0; i < 100 && status != DbStatus::connection_refused; ++i) {
+    status = db.execute(DbPing{}).status;
+    if (status != DbStatus::connection_refused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status, DbStatus::connection_refused);
+  // Stopped to the end: the postmaster removed its pid file.
+  for (int i = 0; i < 100 && fs::exists(dir + "/pg/postmaster.pid"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(fs::exists(dir + "/pg/postmaster.pid"));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST(PgDbDown, RefusedConnectionIsConnectionRefused) {
