@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "invariants/registry.h"
 #include "nodes/spec.h"
 #include "reports/escape.h"
+#include "reports/history_keep.h"
 #include "reports/report.h"
 #include "sim/fault_injector.h"
 #include "sim/history_json.h"
@@ -261,7 +263,49 @@ class Run {
   std::vector<HistoryEvent> timeline_;
   std::string internal_error_;
   bool inspected_ = false;
+  std::function<void(const HistoryEvent&)> tap_;  // every event, for cut_history's second run
+  std::string cut_history(RunResult& r);
 };
+
+// The folder's history without writing the whole of it (reports/history_keep.h):
+// the run again, the same scenario and seed (the same events: the run is
+// deterministic, and the trace hash checks it), its violations known from the
+// first, so the windows around them are known before their events happen.
+// Costs a second run, only for a run that writes its folder; a passing run of
+// a sweep writes nothing at all.
+std::string Run::cut_history(RunResult& r) {
+  if (!r.aborted.empty() || !internal_error_.empty()) {
+    r.report.history_file.clear();  // no second run of a run that could not finish: no history
+    return "";
+  }
+  RunOptions again = o_;
+  again.out_dir.clear();
+  again.history_path.clear();
+  again.always_write = false;
+  again.verbose = false;
+  again.log = nullptr;
+  again.watch = nullptr;
+  again.inspect = nullptr;
+  again.inspect_at.reset();
+  reports::HistoryKeeper keeper(folder_, r.report);
+  std::vector<std::string> names;
+  for (const auto& n : info_.nodes) names.push_back(n.name);
+  std::string line;
+  Run second(s_, again);
+  second.tap_ = [&](const HistoryEvent& e) {
+    keeper.on_event(e);
+    if (!keeper.keep(e.name(), e.at)) return;
+    line.clear();
+    sim::append_history_event_json(line, e, &names);
+    keeper.write(line);
+  };
+  const RunResult twice = second.go();
+  if (twice.trace_hash != r.trace_hash || twice.events != r.events)
+    return "nondeterminism: the run again for its report gave trace hash " + reports::hex64(twice.trace_hash) +
+           " (" + std::to_string(twice.events) + " events), the run " + reports::hex64(r.trace_hash) + " (" +
+           std::to_string(r.events) + " events)";
+  return keeper.finish();
+}
 
 void Run::run_to(Time until) {
   if (o_.inspect && o_.inspect_at && !inspected_ && *o_.inspect_at <= until) {
@@ -333,7 +377,10 @@ void Run::build() {
     std::error_code ec;
     std::filesystem::create_directories(folder_, ec);
     if (ec) internal_error_ = "cannot create " + folder_ + ": " + ec.message();
-    else stream_to(folder_ + "history.jsonl");
+    // --history full streams every event to the folder. By default nothing is
+    // written during the run: a run that needs its folder runs again with its
+    // violations known, and keeps only what matters (cut_history).
+    else if (o_.history_full) stream_to(folder_ + "history.jsonl");
   }
   if (!o_.history_path.empty()) stream_to(o_.history_path);
   sim_.add_history_listener([this](const HistoryEvent& e) { on_event(e); });
@@ -343,6 +390,7 @@ void Run::on_event(const HistoryEvent& e) {
   if (o_.listen) o_.listen(e);
   if (e.is<Promoted>()) last_promoted_ = e.node;
   for (auto& w : writers_) w->write(e);
+  if (tap_) tap_(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
   for (auto& c : checks_) {
     c->on_event(e);
@@ -769,7 +817,8 @@ RunResult Run::go() {
   }
   if (!folder_.empty()) {
     if (r.outcome != Outcome::pass || o_.always_write) {
-      std::string error = reports::write_run_folder(folder_, r.report);
+      std::string error = o_.history_full ? "" : cut_history(r);
+      if (error.empty()) error = reports::write_run_folder(folder_, r.report);
       if (error.empty()) error = write_run_repro(folder_, s_, o_.seed);
       if (!error.empty()) {
         r.outcome = Outcome::internal_error;

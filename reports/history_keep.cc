@@ -114,8 +114,110 @@ bool always_kept(std::string_view n) {
   return std::find(std::begin(kAlways), std::end(kAlways), n) != std::end(kAlways);
 }
 
+// ---- HistoryKeeper: the cut, one event at a time ------------------------------
+
+struct HistoryKeeper::State {
+  RunResult& run;
+  Windows windows;
+  CauseFinder finder;
+  std::vector<std::pair<Time, Time>> message_spans;
+  std::size_t per_window = 0;
+  std::vector<std::size_t> window_events;
+  std::vector<HistoryEvent> message_events;
+  gzFile gz = nullptr;
+  std::string kept_path;
+  std::string error;
+  bool write_failed = false;
+  std::uint64_t kept = 0, windowed = 0;
+  explicit State(RunResult& r) : run(r), finder(r) {}
+};
+
+HistoryKeeper::HistoryKeeper(const std::string& dir, RunResult& run) : s_(std::make_unique<State>(run)) {
+  for (const auto& v : run.violations) {
+    s_->windows.add(v.at, kWindowBefore, kWindowAfter);
+    for (const auto& w : v.witnesses) s_->windows.add(w.at, kWitnessWindow, kWitnessWindow);
+  }
+  s_->windows.merge();
+  // The messages around the violations (report.html's arrows). Each window
+  // gets its share of kMaxMessageEvents, so the last violation's messages are
+  // not crowded out by the first one's.
+  s_->message_spans = message_windows(run);
+  s_->per_window = s_->message_spans.empty()
+                       ? 0
+                       : std::max(kMinMessageEventsPerWindow, kMaxMessageEvents / s_->message_spans.size());
+  s_->window_events.assign(s_->message_spans.size(), 0);
+  if (!dir.empty()) {
+    s_->kept_path = (std::filesystem::path(dir) / "history.jsonl.gz").string();
+    s_->gz = gzopen(s_->kept_path.c_str(), "wb6");
+    if (!s_->gz) s_->error = "cannot write " + s_->kept_path;
+  }
+}
+
+HistoryKeeper::~HistoryKeeper() {
+  if (s_ && s_->gz) gzclose(s_->gz);
+}
+
+bool HistoryKeeper::wants_for_causes(std::string_view name) const { return s_->finder.wants(name); }
+
+bool HistoryKeeper::take_message(std::string_view name, Time at) {
+  if (!message_event(name)) return false;
+  const auto& spans = s_->message_spans;
+  auto it = std::upper_bound(spans.begin(), spans.end(), at, [](Time x, const auto& sp) { return x < sp.first; });
+  if (it == spans.begin() || at > std::prev(it)->second) return false;
+  std::size_t& n = s_->window_events[std::size_t(std::prev(it) - spans.begin())];
+  if (n >= s_->per_window) return false;
+  ++n;
+  return true;
+}
+
+void HistoryKeeper::cause_event(const HistoryEvent& e) { s_->finder.on_event(e); }
+
+void HistoryKeeper::message(const HistoryEvent& e) { s_->message_events.push_back(e); }
+
+void HistoryKeeper::on_event(const HistoryEvent& e) {
+  const std::string_view name = e.name();
+  if (wants_for_causes(name)) cause_event(e);
+  if (take_message(name, e.at)) message(e);
+}
+
+bool HistoryKeeper::keep(std::string_view name, Time at) {
+  if (!s_->gz) return false;
+  if (always_kept(name)) return true;
+  if (s_->windowed < kMaxWindowEvents && s_->windows.contains(ns(at))) {
+    ++s_->windowed;
+    return true;
+  }
+  return false;
+}
+
+void HistoryKeeper::write(std::string_view line) {
+  if (!s_->gz) return;
+  std::string l(line);
+  l += '\n';
+  if (gzwrite(s_->gz, l.data(), unsigned(l.size())) != int(l.size())) s_->write_failed = true;
+  ++s_->kept;
+}
+
+void HistoryKeeper::count_kept() { ++s_->kept; }
+
+std::string HistoryKeeper::finish() {
+  RunResult& run = s_->run;
+  run.groups = s_->finder.groups();
+  run.history_kept = s_->kept;
+  run.messages = infer_messages(s_->message_events, run.timeline);
+  if (!s_->error.empty()) return s_->error;
+  if (!s_->gz) return "";
+  const int closed = gzclose(s_->gz);
+  s_->gz = nullptr;
+  if (closed != Z_OK || s_->write_failed) return "cannot write " + s_->kept_path;
+  run.history_file = std::filesystem::path(s_->kept_path).filename().string();
+  run.history_done = true;
+  return "";
+}
+
 std::string keep_history(const std::string& dir, RunResult& run) {
   namespace fs = std::filesystem;
+  if (run.history_done) return "";  // cut already, as the run happened (HistoryKeeper)
   const fs::path full = run.history_file.empty() ? fs::path() : fs::path(dir) / run.history_file;
   std::error_code ec;
   if (full.empty() || !fs::is_regular_file(full, ec)) {
@@ -124,79 +226,33 @@ std::string keep_history(const std::string& dir, RunResult& run) {
     run.history_kept = 0;
     return "";
   }
-  Windows windows;
-  for (const auto& v : run.violations) {
-    windows.add(v.at, kWindowBefore, kWindowAfter);
-    for (const auto& w : v.witnesses) windows.add(w.at, kWitnessWindow, kWitnessWindow);
-  }
-  windows.merge();
-
-  CauseFinder finder(run);
   const bool keep_all = run.history_keep == HistoryKeep::full;
-  const fs::path kept_path = fs::path(dir) / "history.jsonl.gz";
-  gzFile gz = nullptr;
-  if (!keep_all) {
-    gz = gzopen(kept_path.c_str(), "wb6");
-    if (!gz) return "cannot write " + kept_path.string();
-  }
+  HistoryKeeper keeper(keep_all ? std::string() : dir, run);
   std::ifstream in(full, std::ios::binary);
-  if (!in) {
-    if (gz) gzclose(gz);
-    return "cannot read " + full.string();
-  }
-  // The messages around the violations (report.html's arrows), read in the same pass.
-  const auto message_spans = message_windows(run);
-  // Each window gets its share of kMaxMessageEvents, so the last violation's
-  // messages are not crowded out by the first one's.
-  const std::size_t per_window =
-      message_spans.empty() ? 0 : std::max(kMinMessageEventsPerWindow, kMaxMessageEvents / message_spans.size());
-  std::vector<std::size_t> window_events(message_spans.size(), 0);
-  auto in_message_window = [&](std::int64_t t) {
-    auto it = std::upper_bound(message_spans.begin(), message_spans.end(), time_from_ns(t),
-                               [](Time x, const auto& s) { return x < s.first; });
-    if (it == message_spans.begin() || t > ns(std::prev(it)->second)) return false;
-    std::size_t& n = window_events[std::size_t(std::prev(it) - message_spans.begin())];
-    if (n >= per_window) return false;
-    ++n;
-    return true;
-  };
-  std::vector<HistoryEvent> message_events;
+  if (!in) return "cannot read " + full.string();
   std::string line;
-  std::uint64_t kept = 0, windowed = 0;
-  bool write_failed = false;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     const Envelope env = envelope(line);
     if (!env.ok) continue;  // not ours to judge; the writer's tests pin the format
-    if (finder.wants(env.event)) {
-      // Deliveries are the bulk of a history: only resync deliveries matter.
-      if (env.event != PostDelivered::kName || line.find("\"via\":\"resync\"") != std::string::npos)
-        if (auto e = parse_wanted(line, env.event)) finder.on_event(*e);
+    // Deliveries are the bulk of a history: only resync deliveries matter to
+    // the causes (and those in a message window to the arrows), so the others
+    // are not parsed.
+    const bool for_causes = keeper.wants_for_causes(env.event) &&
+                            (env.event != PostDelivered::kName || line.find("\"via\":\"resync\"") != std::string::npos);
+    const bool for_message = keeper.take_message(env.event, time_from_ns(env.at_ns));
+    if (for_causes || for_message) {
+      std::optional<HistoryEvent> e = message_event(env.event) ? parse_message_event(line) : parse_wanted(line, env.event);
+      if (e && for_causes) keeper.cause_event(*e);
+      if (e && for_message) keeper.message(*e);
     }
-    if (message_event(env.event) && in_message_window(env.at_ns))
-      if (auto e = parse_message_event(line)) message_events.push_back(std::move(*e));
-    if (keep_all) {
-      ++kept;
-      continue;
-    }
-    bool keep = always_kept(env.event);
-    if (!keep && windowed < kMaxWindowEvents && windows.contains(env.at_ns)) {
-      keep = true;
-      ++windowed;
-    }
-    if (!keep) continue;
-    line += '\n';
-    if (gzwrite(gz, line.data(), unsigned(line.size())) != int(line.size())) write_failed = true;
-    ++kept;
+    if (keep_all) keeper.count_kept();
+    else if (keeper.keep(env.event, time_from_ns(env.at_ns))) keeper.write(line);
   }
-  run.groups = finder.groups();
-  run.history_kept = kept;
-  run.messages = infer_messages(message_events, run.timeline);
-  if (keep_all) return "";
-  if (gzclose(gz) != Z_OK || write_failed) return "cannot write " + kept_path.string();
+  const std::string error = keeper.finish();
+  if (!error.empty() || keep_all) return error;  // --history full: the whole file stays, as it is
   fs::remove(full, ec);
   if (ec) return "cannot remove " + full.string() + ": " + ec.message();
-  run.history_file = kept_path.filename().string();
   return "";
 }
 

@@ -89,6 +89,7 @@ struct RunResult {
   // Filled by write_run_folder (reports/explain.h), read by the writers.
   std::vector<CauseGroup> groups;
   std::uint64_t history_kept = 0;    // events in the folder's history file
+  bool history_done = false;         // history_file is the cut already (reports/history_keep.h, HistoryKeeper)
   // For the space-time diagram: one lane per node (ids index this), and the
   // notable events the harness kept (leader terms, crashes, migrations, ...).
   std::vector<Lane> lanes;

@@ -12,6 +12,9 @@
 #include <string>
 
 #include "harness/cli.h"
+#include "harness/runner.h"
+#include "harness/scenario_loader.h"
+#include "reports/history_keep.h"
 #include "reports/report.h"
 #include "tests/harness/cli_helpers.h"
 
@@ -145,6 +148,39 @@ TEST(ReportFolder, HistoryIsAWindowByDefaultAndWholeWithHistoryFull) {
     start = end + 1;
     ++checked;
   }
+}
+
+// By default the whole history is never written: the run runs again with its
+// violations known and keeps only the windows (harness/runner.cc, cut_history).
+// What it keeps is exactly what cutting the whole history file keeps.
+TEST(ReportFolder, TheWindowIsCutWithoutWritingTheWholeHistory) {
+  const auto dir = fresh("cut");
+  const std::string file = write_file(dir, "split.toml", kSplitBrain);
+  ASSERT_EQ(cli({"run", file, "--seed", "4", "--out", (dir / "f").string(), "--history", "full"}).code, kExitFailed);
+  ASSERT_EQ(cli({"run", file, "--seed", "4", "--out", (dir / "w").string()}).code, kExitFailed);
+  const auto f = dir / "f" / "split-4", w = dir / "w" / "split-4";
+  EXPECT_FALSE(std::filesystem::exists(w / "history.jsonl"));
+  // The whole file, cut afterwards as keep_history does.
+  const auto cut = dir / "cut";
+  std::filesystem::create_directories(cut);
+  std::filesystem::copy_file(f / "history.jsonl", cut / "history.jsonl");
+  LoadResult loaded = load_scenario(file);
+  ASSERT_TRUE(loaded.ok());
+  RunOptions options;
+  options.seed = 4;
+  reports::RunResult report = run_scenario(*loaded.scenario, options).report;
+  report.history_file = "history.jsonl";
+  report.history_keep = reports::HistoryKeep::window;
+  ASSERT_EQ(reports::keep_history(cut.string(), report), "");
+  const std::string streamed = gunzip(w / "history.jsonl.gz");
+  EXPECT_GT(streamed.size(), 0u);
+  EXPECT_EQ(streamed, gunzip(cut / "history.jsonl.gz"));
+  // The same causes, the same diagram (messages included).
+  const auto jf = nlohmann::json::parse(read(f / "report.json")), jw = nlohmann::json::parse(read(w / "report.json"));
+  EXPECT_EQ(jw.at("groups"), jf.at("groups"));
+  EXPECT_EQ(jw.at("violations"), jf.at("violations"));
+  EXPECT_EQ(read(w / "report.html"), read(f / "report.html"));
+  EXPECT_NE(read(w / "report.html").find("\"kind\":\"request\""), std::string::npos);  // arrows were drawn
 }
 
 TEST(ReportFolder, ControlCharactersInAPathAreEscapedInTheLine) {
