@@ -923,6 +923,8 @@ class Validator {
     std::string expected;
     if (pool->empty()) {
       expected = "this cluster has no " + what + "s";
+    } else if (c == NodeClass::client) {
+      expected = "expected a client of [clients] count, client1..client" + std::to_string(pool->size());
     } else if (pool->size() <= 12) {
       expected = "expected one of " + join(cands);
     } else {
