@@ -356,7 +356,7 @@ TEST(Loader, AddToChannelStep) {
   expect_error(with("step = \"add_to_channel\"\nnode = \"app2\"\nchannel = 1"), "[[operations]]",
                {"client"}, 0);
   expect_error(with("step = \"add_to_channel\"\nnode = \"app2\"\nclient = \"client7\"\nchannel = 1\nplugin = \"x\""),
-               "plugin =", {"unknown key \"plugin\""});
+               "plugin =", {"key \"plugin\" does not apply to step \"add_to_channel\"", "client, channel"});
 }
 
 TEST(Loader, MissingRequiredKeys) {
