@@ -3,7 +3,8 @@
 // harness's quality figure is how many of them the invariants catch.
 //
 // The cluster core implements the first six; the edge (hub, clients, proxy)
-// implements the last four.
+// implements the next four; real incidents of the tracker (issue 14) follow,
+// each named for its ticket (docs/model.md, Incidents).
 #pragma once
 
 #include <array>
