@@ -17,7 +17,8 @@ bool db_op_writes(const DbOp& op) {
         return !(std::is_same_v<T, DbPing> || std::is_same_v<T, DbDiscoveryList> ||
                  std::is_same_v<T, DbSchemaRead> || std::is_same_v<T, DbJobListPending> ||
                  std::is_same_v<T, DbPostsSince> || std::is_same_v<T, DbMemberStatus> ||
-                 std::is_same_v<T, DbPromote> || std::is_same_v<T, DbFollow>);
+                 std::is_same_v<T, DbPromote> || std::is_same_v<T, DbFollow> ||
+                 std::is_same_v<T, DbChannelMembersOf>);
       },
       op);
 }
@@ -28,7 +29,8 @@ const char* db_op_name(const DbOp& op) {
       "discovery_clean_stale", "discovery_list", "lock_acquire", "lock_refresh", "lock_release",
       "schema_read", "migration_apply", "lease_acquire", "lease_release", "job_create",
       "job_list_pending", "job_claim", "job_set_status", "post_insert", "posts_since",
-      "status_probe", "member_status", "promote", "follow"};
+      "status_probe", "member_status", "promote", "follow", "channel_member_insert",
+      "channel_members_of"};
   static_assert(std::size(kNames) == std::variant_size_v<DbOp>);
   FL_ASSERT(op.index() < std::size(kNames));
   return kNames[op.index()];

@@ -64,6 +64,14 @@ struct PostRow {
   std::uint64_t lsn = 0;      // position in the primary's write stream
   friend bool operator==(const PostRow&, const PostRow&) = default;
 };
+// A row of ChannelMembers (issue 14): `user` is opaque to the database (the
+// edge's client node id), as PostRow::author.
+struct ChannelMemberRow {
+  std::uint64_t user = 0;
+  std::uint32_t channel = 0;
+  std::uint64_t lsn = 0;      // position in the primary's write stream
+  friend bool operator==(const ChannelMemberRow&, const ChannelMemberRow&) = default;
+};
 
 // ---- operations --------------------------------------------------------------------
 struct DbPing {};
@@ -124,6 +132,11 @@ struct DbPostInsert { PostRow row; };
 struct DbPostsSince { std::uint64_t channel_mask = ~0ULL; Time since{}; };
 // get_server_status: writes and deletes a row on the primary (REFERENCE.md, Health check).
 struct DbStatusProbe {};
+// ChannelMembers (issue 14): a user added to a channel (idempotent by (user,
+// channel)), and the channels a user was added to, as a mask (a read: the
+// websocket's membership cache; to the primary or a replica as the caller routes it).
+struct DbChannelMemberInsert { ChannelMemberRow row; };
+struct DbChannelMembersOf { std::uint64_t user = 0; };
 
 // Replication control (the failover controller; the operator's manual failover).
 struct DbMemberStatus {};
@@ -137,7 +150,7 @@ using DbOp = std::variant<DbPing, DbDiscoveryRegister, DbDiscoveryRefresh, DbDis
                           DbLockRelease, DbSchemaRead, DbMigrationApply, DbLeaseAcquire,
                           DbLeaseRelease, DbJobCreate, DbJobListPending, DbJobClaim, DbJobSetStatus,
                           DbPostInsert, DbPostsSince, DbStatusProbe, DbMemberStatus, DbPromote,
-                          DbFollow>;
+                          DbFollow, DbChannelMemberInsert, DbChannelMembersOf>;
 
 // True for operations that change data: a replica answers them read_only.
 bool db_op_writes(const DbOp& op);
@@ -173,12 +186,13 @@ struct DbPosts { std::vector<PostRow> posts; };
 enum class DbRole : std::uint8_t { primary, replica };
 struct DbMemberState { DbRole role = DbRole::primary; std::uint64_t received_lsn = 0; std::uint64_t applied_lsn = 0; };
 struct DbPromoted { std::uint64_t lsn = 0; };
+struct DbChannelMask { std::uint64_t mask = 0; };
 
 struct DbReply {
   DbStatus status = DbStatus::ok;
   std::variant<DbPong, DbOk, DbDiscoveryRows, DbLockResult, DbSchema, DbMigrationResult,
                DbLeaseResult, DbJobCreated, DbJobs, DbPostResult, DbPosts, DbMemberState,
-               DbPromoted>
+               DbPromoted, DbChannelMask>
       result;
 
   bool ok() const { return status == DbStatus::ok; }

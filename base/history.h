@@ -192,6 +192,22 @@ struct OperatorStep { std::string runbook; std::string step; std::string detail;
 // benchmark, sim tests): `tag` and `value` mean what the test says.
 struct Probe { std::uint64_t tag = 0; std::int64_t value = 0; FL_EVENT(Probe, "probe"); template <class F> void fields(F&& f) const { f("tag", tag); f("value", value); } };
 
+// Channel membership (issue 14). At the primary: a user (`client`) added to
+// `channel`, committed at `lsn` of its write stream; message_delivery owes the
+// client that channel's posts committed after it.
+struct MembershipChanged {
+  NodeId client{}; std::uint32_t channel = 0; std::uint64_t lsn = 0;
+  FL_EVENT(MembershipChanged, "membership_changed");
+  template <class F> void fields(F&& f) const { f("client", client); f("channel", channel); f("lsn", lsn); }
+};
+// At a client: the user_added event about itself reached it; the web app adds
+// the channel and loads its posts.
+struct ClientAddedToChannel {
+  std::uint32_t channel = 0;
+  FL_EVENT(ClientAddedToChannel, "client_added_to_channel");
+  template <class F> void fields(F&& f) const { f("channel", channel); }
+};
+
 #undef FL_EVENT
 
 using EventBody = std::variant<
@@ -205,7 +221,8 @@ using EventBody = std::variant<
     PostCommitted, ReplicaApplied, DbCrashed, Promoted, CommitsLost, SyncCommitsWaiting, SyncRequirement, PostPresent,
     PostAcked, PostSent, PostAckReceived, PostDelivered, ClientConnected, ClientDisconnected,
     ClientReconnecting, ClientResync, ClientRequestFailed, ClientChannels,
-    HealthChecked, ProxyRouted, UpstreamChanged, PluginLoaded, ConfigChanged, OperatorStep, Probe>;
+    HealthChecked, ProxyRouted, UpstreamChanged, PluginLoaded, ConfigChanged, OperatorStep, Probe,
+    MembershipChanged, ClientAddedToChannel>;
 
 // One entry of the history: what happened, where, and when on both clocks.
 struct HistoryEvent {

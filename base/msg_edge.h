@@ -57,7 +57,7 @@ struct WsOpened {
   std::uint64_t conn_id = 0;
   Version server_version{};
 };
-enum class WsEventKind : std::uint8_t { hello, posted };
+enum class WsEventKind : std::uint8_t { hello, posted, user_added };
 // One event on a websocket, numbered by the connection's sequence. `hello`
 // (always seq 0 of a new connection id) carries the connection id and the
 // server's version; `posted` carries a post.
@@ -68,6 +68,9 @@ struct WsEvent {
   WsEventKind kind = WsEventKind::posted;
   PostEvent post{};
   Version server_version{};
+  // user_added (issue 14): `user` was added to `channel`.
+  std::uint32_t channel = 0;
+  NodeId user{kNoNode};
 };
 // Keep-alive from the client (it also counts as activity for the reaper).
 struct WsPing {
@@ -166,6 +169,24 @@ struct PluginInstalled {
   std::string plugin;
 };
 
+// Channel membership (issue 14; docs/model.md, Incidents). A user added to a
+// channel on another server: `invalidate` makes the receiver drop the user's
+// websocket membership cache first; `direct` sends user_added to that user's
+// connection whatever its cache says (mattermost#27846), else to the channel's
+// members as their caches say. The fixed code sends one reliable message with
+// both set; the pre-fix variants are in docs/model.md.
+struct HubUserAdded {
+  NodeId user{kNoNode};
+  std::uint32_t channel = 0;
+  bool direct = true;
+  bool invalidate = true;
+};
+// The invalidation alone (ClusterEventInvalidateCacheForUserTeams), when it
+// travels apart from the event (mm_59911).
+struct HubInvalidateMember {
+  NodeId user{kNoNode};
+};
+
 // ---- shared file storage (the seed's S3/NAS) -------------------------------------
 enum class StorageOp : std::uint8_t { put, get, list, check };
 struct StorageRequest {
@@ -183,6 +204,7 @@ struct StorageReply {
 #define FL_EDGE_MESSAGES                                                                    \
   ::fl::WsConnect, ::fl::WsOpened, ::fl::WsEvent, ::fl::WsPing, ::fl::WsClose,             \
       ::fl::ApiRequest, ::fl::ApiResponse, ::fl::HealthPing, ::fl::HealthPong,             \
-      ::fl::HubPostBroadcast, ::fl::PluginInstalled, ::fl::StorageRequest, ::fl::StorageReply
+      ::fl::HubPostBroadcast, ::fl::PluginInstalled, ::fl::StorageRequest, ::fl::StorageReply, \
+      ::fl::HubUserAdded, ::fl::HubInvalidateMember
 
 }  // namespace fl

@@ -32,7 +32,9 @@ std::vector<harness::FaultKind> trigger_kinds(std::string_view bug) {
   if (bug == "job_claim_without_cas") return {K::replica_lag};  // the shipped one sets replication_lag 16s..20s
   if (bug == "proxy_ignores_health") return {K::partition};     // app2 cut from the database
   if (bug == "no_missed_message_replay") return {};             // clients cut from the proxy: never drawn
-  return {};  // leader_highest_id: none; migration_without_lock, join_across_two_minors: an operation
+  if (bug == "mm_55485") return {K::replica_lag};               // the incident's replica lagging 20 s
+  if (bug == "mm_59911") return {K::reorder};                   // the incident's reordering link
+  return {};  // leader_highest_id: none; migration_without_lock, join_across_two_minors, mm_58355: an operation
 }
 
 struct BugLine {

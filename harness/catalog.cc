@@ -57,6 +57,8 @@ constexpr CatalogEntry kSteps[] = {
     {"reload_config", "node|nodes", "the server rereads its configuration"},
     {"recycle_connections", "node|nodes", "close and reopen the database connections"},
     {"install_plugin", "node|nodes plugin", "install a plugin on that server"},
+    {"add_to_channel", "node client channel",
+     "an admin's request to that server adds the client's user to a channel (issue 14)"},
 };
 
 }  // namespace

@@ -137,6 +137,7 @@ OperatorStepKind to_spec(StepKind k) {
     case StepKind::reload_config: return OperatorStepKind::reload_config;
     case StepKind::recycle_connections: return OperatorStepKind::recycle_connections;
     case StepKind::install_plugin: return OperatorStepKind::install_plugin;
+    case StepKind::add_to_channel: return OperatorStepKind::add_to_channel;
   }
   FL_UNREACHABLE();
 }
@@ -204,6 +205,8 @@ ClusterSpec cluster_spec_of(const Scenario& s) {
     a.value = op.value;
     a.to = names_of(op.to);
     a.plugin = op.plugin;
+    a.client = op.client.name;
+    a.channel = op.channel;
     spec.operator_.actions.push_back(std::move(a));
   }
   FL_ASSERT(spec.servers.size() == s.cluster.app_servers + added);

@@ -171,7 +171,7 @@ enum class Runbook : std::uint8_t {
 };
 enum class StepKind : std::uint8_t {
   stop, start, restart, upgrade, proxy_route, config_change, set_datasource, reload_config,
-  recycle_connections, install_plugin,
+  recycle_connections, install_plugin, add_to_channel,
 };
 
 // An operator's action: a whole runbook, or one step applied to `nodes` at the
@@ -188,6 +188,9 @@ struct Operation {
   std::string key, value;            // config_change(_continuous)
   std::vector<NameRef> to;           // proxy_route servers; set_datasource / manual_failover target
   std::string plugin;                // install_plugin
+  NameRef client;                    // add_to_channel: the user added
+  std::uint32_t channel = 0;         // add_to_channel
+  SourcePos channel_pos;
 };
 
 // ---- [invariants], [expect], [fuzz] -----------------------------------------

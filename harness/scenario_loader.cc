@@ -698,6 +698,7 @@ class Parser {
       case StepKind::config_change: return {"node", "nodes", "key", "value"};
       case StepKind::set_datasource: return {"node", "nodes", "to"};
       case StepKind::install_plugin: return {"node", "nodes", "plugin"};
+      case StepKind::add_to_channel: return {"node", "client", "channel"};
     }
     FL_UNREACHABLE();
   }
@@ -749,7 +750,7 @@ class Parser {
     }
     Names allowed = {"at", rb ? "runbook" : "step"};
     allowed.insert(allowed.end(), specific.begin(), specific.end());
-    Names every_key = {"node", "nodes", "version", "to_version", "key", "value", "to", "plugin"};
+    Names every_key = {"node", "nodes", "version", "to_version", "key", "value", "to", "plugin", "client", "channel"};
     check_keys(t, allowed, "[[operations]]", every_key, where);
     parse_at(t, op.pos, "[[operations]] " + where, op.at, op.at_pos);
 
@@ -778,6 +779,16 @@ class Parser {
     if (has("plugin")) {
       if (auto v = get_string(t, "plugin")) op.plugin = *v;
       else if (!get(t, "plugin")) missing(t, full, "plugin", "\"com.example.plugin\"");
+    }
+    if (has("client")) {
+      // add_to_channel: the user added, by its client's name (validated later).
+      SourcePos p;
+      if (auto v = get_string(t, "client", &p)) op.client = NameRef{*v, p};
+      else if (!get(t, "client")) missing(t, full, "client", "\"client3\"");
+    }
+    if (has("channel")) {
+      if (auto v = get_int(t, "channel", 0, 63, &op.channel_pos)) op.channel = std::uint32_t(*v);
+      else if (!get(t, "channel")) missing(t, full, "channel", "1");
     }
     if (has("to")) {
       const toml::node* n = get(t, "to");
@@ -895,7 +906,7 @@ class Parser {
 
 // ---- the second pass: meaning -----------------------------------------------
 
-enum class NodeClass : std::uint8_t { any, app, db, replica };
+enum class NodeClass : std::uint8_t { any, app, db, replica, client };
 
 class Validator {
  public:
@@ -907,6 +918,7 @@ class Validator {
       replicas_.push_back(replica_name(i));
     }
     all_ = node_names(s);
+    for (std::uint32_t i = 1; i <= s.clients.count; ++i) clients_.push_back(client_name(i));
   }
 
   std::uint32_t added_servers() const {
@@ -943,6 +955,7 @@ class Validator {
       case NodeClass::app: pool = &apps_; what = "app server"; break;
       case NodeClass::db: pool = &dbs_; what = "database member"; break;
       case NodeClass::replica: pool = &replicas_; what = "database replica"; break;
+      case NodeClass::client: pool = &clients_; what = "client"; break;
     }
     if (contains(*pool, n.name)) return true;
     std::vector<std::string_view> cands(pool->begin(), pool->end());
@@ -952,6 +965,8 @@ class Validator {
     std::string expected;
     if (pool->empty()) {
       expected = "this cluster has no " + what + "s";
+    } else if (c == NodeClass::client) {
+      expected = "expected a client of [clients] count, client1..client" + std::to_string(pool->size());
     } else if (pool->size() <= 12) {
       expected = "expected one of " + join(cands);
     } else {
@@ -1098,6 +1113,13 @@ class Validator {
     } else if (op.step) {
       if (*op.step == StepKind::proxy_route) check_nodes(op.to, NodeClass::app);
       else check_nodes(op.nodes, NodeClass::app);
+      if (*op.step == StepKind::add_to_channel) {
+        if (!op.client.name.empty()) check_node(op.client, NodeClass::client);
+        if (op.channel >= s_.clients.channels)
+          error(op.channel_pos, "channel = " + std::to_string(op.channel) + " is not a channel of this cluster; expected "
+                                "0 to " + std::to_string(s_.clients.channels - 1) + " ([clients] channels = " +
+                                std::to_string(s_.clients.channels) + ")");
+      }
       if (*op.step == StepKind::set_datasource) check_nodes(op.to, NodeClass::db);
     }
   }
@@ -1153,7 +1175,7 @@ class Validator {
 
  private:
   const Scenario& s_;
-  std::vector<std::string> apps_, dbs_, replicas_, all_;
+  std::vector<std::string> apps_, dbs_, replicas_, all_, clients_;
   std::vector<LoadError> errors_;
 };
 

@@ -157,6 +157,11 @@ void write_operation(std::string& out, const Operation& op) {
       targets(out, op.nodes);
       out += "plugin = " + str(op.plugin) + "\n";
       break;
+    case StepKind::add_to_channel:
+      targets(out, op.nodes, false);
+      out += "client = " + str(op.client.name) + "\n";
+      out += "channel = " + std::to_string(op.channel) + "\n";
+      break;
   }
 }
 

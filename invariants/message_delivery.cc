@@ -3,7 +3,12 @@
 // and in channel order, within `bound` after the later of the acknowledgement
 // and that client's last reconnect.
 //
-// Truth used: membership from the client's last ClientChannels; "connected at
+// Truth used: membership from the client's last ClientChannels, plus the
+// channels the primary committed it to (MembershipChanged, issue 14): a client
+// added to a channel is owed that channel's posts from then on, i.e. those the
+// primary committed after the membership (later in the primary's commit order,
+// which is the history's order of its PostCommitted and MembershipChanged
+// events), by the same deadline as any post; "connected at
 // the end": running, with a ClientConnected not followed by a disconnect, crash
 // or stop; channel order: the order of the primary's PostCommitted events for the
 // channel (lsn order; after a failover the surviving primary's order); a post
@@ -118,6 +123,13 @@ class MessageDelivery final : public Invariant {
     Time last_connect{};
     HistoryEvent connect_event;  // the last ClientConnected
     std::map<std::uint32_t, Channel> channels;
+    // Channels it was added to (MembershipChanged): the channel position from
+    // which it is owed their posts.
+    struct Added {
+      std::uint32_t from = 0;
+      HistoryEvent event;  // the MembershipChanged
+    };
+    std::map<std::uint32_t, Added> added;
     std::set<std::uint64_t> uncommitted;  // posts delivered before their commit was seen
     bool dup_reported = false, order_reported = false;
   };
@@ -169,6 +181,12 @@ class MessageDelivery final : public Invariant {
       delivered(e, *d);
     } else if (const auto* m = e.get<ClientChannels>()) {
       client(e.node).mask = m->channel_mask;
+    } else if (const auto* m = e.get<MembershipChanged>()) {
+      // Posts committed from here on in the channel are owed (the first
+      // commit of a membership counts: the database commits it once).
+      const auto order = order_.find(m->channel);
+      const std::uint32_t from = order == order_.end() ? 0 : std::uint32_t(order->second.posts.size());
+      client(m->client).added.try_emplace(m->channel, Client::Added{from, e});
     } else if (e.is<ClientConnected>()) {
       Client& c = client(e.node);
       c.connected = true;
@@ -262,17 +280,26 @@ class MessageDelivery final : public Invariant {
         }
       };
       for (std::uint32_t ch = 0; ch < 64; ++ch) {
-        if (!(c.mask >> ch & 1)) continue;
+        // A member from the start owes every post; one added owes those
+        // committed after its membership.
+        std::uint32_t from = 0;
+        if (!(c.mask >> ch & 1)) {
+          const auto added = c.added.find(ch);
+          if (added == c.added.end()) continue;
+          from = added->second.from;
+        }
         auto order = order_.find(ch);
         if (order != order_.end()) {
           const Channel* state = c.channels.count(ch) ? &c.channels.at(ch) : nullptr;
-          for (std::uint32_t i = 0; i < order->second.posts.size(); ++i)
+          for (std::uint32_t i = from; i < order->second.posts.size(); ++i)
             if (!state || !state->ever.contains(i)) consider(posts_[order->second.posts[i]]);
         }
       }
       // Acknowledged posts of the client's channels that the primary never committed.
       for (const Post* p : never_committed)
         if (p->channel < 64 && (c.mask >> p->channel & 1) && !c.uncommitted.count(p->id)) consider(*p);
+      // (An acknowledged post never committed is owed to members from the
+      // start only: without a commit it has no place after a membership.)
       if (!first) continue;
       Violation v;
       v.at = first_due;
@@ -286,6 +313,11 @@ class MessageDelivery final : public Invariant {
                   std::to_string(first->channel) + ", acknowledged by " + name_of(first->ack_node) + " at " +
                   at_text(first->ack_at) + ", although it was connected since " + at_text(c.last_connect) +
                   " and the post was due by " + at_text(first_due);
+      if (const auto added = c.added.find(first->channel);
+          added != c.added.end() && first->channel < 64 && !(c.mask >> first->channel & 1)) {
+        v.witnesses.push_back(added->second.event);
+        v.message += " (it was added to the channel at " + at_text(added->second.event.at) + ")";
+      }
       if (missing > 1) v.message += "; " + std::to_string(missing - 1) + " other posts are missing too";
       v.message += ".";
       report(std::move(v));

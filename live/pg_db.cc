@@ -461,6 +461,10 @@ DbReply PgDatabase::Impl::run(const DbOp& op) {
           // mode does not run yet (docs/live.md): refused, never faked.
           [&](const DbPromote&) { reply.status = DbStatus::conflict; },
           [&](const DbFollow&) { reply.status = DbStatus::conflict; },
+          // ChannelMembers (issue 14): live mode has no membership operation
+          // yet (the operator's add_to_channel is simulated only): refused.
+          [&](const DbChannelMemberInsert&) { reply.status = DbStatus::conflict; },
+          [&](const DbChannelMembersOf&) { reply.result = DbChannelMask{}; },
       },
       op);
   return reply;

@@ -101,6 +101,8 @@ class AppServer : public Node {
   bool handle_edge_control(Env& env, const ControlOp& op);
   // A send to a node that is not a peer (the proxy, the storage) failed.
   void handle_edge_send_failed(Env& env, NodeId to, const Message& message);
+  // A ChannelMembers row this server wrote is committed (issue 14).
+  void member_added(Env& env, NodeId user, std::uint32_t channel);
 
  private:
   enum class Phase : std::uint8_t { created, connecting, checking, locking, migrating, registering, serving, refused, stopped };

@@ -3,6 +3,7 @@
 // shared file storage. Reached from the core through the edge hooks of
 // app_server.h; the hub itself (nodes/ws_hub.h) knows nothing of the server and
 // talks to it through the EdgeHost below.
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -39,8 +40,12 @@ class EdgeHost final : public HubHost {
     reads[server_.db_read(env, DbPostsSince{mask, since})] = token;
   }
   void broadcast(Env& env, const Message& message) override { server_.broadcast(env, message, true); }
+  void read_memberships(Env& env, std::uint64_t token, NodeId user, bool from_primary) override {
+    const DbOp op = DbChannelMembersOf{user.value};
+    members[from_primary ? server_.db_write(env, op) : server_.db_read(env, op)] = token;
+  }
 
-  std::map<RequestId, std::uint64_t> writes, reads;
+  std::map<RequestId, std::uint64_t> writes, reads, members;
 
  private:
   AppServer& server_;
@@ -74,6 +79,8 @@ struct AppServer::EdgeState {
   std::map<std::uint64_t, StoreRequest> store;  // storage req -> purpose
   std::uint64_t next_store = 0;
   std::set<std::string> plugins;                // loaded
+  // add_to_channel requests: the ChannelMembers insert -> (user, channel).
+  std::map<RequestId, std::pair<NodeId, std::uint32_t>> member_writes;
 };
 
 void AppServer::EdgeStateDeleter::operator()(EdgeState* state) const { delete state; }
@@ -160,6 +167,19 @@ void AppServer::handle_edge_db_reply(Env& env, RequestId id, const DbReply& repl
     e.hub.posts_read(env, token, reply.ok() && posts != nullptr, posts);
     return;
   }
+  if (const auto m = e.host.members.find(id); m != e.host.members.end()) {
+    const std::uint64_t token = m->second;
+    e.host.members.erase(m);
+    const auto* mask = reply.get<DbChannelMask>();
+    e.hub.memberships_read(env, token, reply.ok() && mask != nullptr, mask ? mask->mask : 0);
+    return;
+  }
+  if (const auto w = e.member_writes.find(id); w != e.member_writes.end()) {
+    const auto [user, channel] = w->second;
+    e.member_writes.erase(w);
+    if (reply.ok() && serving()) member_added(env, user, channel);
+    return;
+  }
   if (const auto p = e.probe_db.find(id); p != e.probe_db.end()) {
     const std::uint64_t probe = p->second;
     e.probe_db.erase(p);
@@ -229,6 +249,17 @@ void AppServer::handle_edge_message(Env& env, NodeId from, const Message& messag
     if (up) e.hub.on_broadcast(env, *m);
     return;
   }
+  if (const auto* m = message.get<HubUserAdded>()) {
+    if (!up) return;
+    if (m->invalidate) e.hub.invalidate_member(m->user);
+    if (m->direct) e.hub.send_user_added(env, m->user, m->channel);
+    else e.hub.publish_user_added(env, m->user, m->channel);
+    return;
+  }
+  if (const auto* m = message.get<HubInvalidateMember>()) {
+    if (up) e.hub.invalidate_member(m->user);
+    return;
+  }
   if (const auto* m = message.get<PluginInstalled>()) {
     // Another server installed it: load it from the shared store.
     if (!up || e.plugins.count(m->plugin) || file_->storage.node == kNoNode) return;
@@ -288,12 +319,55 @@ bool AppServer::handle_edge_control(Env& env, const ControlOp& op) {
                   {EdgeState::StoreCall::install, 0, op.value});
     return true;
   }
+  if (op.key == "channel.add") {
+    // An admin adds a user to a channel through this server (issue 14):
+    // value "<client name>:<channel>". The ChannelMembers row goes to the
+    // primary; once committed, member_added tells the websockets.
+    EdgeState& e = ensure_edge(edge_, *this);
+    if (!serving()) return true;  // no listener: the admin's request fails
+    const auto colon = op.value.rfind(':');
+    FL_ASSERT(colon != std::string::npos);
+    const auto user = file_->directory.find(op.value.substr(0, colon));
+    FL_ASSERT_MSG(user != file_->directory.end(), "add_to_channel: the loader validates client names");
+    const auto channel = static_cast<std::uint32_t>(std::strtoul(op.value.c_str() + colon + 1, nullptr, 10));
+    ChannelMemberRow row;
+    row.user = user->second.value;
+    row.channel = channel;
+    e.member_writes[db_write(env, DbChannelMemberInsert{row})] = {user->second, channel};
+    return true;
+  }
   if (op.key == "recycle_connections") {
     // The model's requests already follow the DataSource read at the last
     // reload; recycling has nothing more to close. The operator waits the 12 s.
     return true;
   }
   return false;
+}
+
+// The membership is committed: this server's websockets, then the cluster's
+// (docs/model.md, Incidents: channel membership). The fixed code (after
+// mattermost#27846) invalidates the user's membership cache here and sends one
+// reliable cluster message that invalidates it on every other server before it
+// sends user_added to the user directly. The planted pre-fix variants:
+//  - mm_58355: the invalidation does not cross the cluster (before #27204);
+//  - mm_59911 (and mm_55485, older still): user_added is published to the
+//    channel's members as their caches say, best effort (ClusterEventPublish),
+//    and the invalidation travels as its own reliable message, so a node can
+//    get the event first;
+//  - mm_55485: the caches reload from a replica (ws_membership.cc).
+void AppServer::member_added(Env& env, NodeId user, std::uint32_t channel) {
+  EdgeState& e = ensure_edge(edge_, *this);
+  const bool direct = !bugs_.on(Bug::mm_55485) && !bugs_.on(Bug::mm_59911);
+  const bool cluster_invalidation = !bugs_.on(Bug::mm_58355);
+  e.hub.invalidate_member(user);
+  if (direct) {
+    broadcast(env, Message{HubUserAdded{user, channel, true, cluster_invalidation}}, true);
+    e.hub.send_user_added(env, user, channel);
+    return;
+  }
+  if (cluster_invalidation) broadcast(env, Message{HubInvalidateMember{user}}, true);
+  broadcast(env, Message{HubUserAdded{user, channel, false, false}}, false);
+  e.hub.publish_user_added(env, user, channel);
 }
 
 void AppServer::handle_edge_send_failed(Env& env, NodeId to, const Message& message) {

@@ -26,6 +26,15 @@ const std::array<BugInfo, kBugCount>& bug_catalogue() {
        "the proxy keeps routing to a server that fails its health check"},
       {Bug::sequence_reset_without_hello, "sequence_reset_without_hello",
        "the server restarts sequence numbers without a new connection id"},
+      {Bug::mm_55485, "mm_55485",
+       "MM-55485 (mattermost#27013): user_added goes to the channel's members, whose websocket membership "
+       "caches are reloaded from a read replica: a lagging one leaves out the user just added"},
+      {Bug::mm_58355, "mm_58355",
+       "MM-58355 (mattermost#27204): the websocket membership-cache invalidation is not sent across the "
+       "cluster: a user added on another node misses the channel's posts until it reconnects"},
+      {Bug::mm_59911, "mm_59911",
+       "MM-59911 (mattermost#27846): the cache invalidation and the channel-scoped user_added event travel "
+       "as separate cluster messages: the event can reach a node first and be filtered out"},
   }};
   return kCatalogue;
 }

@@ -3,7 +3,8 @@
 // harness's quality figure is how many of them the invariants catch.
 //
 // The cluster core implements the first six; the edge (hub, clients, proxy)
-// implements the last four.
+// implements the next four; real incidents of the tracker (issue 14) follow,
+// each named for its ticket (docs/model.md, Incidents).
 #pragma once
 
 #include <array>
@@ -25,6 +26,10 @@ enum class Bug : unsigned {
   ack_before_commit,
   proxy_ignores_health,
   sequence_reset_without_hello,
+  // Real incidents (issue 14), each the pre-fix behaviour of its ticket.
+  mm_55485,  // user_added to the channel's members, membership read from a replica
+  mm_58355,  // the membership-cache invalidation of websockets is local only
+  mm_59911,  // the invalidation and the user_added event travel separately
   count_,
 };
 

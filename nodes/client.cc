@@ -96,6 +96,17 @@ void Client::handle_event(Env& env, const WsEvent& event) {
     return;
   }
   next_seq_ = event.seq + 1;
+  if (event.kind == WsEventKind::user_added && event.user == env.self() && event.channel < 64 &&
+      (mask_ >> event.channel & 1) == 0) {
+    // websocket_actions handleUserAddedEvent: the current user was added to a
+    // channel; the web app loads the channel and its posts. Posts of a channel
+    // it never heard of stay unshown (deliver), so missing this event is
+    // missing the channel (mattermost#27846: "missing unreads").
+    mask_ |= 1ULL << event.channel;
+    env.emit(ClientAddedToChannel{event.channel});
+    load_all_ = true;
+    resync_wanted_ = true;
+  }
   if (resync_wanted_) send_resync(env);
   if (event.kind == WsEventKind::posted) {
     // While a resync is pending its answer may still bring older posts of the
@@ -159,7 +170,9 @@ void Client::send_resync(Env& env) {
   ApiRequest request;
   request.kind = ApiKind::posts_since;
   request.channel_mask = mask_;
-  request.since = newest_at_;
+  request.since = load_all_ ? Time{} : newest_at_;
+  load_all_in_flight_ = load_all_;
+  load_all_ = false;
   resync_in_flight_ = true;
   send_request(env, request, Want::resync);
 }
@@ -172,6 +185,8 @@ void Client::request_failed(Env& env, Want want, const char* reason, bool unsupp
     env.after(k::kPostRetryWait, TimerTag{kRetry, 0});
   } else {
     resync_in_flight_ = false;
+    if (load_all_in_flight_) load_all_ = true;  // the retry asks for everything again
+    load_all_in_flight_ = false;
     resync_retry_armed_ = true;
     env.after(k::kPostRetryWait, TimerTag{kRetry, 1});
   }
@@ -220,6 +235,7 @@ void Client::handle_response(Env& env, const ApiResponse& response) {
     return;
   }
   resync_in_flight_ = false;
+  load_all_in_flight_ = false;
   if (response.posts)
     for (const PostEvent& post : *response.posts) deliver(env, post, "resync", true);
   if (resync_wanted_) send_resync(env);

@@ -123,6 +123,11 @@ class Client : public Node {
   std::uint64_t newest_post_ = 0;  // the resync point's post (for the history)
   std::vector<PostEvent> held_;    // live posts that arrived while a resync was pending
   Time newest_at_{};  // create_at of the newest post held (server clocks)
+  // user_added about this user (issue 14): the web app adds the channel and
+  // loads its posts; the next resync asks for every post of the client's
+  // channels, not only those since newest_at_.
+  bool load_all_ = false;
+  bool load_all_in_flight_ = false;  // the resync in flight asks for every post
 };
 
 }  // namespace fl

@@ -37,6 +37,7 @@ void DbTables::apply(const WalWrite& write) {
                  [&](const WalLeaseDelete& d) { leases.erase(d.name); },
                  [&](const JobRow& r) { jobs[r.id] = r; },
                  [&](const PostRow& r) { posts[r.post] = r; },
+                 [&](const ChannelMemberRow& r) { channel_members[{r.user, r.channel}] = r; },
              },
              write.change);
 }
@@ -417,6 +418,28 @@ void Database::handle(Env& env, NodeId from, RequestId id, const DbOp& op) {
             std::sort(posts.posts.begin(), posts.posts.end(),
                       [](const PostRow& a, const PostRow& b) { return a.lsn < b.lsn; });
             reply.result = std::move(posts);
+          },
+          [&](const DbChannelMemberInsert& r) {
+            // Idempotent by (user, channel): a retry is the same membership.
+            const auto it = t.channel_members.find({r.row.user, r.row.channel});
+            if (it != t.channel_members.end()) {
+              lsn = it->second.lsn;
+              reply.result = DbOk{};
+              return;
+            }
+            ChannelMemberRow row = r.row;
+            row.lsn = disk_.last_lsn() + 1;
+            lsn = commit(env, WalWrite{row});
+            FL_ASSERT(lsn == row.lsn);
+            env.emit(MembershipChanged{NodeId{static_cast<std::uint32_t>(row.user)}, row.channel, lsn});
+            reply.result = DbOk{};
+          },
+          [&](const DbChannelMembersOf& r) {
+            DbChannelMask mask;
+            for (auto it = t.channel_members.lower_bound({r.user, 0});
+                 it != t.channel_members.end() && it->first.first == r.user; ++it)
+              if (it->second.channel < 64) mask.mask |= 1ULL << it->second.channel;
+            reply.result = mask;
           },
           [&](const DbStatusProbe&) {
             // Writes and deletes a row: nothing remains, but it needs the primary.

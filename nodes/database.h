@@ -50,7 +50,7 @@ struct WalLeaseDelete { std::string name; };
 // One committed change (a row put or delete). Immutable once logged.
 struct WalWrite {
   std::variant<DiscoveryRow, WalDiscoveryDelete, LockRow, WalLockDelete, MigrationRow, LeaseRow,
-               WalLeaseDelete, JobRow, PostRow>
+               WalLeaseDelete, JobRow, PostRow, ChannelMemberRow>
       change;
 };
 
@@ -62,6 +62,10 @@ struct DbTables {
   std::map<std::string, LeaseRow> leases;
   std::map<std::uint64_t, JobRow> jobs;             // by job id
   std::map<std::uint64_t, PostRow> posts;           // by post id (the idempotency key)
+  // ChannelMembers (issue 14): the users added to a channel during the run, by
+  // (user, channel). The memberships a client starts with are its own
+  // (ClientsSpec::channel_masks or its draw) and are not rows here.
+  std::map<std::pair<std::uint64_t, std::uint32_t>, ChannelMemberRow> channel_members;
 
   void apply(const WalWrite& write);
   std::uint32_t schema() const { return migrations.empty() ? 0 : migrations.rbegin()->first; }

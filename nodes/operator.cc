@@ -169,6 +169,12 @@ void Operator::begin(Env& env, std::size_t index) {
           s.step(label, n + " " + a.plugin);
           s.control(n, {ControlOp::Kind::set_spec, "plugin", a.plugin});
           break;
+        case OperatorStepKind::add_to_channel:
+          // An admin's "add members" request, answered by that server (issue
+          // 14): it writes the ChannelMembers row and tells the cluster.
+          s.step(label, n + " " + a.client + " " + std::to_string(a.channel));
+          s.control(n, {ControlOp::Kind::set_spec, "channel.add", a.client + ":" + std::to_string(a.channel)});
+          break;
         case OperatorStepKind::proxy_route:
         case OperatorStepKind::none:
           break;

@@ -36,6 +36,7 @@ void WsHub::erase(std::uint64_t id) {
   if (it == conns_.end()) return;
   const auto bc = by_client_.find(it->second.client);
   if (bc != by_client_.end() && bc->second == id) by_client_.erase(bc);
+  unsure_.erase(id);
   set_mask(it->second, 0);
   conns_.erase(it);
 }
@@ -84,7 +85,7 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
 
   Conn& conn = known->second;
   conn.via = from;
-  set_mask(conn, connect.channel_mask);
+  set_mask(conn, connect.channel_mask | conn.added_mask);
   conn.connected = true;
   conn.last_activity = env.now();
   conn.last_heard = env.monotonic();
@@ -238,10 +239,17 @@ void WsHub::deliver(Env& env, const PostEvent& post) {
   for (auto it = in_channel.begin(); it != in_channel.end();) {
     Conn& conn = *it->second;
     ++it;
+    if (!conn.cache_valid) continue;  // its cache reloads: route_to_unsure
     WsEvent event;
     event.kind = WsEventKind::posted;
     event.post = post;
     push(env, conn, event);
+  }
+  if (!unsure_.empty()) {
+    WsEvent event;
+    event.kind = WsEventKind::posted;
+    event.post = post;
+    route_to_unsure(env, post.channel, event);
   }
 }
 

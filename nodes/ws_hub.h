@@ -42,6 +42,9 @@ class HubHost {
   virtual void read_posts_since(Env& env, std::uint64_t token, std::uint64_t channel_mask, Time since) = 0;
   // A reliable cluster message to every other server.
   virtual void broadcast(Env& env, const Message& message) = 0;
+  // The channels `user` was added to (ChannelMembers), from the primary or a
+  // replica; answer: WsHub::memberships_read(token, ...). Issue 14.
+  virtual void read_memberships(Env& env, std::uint64_t token, NodeId user, bool from_primary) = 0;
 };
 
 class WsHub {
@@ -70,6 +73,17 @@ class WsHub {
   void post_written(Env& env, std::uint64_t token, bool ok);
   void posts_read(Env& env, std::uint64_t token, bool ok, const PostList& posts);
 
+  // ---- channel membership (issue 14; nodes/ws_membership.cc) ----
+  // The user's connection here forgets its membership cache: the next channel
+  // event reloads it (webConn.InvalidateCache).
+  void invalidate_member(NodeId user);
+  // user_added to the user's connection here, whatever its cache says (the
+  // fix of mattermost#27846).
+  void send_user_added(Env& env, NodeId user, std::uint32_t channel);
+  // user_added to the channel's members as their caches say (before it).
+  void publish_user_added(Env& env, NodeId user, std::uint32_t channel);
+  void memberships_read(Env& env, std::uint64_t token, bool ok, std::uint64_t mask);
+
   // ---- for tests ----
   struct Conn {
     std::uint64_t id = 0;
@@ -82,6 +96,13 @@ class WsHub {
     bool connected = false;
     Time last_activity{};        // local clock
     Time last_heard{};           // monotonic: the client's last open, resume or ping
+    // The membership cache (issue 14): channel_mask is the cache; invalid after
+    // an invalidation until a reload answers, channel events waiting in `held`.
+    bool cache_valid = true;
+    bool refreshing = false;
+    bool invalidated_again = false;  // during the reload: its answer may be stale
+    std::uint64_t added_mask = 0;    // channels learned from ChannelMembers rows
+    std::deque<WsEvent> held;
   };
   const Conn* conn_of(NodeId client) const;
   std::size_t connections() const { return conns_.size(); }
@@ -107,6 +128,9 @@ class WsHub {
   void accept(Env& env, const PendingPost& pending);
   void answer(Env& env, NodeId via, const ApiRequest& request, ApiStatus status, PostList posts = nullptr);
   std::uint64_t new_conn_id(Env& env);
+  // A channel event for the connections whose membership cache is invalid:
+  // held until their reload answers (ws_membership.cc).
+  void route_to_unsure(Env& env, std::uint32_t channel, const WsEvent& event);
 
   HubHost& host_;
   BugSet bugs_;
@@ -121,6 +145,11 @@ class WsHub {
   std::uint64_t next_token_ = 0;
   std::map<std::uint64_t, PendingPost> posts_;
   std::map<std::uint64_t, PendingRead> reads_;
+  // Issue 14: connections whose membership cache is invalid (by id), and the
+  // reloads in flight (token -> connection id).
+  std::map<std::uint64_t, Conn*> unsure_;
+  std::map<std::uint64_t, std::uint64_t> member_reads_;
+  std::uint64_t next_member_token_ = 0;
 };
 
 }  // namespace fl

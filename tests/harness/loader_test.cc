@@ -332,6 +332,33 @@ TEST(Loader, UpgradeThatSkipsAMinorVersion) {
   expect_error(early, "\"10.6.0\"", {"upgrade of app1 from 10.4.1 to 10.6.0"});
 }
 
+// Issue 14: add_to_channel names an app server, a client and a channel.
+TEST(Loader, AddToChannelStep) {
+  const std::string op = "[[operations]]\nat = \"6m\"\nrunbook = \"rolling_upgrade\"\nto_version = \"10.5.0\"";
+  auto with = [&](const std::string& body) { return replace(kValid, op, "[[operations]]\nat = \"6m\"\n" + body); };
+  {
+    LoadResult r = parse_scenario(with("step = \"add_to_channel\"\nnode = \"app2\"\nclient = \"client7\"\nchannel = 3"),
+                                  kFile);
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().str());
+    const Operation& o = r.scenario->operations.back();
+    ASSERT_TRUE(o.step.has_value());
+    EXPECT_EQ(*o.step, StepKind::add_to_channel);
+    EXPECT_EQ(o.nodes.front().name, "app2");
+    EXPECT_EQ(o.client.name, "client7");
+    EXPECT_EQ(o.channel, 3u);
+  }
+  expect_error(with("step = \"add_to_channel\"\nnode = \"app2\"\nclient = \"client70\"\nchannel = 3"),
+               "\"client70\"", {"unknown client \"client70\"", "client1"});
+  expect_error(with("step = \"add_to_channel\"\nnode = \"app2\"\nclient = \"client7\"\nchannel = 63"),
+               "63", {"channel = 63 is not a channel of this cluster", "0 to 4"});
+  expect_error(with("step = \"add_to_channel\"\nnode = \"db-primary\"\nclient = \"client7\"\nchannel = 1"),
+               "\"db-primary\"", {"is not an app server"});
+  expect_error(with("step = \"add_to_channel\"\nnode = \"app2\"\nchannel = 1"), "[[operations]]",
+               {"client"}, 0);
+  expect_error(with("step = \"add_to_channel\"\nnode = \"app2\"\nclient = \"client7\"\nchannel = 1\nplugin = \"x\""),
+               "plugin =", {"key \"plugin\" does not apply to step \"add_to_channel\"", "client, channel"});
+}
+
 TEST(Loader, MissingRequiredKeys) {
   const std::string no_duration = replace(kValid, "duration = \"10m\"\n", "");
   const LoadError e = only_error(no_duration);

@@ -131,6 +131,58 @@ TEST(MessageDelivery, AckedButNeverCommittedStillOwed) {
   EXPECT_TRUE(has_witness(v[0], ack));
 }
 
+// Issue 14: a client added to a channel (MembershipChanged at the primary) is
+// owed the channel's posts committed after the membership, not those before.
+Hist added_to_channel_1() {
+  Hist h = chat();  // both clients in channel 0 only
+  h.at(5s, h.primary, PostCommitted{post(1, 1), 1, 1});  // before the membership: not owed
+  h.at(5s, h.app1, PostAcked{post(1, 1), 1, h.client1});
+  return h;
+}
+
+TEST(MessageDelivery, AddedUserOwedPostsCommittedAfterTheMembership) {
+  Hist h = added_to_channel_1();
+  const auto added = h.at(6s, h.primary, MembershipChanged{h.client2, 1, 2});
+  h.at(10s, h.primary, PostCommitted{post(1, 2), 1, 3});
+  const auto ack = h.at(10s, h.app1, PostAcked{post(1, 2), 1, h.client1});
+  // Broken: client2 never gets post 1:2 (its websocket's cache was stale).
+  auto v = h.check("message_delivery", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at, T(70s));  // acknowledged at 10 s, + 60 s
+  EXPECT_TRUE(names_node(v[0], h.client2));
+  EXPECT_TRUE(has_witness(v[0], ack));
+  EXPECT_TRUE(has_witness(v[0], added));
+  EXPECT_NE(v[0].message.find("client2 never received post 1:2 of channel 1"), std::string::npos) << v[0].message;
+  EXPECT_NE(v[0].message.find("added to the channel at"), std::string::npos) << v[0].message;
+  // Correct: delivered (1:1, committed before the membership, is not owed).
+  h.at(11s, h.client2, PostDelivered{post(1, 2), 1, "ws"});
+  EXPECT_TRUE(h.check("message_delivery", 300s).empty());
+}
+
+TEST(MessageDelivery, PostsBeforeTheMembershipAreNotOwedAndOthersOweNothing) {
+  Hist h = added_to_channel_1();
+  h.at(6s, h.primary, MembershipChanged{h.client2, 1, 2});
+  // Only the pre-membership post exists: nothing owed to client2; client1 was
+  // never a member of channel 1 (its own post is no debt either).
+  EXPECT_TRUE(h.check("message_delivery", 300s).empty());
+  // A second post after the membership is owed to client2 only.
+  h.at(20s, h.primary, PostCommitted{post(1, 2), 1, 3});
+  h.at(20s, h.app1, PostAcked{post(1, 2), 1, h.client1});
+  auto v = h.check("message_delivery", 300s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].nodes.front(), h.client2);
+}
+
+TEST(MessageDelivery, MembershipCommittedAfterThePostOwesNothing) {
+  // The membership's commit comes after the post's in the primary's order,
+  // even at the same instant: the post is not owed.
+  Hist h = chat();
+  h.at(10s, h.primary, PostCommitted{post(1, 1), 1, 1});
+  h.at(10s, h.app1, PostAcked{post(1, 1), 1, h.client1});
+  h.at(10s, h.primary, MembershipChanged{h.client2, 1, 2});
+  EXPECT_TRUE(h.check("message_delivery", 300s).empty());
+}
+
 TEST(NoLostWrites, AllPresentPasses) {
   Hist h = chat();
   post_and_ack(h, 10s, post(1, 1), 1, h.client1);
