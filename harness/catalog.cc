@@ -57,6 +57,8 @@ constexpr CatalogEntry kSteps[] = {
     {"reload_config", "node|nodes", "the server rereads its configuration"},
     {"recycle_connections", "node|nodes", "close and reopen the database connections"},
     {"install_plugin", "node|nodes plugin", "install a plugin on that server"},
+    {"revoke_sessions", "client [node]",
+     "an admin revokes every session of a client (or of everyone: client = \"all\") on that server (default app1)"},
 };
 
 }  // namespace

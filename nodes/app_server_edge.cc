@@ -39,6 +39,17 @@ class EdgeHost final : public HubHost {
     reads[server_.db_read(env, DbPostsSince{mask, since})] = token;
   }
   void broadcast(Env& env, const Message& message) override { server_.broadcast(env, message, true); }
+  std::uint64_t session_revoked_by(std::uint64_t session) const override {
+    return server_.session_revoked_by(session);
+  }
+  std::vector<NodeId> queue_peers() const override {
+    // MM-61904 (mattermost/mattermost#29489): from kWsQueueFetchSince on, a
+    // reconnect this server does not hold is looked up on the other servers;
+    // older servers (and the planted bug mm_61904) start afresh.
+    if (server_.spec().version < k::kWsQueueFetchSince || server_.bugs().on(Bug::mm_61904)) return {};
+    return server_.up_peers();
+  }
+  void send_peer(Env& env, NodeId peer, const Message& message) override { env.send(peer, message); }
 
   std::map<RequestId, std::uint64_t> writes, reads;
 
@@ -229,6 +240,14 @@ void AppServer::handle_edge_message(Env& env, NodeId from, const Message& messag
     if (up) e.hub.on_broadcast(env, *m);
     return;
   }
+  if (const auto* m = message.get<WsQueueRequest>()) {
+    if (up) e.hub.on_queue_request(env, from, *m);
+    return;
+  }
+  if (const auto* m = message.get<WsQueueReply>()) {
+    if (up) e.hub.on_queue_reply(env, from, *m);
+    return;
+  }
   if (const auto* m = message.get<PluginInstalled>()) {
     // Another server installed it: load it from the shared store.
     if (!up || e.plugins.count(m->plugin) || file_->storage.node == kNoNode) return;
@@ -294,6 +313,11 @@ bool AppServer::handle_edge_control(Env& env, const ControlOp& op) {
     return true;
   }
   return false;
+}
+
+std::uint64_t AppServer::handle_edge_revocation(Env& env, std::uint64_t revocation) {
+  if (!edge_) return 0;
+  return edge_->hub.close_revoked(env, revocation);
 }
 
 void AppServer::handle_edge_send_failed(Env& env, NodeId to, const Message& message) {

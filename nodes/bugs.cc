@@ -26,6 +26,13 @@ const std::array<BugInfo, kBugCount>& bug_catalogue() {
        "the proxy keeps routing to a server that fails its health check"},
       {Bug::sequence_reset_without_hello, "sequence_reset_without_hello",
        "the server restarts sequence numbers without a new connection id"},
+      {Bug::mm_17762, "mm_17762",
+       "mattermost/mattermost#17762: an empty cluster name gets no default; the discovery row is rejected and the "
+       "servers never find each other"},
+      {Bug::mm_61904, "mm_61904",
+       "MM-61904: a websocket reconnecting to another server is looked up there only, not on the other servers"},
+      {Bug::mm_68543, "mm_68543",
+       "MM-68543: revoking every session clears the session caches but leaves websocket connections authenticated"},
   }};
   return kCatalogue;
 }

@@ -3,7 +3,8 @@
 // harness's quality figure is how many of them the invariants catch.
 //
 // The cluster core implements the first six; the edge (hub, clients, proxy)
-// implements the last four.
+// implements the next four; the incidents of issue 14 follow, named for their
+// tickets.
 #pragma once
 
 #include <array>
@@ -25,6 +26,11 @@ enum class Bug : unsigned {
   ack_before_commit,
   proxy_ignores_health,
   sequence_reset_without_hello,
+  // Real incidents of the public tracker (issue 14): the pre-fix behaviour,
+  // named for its ticket (docs/model.md, Incidents).
+  mm_17762,  // mattermost/mattermost#17762: an empty cluster name, no default
+  mm_61904,  // MM-61904: a reconnect to another server does not ask the others for its queue
+  mm_68543,  // MM-68543: a global session revocation leaves websockets authenticated
   count_,
 };
 

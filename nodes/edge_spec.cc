@@ -34,6 +34,7 @@ const char* operator_step_name(OperatorStepKind step) {
     case OperatorStepKind::reload_config: return "reload_config";
     case OperatorStepKind::recycle_connections: return "recycle_connections";
     case OperatorStepKind::install_plugin: return "install_plugin";
+    case OperatorStepKind::revoke_sessions: return "revoke_sessions";
   }
   FL_UNREACHABLE();
 }

@@ -26,6 +26,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
+#include <vector>
 
 #include "base/env.h"
 #include "nodes/bugs.h"
@@ -42,6 +44,21 @@ class HubHost {
   virtual void read_posts_since(Env& env, std::uint64_t token, std::uint64_t channel_mask, Time since) = 0;
   // A reliable cluster message to every other server.
   virtual void broadcast(Env& env, const Message& message) = 0;
+  // Sessions (nodes/ws_sessions.cc): 0 when the session is valid on this
+  // server, else the revocation that covers it. A host that knows of no
+  // revocation (unit tests) accepts every session.
+  virtual std::uint64_t session_revoked_by(std::uint64_t session) const {
+    (void)session;
+    return 0;
+  }
+  // Reliable websockets across servers (nodes/ws_queues.cc, MM-61904): the
+  // servers to ask for a reconnecting connection's queues (the peers believed
+  // up), none when this server does not ask (an older version, unit tests).
+  virtual std::vector<NodeId> queue_peers() const { return {}; }
+  // A cluster request to one peer (best effort: no retry).
+  virtual void send_peer(Env& env, NodeId peer, const Message& message) {
+    (void)env, (void)peer, (void)message;
+  }
 };
 
 class WsHub {
@@ -65,6 +82,15 @@ class WsHub {
   void on_reaper(Env& env, std::uint64_t arg = 0);
   // A graceful stop: every connected websocket is closed (its client reconnects).
   void close_all(Env& env);
+  // nodes/ws_sessions.cc: a revocation reached this server. Every connection
+  // whose session it covers is closed as unauthorized and forgotten (the web
+  // app logs out); returns how many.
+  std::uint64_t close_revoked(Env& env, std::uint64_t revocation);
+  // nodes/ws_queues.cc (MM-61904): another server asks for a connection's
+  // queues / answers our request; timer arg >= kTransferTimerBase: no answer.
+  void on_queue_request(Env& env, NodeId from, const WsQueueRequest& request);
+  void on_queue_reply(Env& env, NodeId from, const WsQueueReply& reply);
+  std::size_t transfers_pending() const { return transfers_.size(); }
 
   // ---- answers from the host ----
   void post_written(Env& env, std::uint64_t token, bool ok);
@@ -82,6 +108,7 @@ class WsHub {
     bool connected = false;
     Time last_activity{};        // local clock
     Time last_heard{};           // monotonic: the client's last open, resume or ping
+    std::uint64_t session = 0;   // the session that authenticated it (WsConnect)
   };
   const Conn* conn_of(NodeId client) const;
   std::size_t connections() const { return conns_.size(); }
@@ -107,6 +134,17 @@ class WsHub {
   void accept(Env& env, const PendingPost& pending);
   void answer(Env& env, NodeId via, const ApiRequest& request, ApiStatus status, PostList posts = nullptr);
   std::uint64_t new_conn_id(Env& env);
+  // nodes/ws_sessions.cc: refuses (401) a request or an upgrade whose session
+  // is revoked here; true when it did.
+  bool refuse_revoked(Env& env, NodeId from, const WsConnect& connect);
+  bool refuse_revoked(Env& env, NodeId from, const ApiRequest& request);
+  // nodes/ws_queues.cc: a client reconnecting with a connection id this hub
+  // does not hold: ask the peers (true: asked, the connect waits for them).
+  bool fetch_queue(Env& env, NodeId from, const WsConnect& connect);
+  void finish_transfer(Env& env, std::uint64_t token, bool answered);
+  void drop_transfers(Env& env, NodeId client);
+  void hold_for_transfers(const PostEvent& post);
+  static constexpr std::uint64_t kTransferTimerBase = 2;
 
   HubHost& host_;
   BugSet bugs_;
@@ -121,6 +159,18 @@ class WsHub {
   std::uint64_t next_token_ = 0;
   std::map<std::uint64_t, PendingPost> posts_;
   std::map<std::uint64_t, PendingRead> reads_;
+  // Reconnects waiting for the peers' answers (nodes/ws_queues.cc).
+  struct Transfer {
+    NodeId via{kNoNode};
+    WsConnect connect;
+    std::set<NodeId> waiting;          // peers not answered yet
+    NodeId from{kNoNode};              // the peer whose queues are taken
+    WsQueueReply found;
+    std::vector<PostEvent> held;       // posted here meanwhile, for its channels
+    TimerId timer{};
+  };
+  std::map<std::uint64_t, Transfer> transfers_;  // by token
+  std::uint64_t next_transfer_ = 0;
 };
 
 }  // namespace fl
