@@ -19,10 +19,10 @@ struct Revoked {
   std::uint64_t ordered = 0, last_apply = 0;
   explicit Revoked(NodeId who = kNoNode) {
     h.start_servers(0s);
-    for (NodeId c : {h.client1, h.client2}) {
-      h.at(0s, c, ProcessStarted{});
-      h.at(1s, c, ClientConnected{h.app2, 1, false});
-    }
+    for (NodeId c : {h.client1, h.client2}) h.at(0s, c, ProcessStarted{});
+    for (NodeId c : {h.client1, h.client2}) h.at(1s, c, ClientConnected{h.app2, 1, false});
+    // Before the revocation: served.
+    h.at(50s, h.client1, PostDelivered{post(2, 1), 0, "ws"});
     ordered = h.at(100s, h.app1, SessionRevoked{1, who});
     h.at(100s, h.app1, SessionRevocationApplied{1, who, 0});
     h.at(100100ms, h.app2, SessionRevocationApplied{1, who, 2});
@@ -33,10 +33,9 @@ struct Revoked {
 TEST(SessionRevocation, NothingServedOnARevokedSessionHolds) {
   Revoked r;
   Hist& h = r.h;
-  // Before the revocation, and within the bound after it reached every server.
-  h.at(50s, h.client1, PostDelivered{post(2, 1), 0, "ws"});
-  h.at(110s, h.client2, PostDelivered{post(1, 2), 0, "ws"});
+  // Within the bound after it reached every server (in flight).
   h.at(101s, h.client1, ClientLoggedOut{1});
+  h.at(110s, h.client2, PostDelivered{post(1, 2), 0, "ws"});
   // client1 logs in again: a session created after revocation 1 is served.
   h.at(111s, h.client1, ClientLoggedIn{1ULL << 32 | h.client1.value, 1});
   h.at(112s, h.client1, ClientConnected{h.app3, 7, false});
