@@ -188,6 +188,41 @@ struct PluginLoaded { std::string plugin; FL_EVENT(PluginLoaded, "plugin_loaded"
 struct ConfigChanged { std::string key; std::string value; std::uint64_t config_hash = 0; FL_EVENT(ConfigChanged, "config_changed"); template <class F> void fields(F&& f) const { f("key", key); f("value", value); f("config_hash", config_hash); } };
 // At the operator: one step of a runbook.
 struct OperatorStep { std::string runbook; std::string step; std::string detail; FL_EVENT(OperatorStep, "operator_step"); template <class F> void fields(F&& f) const { f("runbook", runbook); f("step", step); f("detail", detail); } };
+// ---- incidents of issue 14 (docs/model.md, Incidents) -------------------------------
+// At an app server: its discovery row was refused before the insert
+// (ClusterDiscovery.IsValid: an empty cluster name); it serves alone.
+struct DiscoveryRowRejected { std::string reason; FL_EVENT(DiscoveryRowRejected, "discovery_row_rejected"); template <class F> void fields(F&& f) const { f("reason", reason); } };
+// At the app server where an admin revoked sessions: revocation number
+// `revocation` (the operator numbers them from 1), of every session of `client`,
+// or of every session of every user when `client` is kNoNode (System Console >
+// Users > Revoke All Sessions). It covers the sessions created before it.
+struct SessionRevoked {
+  std::uint64_t revocation = 0; NodeId client{kNoNode};
+  FL_EVENT(SessionRevoked, "session_revoked");
+  template <class F> void fields(F&& f) const { f("revocation", revocation); f("client", client); }
+};
+// At every app server that applied revocation `revocation` (the origin, and
+// each peer on the cluster message): its session cache no longer holds the
+// revoked sessions; `closed`: the websocket connections it closed for them.
+struct SessionRevocationApplied {
+  std::uint64_t revocation = 0; NodeId client{kNoNode}; std::uint64_t closed = 0;
+  FL_EVENT(SessionRevocationApplied, "session_revocation_applied");
+  template <class F> void fields(F&& f) const { f("revocation", revocation); f("client", client); f("closed", closed); }
+};
+// At a client: a server refused its session (401, or a websocket closed as
+// unauthorized by `revocation`): the web app logs out.
+struct ClientLoggedOut { std::uint64_t revocation = 0; FL_EVENT(ClientLoggedOut, "client_logged_out"); template <class F> void fields(F&& f) const { f("revocation", revocation); } };
+// At a client: the user logged in again; its new session was created after
+// revocation `after` (session = after << 32 | the client's node id).
+struct ClientLoggedIn { std::uint64_t session = 0; std::uint64_t after = 0; FL_EVENT(ClientLoggedIn, "client_logged_in"); template <class F> void fields(F&& f) const { f("session", session); f("after", after); } };
+// At an app server: a websocket reconnecting here took its queue from `from`
+// (MM-61904: reliable websockets across servers); `events` replayed from it.
+struct WsQueueTransferred {
+  NodeId client{kNoNode}; NodeId from{kNoNode}; std::uint64_t conn = 0; std::uint64_t events = 0;
+  FL_EVENT(WsQueueTransferred, "ws_queue_transferred");
+  template <class F> void fields(F&& f) const { f("client", client); f("from", from); f("conn", conn); f("events", events); }
+};
+
 // A test-only event for workloads that are not the chat cluster (the engine
 // benchmark, sim tests): `tag` and `value` mean what the test says.
 struct Probe { std::uint64_t tag = 0; std::int64_t value = 0; FL_EVENT(Probe, "probe"); template <class F> void fields(F&& f) const { f("tag", tag); f("value", value); } };
@@ -222,7 +257,9 @@ using EventBody = std::variant<
     PostAcked, PostSent, PostAckReceived, PostDelivered, ClientConnected, ClientDisconnected,
     ClientReconnecting, ClientResync, ClientRequestFailed, ClientChannels,
     HealthChecked, ProxyRouted, UpstreamChanged, PluginLoaded, ConfigChanged, OperatorStep, Probe,
-    MembershipChanged, ClientAddedToChannel>;
+    MembershipChanged, ClientAddedToChannel,
+    DiscoveryRowRejected, SessionRevoked, SessionRevocationApplied, ClientLoggedOut, ClientLoggedIn,
+    WsQueueTransferred>;
 
 // One entry of the history: what happened, where, and when on both clocks.
 struct HistoryEvent {

@@ -40,6 +40,10 @@ struct Coordinator { std::uint32_t server_id = 0; };
 // Cluster messages (REFERENCE.md: session cache clears are sent reliably, store
 // cache invalidations best effort).
 struct SessionInvalidate { std::uint64_t session = 0; };
+// An admin revoked sessions (revocation number `revocation`, of `client`, or of
+// everyone when kNoNode): clear them from the cache, and close the websockets
+// they authenticated (docs/model.md, Sessions; MM-68543).
+struct SessionsRevoked { std::uint64_t revocation = 0; NodeId client{kNoNode}; };
 struct CacheInvalidate { std::uint64_t key = 0; };
 
 // ---- database members ----
@@ -63,6 +67,6 @@ struct WalStatus {
 #define FL_CLUSTER_MESSAGES                                                             \
   ::fl::GossipPing, ::fl::GossipPong, ::fl::ElectionMsg, ::fl::ElectionAnswer,          \
       ::fl::Coordinator, ::fl::SessionInvalidate, ::fl::CacheInvalidate, ::fl::WalRecord, \
-      ::fl::WalStatus
+      ::fl::WalStatus, ::fl::SessionsRevoked
 
 }  // namespace fl

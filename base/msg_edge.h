@@ -48,6 +48,9 @@ struct WsConnect {
   std::uint64_t conn_id = 0;
   std::uint64_t next_seq = 0;
   std::uint64_t channel_mask = 0;
+  // The session cookie (docs/model.md, Sessions): after << 32 | the client's
+  // node id, where `after` is the revocation the session was created after.
+  std::uint64_t session = 0;
 };
 // The upgrade succeeded (HTTP 101): `server` holds the connection now, under
 // `conn_id` (the client's own when the server resumed or reused it).
@@ -83,6 +86,7 @@ enum class WsCloseReason : std::uint8_t {
   server_closed,   // the server closed it (queue full, reaped, shutting down)
   unknown,         // the receiver knows no such websocket
   refused,         // server -> proxy: no listener (blocked in start-up); try another
+  unauthorized,    // the session was revoked: the web app logs out
 };
 inline const char* ws_close_reason_name(WsCloseReason reason) {
   switch (reason) {
@@ -92,12 +96,14 @@ inline const char* ws_close_reason_name(WsCloseReason reason) {
     case WsCloseReason::server_closed: return "server_closed";
     case WsCloseReason::unknown: return "unknown";
     case WsCloseReason::refused: return "refused";
+    case WsCloseReason::unauthorized: return "unauthorized";
   }
   return "?";
 }
 struct WsClose {
   NodeId client{kNoNode};
   WsCloseReason reason = WsCloseReason::client_closed;
+  std::uint64_t revocation = 0;  // unauthorized: the revocation that ended the session
 };
 
 // ---- REST ---------------------------------------------------------------------------
@@ -116,6 +122,7 @@ struct ApiRequest {
   std::uint64_t channel_mask = 0;  // posts_since
   Time since{};                  // posts_since: create_at of the newest post held
   Version page_version{};
+  std::uint64_t session = 0;     // the session cookie (as WsConnect)
 };
 enum class ApiStatus : std::uint8_t {
   ok,
@@ -123,6 +130,7 @@ enum class ApiStatus : std::uint8_t {
   unavailable,  // 502: the proxy found no server that would take the request
   unsupported,  // the server is older than the client's page: cannot handle it
   refused,      // server -> proxy: no listener (blocked in start-up); try another
+  unauthorized, // 401: the session was revoked
 };
 inline const char* api_status_name(ApiStatus status) {
   switch (status) {
@@ -131,6 +139,7 @@ inline const char* api_status_name(ApiStatus status) {
     case ApiStatus::unavailable: return "unavailable";
     case ApiStatus::unsupported: return "unsupported";
     case ApiStatus::refused: return "refused";
+    case ApiStatus::unauthorized: return "unauthorized";
   }
   return "?";
 }
@@ -140,6 +149,7 @@ struct ApiResponse {
   ApiStatus status = ApiStatus::ok;
   NodeId server{kNoNode};
   PostList posts;  // posts_since
+  std::uint64_t revocation = 0;  // unauthorized: the revocation that ended the session
 };
 
 // ---- health check ---------------------------------------------------------------
@@ -167,6 +177,25 @@ struct HubPostBroadcast {
 // load it from there.
 struct PluginInstalled {
   std::string plugin;
+};
+// Reliable websockets across servers (MM-61904, mattermost/mattermost#29489): a
+// server where a client reconnects with a connection id it does not hold asks
+// the others for that connection's queues (GetWSQueues)...
+struct WsQueueRequest {
+  std::uint64_t token = 0;
+  NodeId client{kNoNode};
+  std::uint64_t conn_id = 0;
+  std::uint64_t next_seq = 0;
+};
+// ... and each answers: `found` when it held the connection inactive and the
+// client's sequence is still in its buffer; it then gives the connection up
+// (CheckConn removes it) and sends the events from next_seq on, and the
+// connection's next sequence number.
+struct WsQueueReply {
+  std::uint64_t token = 0;
+  bool found = false;
+  std::uint64_t next_seq = 0;
+  std::shared_ptr<const std::vector<WsEvent>> events;
 };
 
 // Channel membership (issue 14; docs/model.md, Incidents). A user added to a
@@ -204,7 +233,7 @@ struct StorageReply {
 #define FL_EDGE_MESSAGES                                                                    \
   ::fl::WsConnect, ::fl::WsOpened, ::fl::WsEvent, ::fl::WsPing, ::fl::WsClose,             \
       ::fl::ApiRequest, ::fl::ApiResponse, ::fl::HealthPing, ::fl::HealthPong,             \
-      ::fl::HubPostBroadcast, ::fl::PluginInstalled, ::fl::StorageRequest, ::fl::StorageReply, \
-      ::fl::HubUserAdded, ::fl::HubInvalidateMember
+      ::fl::HubPostBroadcast, ::fl::PluginInstalled, ::fl::StorageRequest, ::fl::StorageReply,     \
+      ::fl::HubUserAdded, ::fl::HubInvalidateMember, ::fl::WsQueueRequest, ::fl::WsQueueReply
 
 }  // namespace fl

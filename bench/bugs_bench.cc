@@ -34,6 +34,9 @@ std::vector<harness::FaultKind> trigger_kinds(std::string_view bug) {
   if (bug == "no_missed_message_replay") return {};             // clients cut from the proxy: never drawn
   if (bug == "mm_55485") return {K::replica_lag};               // the incident's replica lagging 20 s
   if (bug == "mm_59911") return {K::reorder};                   // the incident's reordering link
+  if (bug == "mm_61904") return {K::partition};                 // the proxy cut from a live server
+  if (bug == "mm_17762") return {};                             // the configuration (an empty cluster name)
+  if (bug == "mm_68543") return {};                             // the admin's operation (revoke every session)
   return {};  // leader_highest_id: none; migration_without_lock, join_across_two_minors, mm_58355: an operation
 }
 

@@ -59,6 +59,8 @@ constexpr CatalogEntry kSteps[] = {
     {"install_plugin", "node|nodes plugin", "install a plugin on that server"},
     {"add_to_channel", "node client channel",
      "an admin's request to that server adds the client's user to a channel (issue 14)"},
+    {"revoke_sessions", "client [node]",
+     "an admin revokes every session of a client (or of everyone: client = \"all\") on that server (default app1)"},
 };
 
 }  // namespace

@@ -138,6 +138,7 @@ OperatorStepKind to_spec(StepKind k) {
     case StepKind::recycle_connections: return OperatorStepKind::recycle_connections;
     case StepKind::install_plugin: return OperatorStepKind::install_plugin;
     case StepKind::add_to_channel: return OperatorStepKind::add_to_channel;
+    case StepKind::revoke_sessions: return OperatorStepKind::revoke_sessions;
   }
   FL_UNREACHABLE();
 }
@@ -186,6 +187,8 @@ ClusterSpec cluster_spec_of(const Scenario& s) {
     spec.bugs.set(*bug);
   }
   spec.allow_unsupported_upgrades = s.cluster.allow_unsupported_upgrades;
+  if (s.cluster.cluster_name)
+    for (ServerSpec& server : spec.servers) server.cluster_name = *s.cluster.cluster_name;
   spec.proxy.health_with_status = s.proxy.health_check == HealthCheck::ping_with_status;
   spec.proxy.health_interval = s.proxy.health_check_interval;
   spec.clients.count = s.clients.count;
@@ -207,6 +210,7 @@ ClusterSpec cluster_spec_of(const Scenario& s) {
     a.plugin = op.plugin;
     a.client = op.client.name;
     a.channel = op.channel;
+    if (op.step == StepKind::revoke_sessions && a.nodes.empty()) a.nodes = {"app1"};
     spec.operator_.actions.push_back(std::move(a));
   }
   FL_ASSERT(spec.servers.size() == s.cluster.app_servers + added);

@@ -66,6 +66,9 @@ struct ClusterConfig {
   std::vector<NameRef> bugs;
   bool allow_unsupported_upgrades = false;
   std::vector<ServerOverride> servers;
+  // ClusterSettings.ClusterName of every server; unset: the model's default.
+  // "" is the misconfiguration of mattermost/mattermost#17762.
+  std::optional<std::string> cluster_name;
 };
 
 // ---- [database] --------------------------------------------------------------
@@ -172,6 +175,7 @@ enum class Runbook : std::uint8_t {
 enum class StepKind : std::uint8_t {
   stop, start, restart, upgrade, proxy_route, config_change, set_datasource, reload_config,
   recycle_connections, install_plugin, add_to_channel,
+  revoke_sessions,  // issue 14 (MM-68543): an admin revokes sessions
 };
 
 // An operator's action: a whole runbook, or one step applied to `nodes` at the
@@ -186,6 +190,7 @@ struct Operation {
   std::optional<Version> version;    // to_version (runbooks), version (upgrade, add_server)
   SourcePos version_pos;
   std::string key, value;            // config_change(_continuous)
+  NameRef client;                    // revoke_sessions: a client's name, or all
   std::vector<NameRef> to;           // proxy_route servers; set_datasource / manual_failover target
   std::string plugin;                // install_plugin
   NameRef client;                    // add_to_channel: the user added

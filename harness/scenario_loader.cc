@@ -411,8 +411,11 @@ class Parser {
   void parse_cluster(const toml::table& t, ClusterConfig& c) {
     check_keys(t,
                {"app_servers", "version", "leader_election", "migration_lock", "migration_time", "bugs",
-                "allow_unsupported_upgrades", "server"},
+                "allow_unsupported_upgrades", "server", "cluster_name"},
                "[cluster]");
+    if (get(t, "cluster_name")) {
+      if (auto v = get_string(t, "cluster_name")) c.cluster_name = *v;
+    }
     if (auto v = get_int(t, "app_servers", 1, kMaxAppServers, &c.app_servers_pos)) c.app_servers = std::uint32_t(*v);
     if (auto v = get_version(t, "version", &c.version_pos)) c.version = *v;
     if (auto v = get_choice(t, "leader_election", {"bully", "db_lease"}, "leader_election"))
@@ -699,6 +702,7 @@ class Parser {
       case StepKind::set_datasource: return {"node", "nodes", "to"};
       case StepKind::install_plugin: return {"node", "nodes", "plugin"};
       case StepKind::add_to_channel: return {"node", "client", "channel"};
+      case StepKind::revoke_sessions: return {"client", "node"};
     }
     FL_UNREACHABLE();
   }
@@ -756,7 +760,13 @@ class Parser {
 
     auto has = [&](std::string_view k) { return std::find(specific.begin(), specific.end(), k) != specific.end(); };
     const std::string full = "[[operations]] " + where;
-    if (has("nodes")) op.nodes = get_targets(t, op.pos, full, true);
+    if (op.step == StepKind::revoke_sessions) {
+      // The admin's server is optional (app1 by default); the client is not.
+      SourcePos p;
+      if (auto v = get_string(t, "node", &p)) op.nodes = {NameRef{*v, p}};
+      if (auto v = get_string(t, "client", &p)) op.client = NameRef{*v, p};
+      else if (!get(t, "client")) missing(t, full, "client", "\"client3\" (or \"all\")");
+    } else if (has("nodes")) op.nodes = get_targets(t, op.pos, full, true);
     else if (has("node")) {
       SourcePos p;
       if (auto v = get_string(t, "node", &p)) op.nodes = {NameRef{*v, p}};
@@ -780,7 +790,7 @@ class Parser {
       if (auto v = get_string(t, "plugin")) op.plugin = *v;
       else if (!get(t, "plugin")) missing(t, full, "plugin", "\"com.example.plugin\"");
     }
-    if (has("client")) {
+    if (has("client") && op.step != StepKind::revoke_sessions) {  // revoke_sessions: read above
       // add_to_channel: the user added, by its client's name (validated later).
       SourcePos p;
       if (auto v = get_string(t, "client", &p)) op.client = NameRef{*v, p};
@@ -1121,6 +1131,19 @@ class Validator {
                                 std::to_string(s_.clients.channels) + ")");
       }
       if (*op.step == StepKind::set_datasource) check_nodes(op.to, NodeClass::db);
+      if (*op.step == StepKind::revoke_sessions && !op.client.name.empty() && op.client.name != "all") {
+        std::vector<std::string> clients;
+        for (std::uint32_t i = 1; i <= s_.clients.count; ++i) clients.push_back("client" + std::to_string(i));
+        if (!contains(clients, op.client.name)) {
+          std::vector<std::string_view> cands(clients.begin(), clients.end());
+          cands.push_back("all");
+          error(op.client.pos, "unknown client " + quote(op.client.name) +
+                                   (numbered_beyond(op.client.name) ? "" : did_you_mean(op.client.name, cands)) +
+                                   "; expected \"all\"" +
+                                   (clients.empty() ? " ([clients] count is 0)"
+                                                    : " or one of client1..client" + std::to_string(clients.size())));
+        }
+      }
     }
   }
 

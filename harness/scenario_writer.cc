@@ -162,6 +162,10 @@ void write_operation(std::string& out, const Operation& op) {
       out += "client = " + str(op.client.name) + "\n";
       out += "channel = " + std::to_string(op.channel) + "\n";
       break;
+    case StepKind::revoke_sessions:
+      if (!op.nodes.empty()) out += "node = " + str(op.nodes.front().name) + "\n";
+      out += "client = " + str(op.client.name) + "\n";
+      break;
   }
 }
 
@@ -195,6 +199,7 @@ std::string write_scenario(const Scenario& s, const WriteOptions& options) {
   out += "migration_time = " + dur(c.migration_time) + "\n";
   out += "bugs = " + names(c.bugs) + "\n";
   out += std::string("allow_unsupported_upgrades = ") + (c.allow_unsupported_upgrades ? "true" : "false") + "\n";
+  if (c.cluster_name) out += "cluster_name = " + str(*c.cluster_name) + "\n";
   for (const auto& o : c.servers) {
     out += "\n[[cluster.server]]\n";
     out += "name = " + str(o.name.name) + "\n";

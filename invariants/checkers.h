@@ -11,6 +11,7 @@ namespace fl::inv {
 std::unique_ptr<Invariant> make_single_leader(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_leader_liveness(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_message_delivery(const ClusterInfo&, const OptionValues&);
+std::unique_ptr<Invariant> make_session_revocation(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_no_lost_writes(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_migration_by_first_starter(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_job_exactly_once(const ClusterInfo&, const OptionValues&);

@@ -34,6 +34,11 @@ constexpr Duration kPluginBound = seconds(60);
 // MODEL.md: service_available's bound is 60 s by default (the last minute of the
 // 2-min settle, after a minute to recover).
 constexpr Duration kServiceBound = seconds(60);
+// session_revocation (issue 14): what was admitted before a revocation reached
+// its server may still complete: a request within the 30-s query timeout
+// (REFERENCE.md, Database routing), a frame already written within the
+// network's delay.
+constexpr Duration kRevocationBound = seconds(30);
 
 std::vector<InvariantSpec> build() {
   return {
@@ -68,6 +73,11 @@ std::vector<InvariantSpec> build() {
        "request failed in the last `bound`",
        true, {{"bound", kServiceBound, "how far back from the end a connected client's requests must all have succeeded"}},
        &make_service_available},
+      {"session_revocation",
+       "a revoked session authenticates nothing (no event, no request, no websocket) from `bound` after the "
+       "revocation reached every serving server",
+       false, {{"bound", kRevocationBound, "after the last serving server applied the revocation"}},
+       &make_session_revocation},
   };
 }
 

@@ -228,6 +228,13 @@ std::vector<NodeId> AppServer::down_peers() const {
   return out;
 }
 
+std::vector<NodeId> AppServer::up_peers() const {
+  std::vector<NodeId> out;
+  for (const auto& [node, peer] : peers_)
+    if (peer.state != PeerState::down) out.push_back(node);
+  return out;
+}
+
 bool AppServer::peer_green(NodeId node) const {
   auto it = peers_.find(node);
   return it != peers_.end() && it->second.status_known && it->second.green;

@@ -36,6 +36,12 @@ void AppServer::reread_spec() {
   const ServerSpec* s = file_->server(name_);
   FL_ASSERT_MSG(s != nullptr, "app server not in its cluster spec");
   spec_ = *s;
+  // mattermost/mattermost#17762: servers with an empty ClusterSettings.ClusterName
+  // never talk to each other; the fix gave the cluster a generic name. The model
+  // applies that default to an empty name; the planted bug mm_17762 keeps it
+  // empty, as the configuration was before the fix.
+  if (spec_.cluster_name.empty() && !file_->bugs.on(Bug::mm_17762))
+    spec_.cluster_name = std::string(k::kDefaultClusterName);
   config_hash_ = spec_.config_hash();
   // Replica routes keep their online flags when the list is unchanged.
   std::vector<ReplicaRoute> routes;
@@ -75,6 +81,7 @@ void AppServer::on_message(Env& env, NodeId from, const Message& message) {
                  [&](const ElectionAnswer& m) { handle_answer(env, from, m); },
                  [&](const Coordinator& m) { handle_coordinator(env, from, m); },
                  [&](const SessionInvalidate& m) { sessions_.erase(m.session); },
+                 [&](const SessionsRevoked& m) { apply_revocation(env, m.revocation, m.client); },
                  [&](const CacheInvalidate&) {},
                  [&](const WalRecord&) {},
                  [&](const WalStatus&) {},
@@ -214,10 +221,7 @@ void AppServer::handle_db(Env& env, const PendingCall& pending, const DbReply& r
     case Call::migration_apply: on_migration_reply(env, static_cast<std::uint32_t>(pending.arg), reply); return;
     case Call::discovery_clean:
       // Clean-up is best effort; registering comes next either way.
-      send_db(env, spec_.datasource,
-              DbDiscoveryRegister{DiscoveryRow{instance_id_, std::string(k::kDiscoveryType), spec_.cluster_name,
-                                               spec_.name, env.self(), spec_.id, k::kGossipPort, {}, {}}},
-              Call::discovery_register, 0);
+      register_discovery(env);
       return;
     case Call::discovery_register:
       if (reply.ok()) env.emit(DiscoveryRowWritten{});
@@ -230,10 +234,7 @@ void AppServer::handle_db(Env& env, const PendingCall& pending, const DbReply& r
         env.emit(DiscoveryRowWritten{});
       } else if (reply.status == DbStatus::conflict) {
         // The row is gone (deleted by a stale clean-up elsewhere): insert it again.
-        send_db(env, spec_.datasource,
-                DbDiscoveryRegister{DiscoveryRow{instance_id_, std::string(k::kDiscoveryType), spec_.cluster_name,
-                                                 spec_.name, env.self(), spec_.id, k::kGossipPort, {}, {}}},
-                Call::discovery_register, 0);
+        register_discovery(env);
       }
       return;
     case Call::discovery_list: on_discovery_list(env, reply); return;
@@ -292,6 +293,10 @@ void AppServer::on_stop(Env& env) {
 void AppServer::on_control(Env& env, const ControlOp& op) {
   if (op.kind != ControlOp::Kind::set_spec) return;
   if (handle_edge_control(env, op)) return;
+  if (op.key == "session.revoke_sessions") {
+    revoke_sessions(env, op);
+    return;
+  }
   // A user logs in on this server / an admin revokes a session (System Console).
   if (op.key == "session.cache" || op.key == "session.revoke") {
     if (phase_ != Phase::serving) return;
@@ -541,6 +546,26 @@ void AppServer::finish_migrations(Env& env) {
 
 // ---- start-up: discovery, then serve --------------------------------------------------------
 
+void AppServer::register_discovery(Env& env) {
+  // The store validates the row before inserting it (ClusterDiscovery.IsValid,
+  // server/public/model/cluster_discovery.go): an empty cluster name is an
+  // error the discovery service only logs. The server goes on serving HTTP
+  // alone; no peer ever lists it and it lists none (mattermost/mattermost#17762).
+  if (spec_.cluster_name.empty()) {
+    env.emit(DiscoveryRowRejected{"empty cluster name"});
+    if (phase_ == Phase::registering) {
+      send_db(env, spec_.datasource,
+              DbDiscoveryList{std::string(k::kDiscoveryType), spec_.cluster_name, k::kDiscoveryStaleAfter},
+              Call::discovery_list, 0);
+    }
+    return;
+  }
+  send_db(env, spec_.datasource,
+          DbDiscoveryRegister{DiscoveryRow{instance_id_, std::string(k::kDiscoveryType), spec_.cluster_name,
+                                           spec_.name, env.self(), spec_.id, k::kGossipPort, {}, {}}},
+          Call::discovery_register, 0);
+}
+
 void AppServer::start_discovery(Env& env) {
   phase_ = Phase::registering;
   // Stale rows are cleaned only at start (REFERENCE.md, Cluster discovery).
@@ -601,6 +626,51 @@ void AppServer::revoke_session(Env& env, std::uint64_t session) {
   broadcast(env, Message{SessionInvalidate{session}}, /*reliable=*/true);
 }
 
+std::uint64_t AppServer::session_revoked_by(std::uint64_t session) const {
+  // A session created after revocation `after` (session = after << 32 | user)
+  // is covered by every later revocation of everyone or of its user.
+  const std::uint64_t after = session >> 32;
+  std::uint64_t by = revoked_all_;
+  if (const auto it = revoked_user_.find(NodeId{static_cast<std::uint32_t>(session & 0xffffffffULL)});
+      it != revoked_user_.end())
+    by = std::max(by, it->second);
+  return after < by ? by : 0;
+}
+
+void AppServer::revoke_sessions(Env& env, const ControlOp& op) {
+  // The admin's request (value "<revocation> all" or "<revocation> <client id>"):
+  // RevokeSessionsFromAllUsers / RevokeAllSessions(user) deletes the session
+  // rows, clears this server's cache and sends the clear to every peer, as a
+  // reliable cluster message (REFERENCE.md, Sessions and caches).
+  if (phase_ != Phase::serving) return;
+  const std::size_t space = op.value.find(' ');
+  FL_ASSERT_MSG(space != std::string::npos, "session.revoke_sessions takes \"<revocation> <client|all>\"");
+  const std::uint64_t revocation = std::strtoull(op.value.c_str(), nullptr, 10);
+  const std::string who = op.value.substr(space + 1);
+  const NodeId client = who == "all" ? kNoNode : NodeId{static_cast<std::uint32_t>(std::strtoul(who.c_str(), nullptr, 10))};
+  FL_ASSERT(revocation > 0);
+  env.emit(SessionRevoked{revocation, client});
+  apply_revocation(env, revocation, client);
+  broadcast(env, Message{SessionsRevoked{revocation, client}}, /*reliable=*/true);
+}
+
+void AppServer::apply_revocation(Env& env, std::uint64_t revocation, NodeId client) {
+  if (!revocations_applied_.insert(revocation).second) return;  // a resent cluster message
+  if (client == kNoNode) revoked_all_ = std::max(revoked_all_, revocation);
+  else revoked_user_[client] = std::max(revoked_user_[client], revocation);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (session_revoked_by(it->first) != 0) it = sessions_.erase(it);
+    else ++it;
+  }
+  // The websockets those sessions authenticated: a per-user revocation has
+  // invalidated them since PLT-4242 (mattermost/mattermost#4551). Revoking
+  // every session cleared the caches only until MM-68543
+  // (mattermost/mattermost#36332): each connection kept its cached session
+  // and went on receiving events. The planted bug mm_68543 is that.
+  std::uint64_t closed = 0;
+  if (!(client == kNoNode && bugs_.on(Bug::mm_68543)) && serving()) closed = handle_edge_revocation(env, revocation);
+  env.emit(SessionRevocationApplied{revocation, client, closed});
+}
 
 void AppServer::describe(StateWriter& out) const {
   static constexpr const char* kPhases[] = {"created",   "connecting",  "checking", "locking", "migrating",

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ class AppServer : public Node {
   // Peers this server believes down (for tests and the status page).
   std::vector<NodeId> down_peers() const;
   bool peer_green(NodeId peer) const;
+  // Peers not believed down, in node order (cluster requests go to them).
+  std::vector<NodeId> up_peers() const;
+  const BugSet& bugs() const { return bugs_; }
   // A write (or a read-after-write read): to the primary through the DataSource.
   // The reply arrives at handle_edge_db_reply with the returned id.
   RequestId db_write(Env& env, DbOp op);
@@ -82,6 +86,9 @@ class AppServer : public Node {
   bool session_cached(Env& env, std::uint64_t session) const;
   void revoke_session(Env& env, std::uint64_t session);
   std::vector<std::uint64_t> cached_sessions() const;  // for tests (ttl not applied)
+  // Revocations that reached this server (docs/model.md, Sessions): 0 when
+  // `session` is still valid here, else the number of the revocation covering it.
+  std::uint64_t session_revoked_by(std::uint64_t session) const;
 
   // Timer kinds at or above this value belong to the edge.
   static constexpr std::uint32_t kEdgeTimerBase = 1000;
@@ -103,6 +110,9 @@ class AppServer : public Node {
   void handle_edge_send_failed(Env& env, NodeId to, const Message& message);
   // A ChannelMembers row this server wrote is committed (issue 14).
   void member_added(Env& env, NodeId user, std::uint32_t channel);
+  // A revocation reached this server: close the websockets of the sessions it
+  // covers (session_revoked_by); returns how many were closed.
+  std::uint64_t handle_edge_revocation(Env& env, std::uint64_t revocation);
 
  private:
   enum class Phase : std::uint8_t { created, connecting, checking, locking, migrating, registering, serving, refused, stopped };
@@ -185,6 +195,8 @@ class AppServer : public Node {
   void on_migration_reply(Env& env, std::uint32_t schema, const DbReply& reply);
   void finish_migrations(Env& env);
   void start_discovery(Env& env);
+  // Inserts this process's discovery row (unless its cluster name is invalid).
+  void register_discovery(Env& env);
   void on_discovery_list(Env& env, const DbReply& reply);
   void become_serving(Env& env);
   void refuse(Env& env, std::string reason);
@@ -291,6 +303,13 @@ class AppServer : public Node {
 
   // sessions: id -> local time cached
   std::map<std::uint64_t, Time> sessions_;
+  // revocations applied here: every session created before revoked_all_, and
+  // each user's created before revoked_user_[user], are revoked.
+  void revoke_sessions(Env& env, const ControlOp& op);
+  void apply_revocation(Env& env, std::uint64_t revocation, NodeId client);
+  std::uint64_t revoked_all_ = 0;
+  std::map<NodeId, std::uint64_t> revoked_user_;
+  std::set<std::uint64_t> revocations_applied_;
 
   std::unique_ptr<EdgeState, EdgeStateDeleter> edge_;
 };

@@ -44,6 +44,17 @@ class EdgeHost final : public HubHost {
     const DbOp op = DbChannelMembersOf{user.value};
     members[from_primary ? server_.db_write(env, op) : server_.db_read(env, op)] = token;
   }
+  std::uint64_t session_revoked_by(std::uint64_t session) const override {
+    return server_.session_revoked_by(session);
+  }
+  std::vector<NodeId> queue_peers() const override {
+    // MM-61904 (mattermost/mattermost#29489): from kWsQueueFetchSince on, a
+    // reconnect this server does not hold is looked up on the other servers;
+    // older servers (and the planted bug mm_61904) start afresh.
+    if (server_.spec().version < k::kWsQueueFetchSince || server_.bugs().on(Bug::mm_61904)) return {};
+    return server_.up_peers();
+  }
+  void send_peer(Env& env, NodeId peer, const Message& message) override { env.send(peer, message); }
 
   std::map<RequestId, std::uint64_t> writes, reads, members;
 
@@ -260,6 +271,14 @@ void AppServer::handle_edge_message(Env& env, NodeId from, const Message& messag
     if (up) e.hub.invalidate_member(m->user);
     return;
   }
+  if (const auto* m = message.get<WsQueueRequest>()) {
+    if (up) e.hub.on_queue_request(env, from, *m);
+    return;
+  }
+  if (const auto* m = message.get<WsQueueReply>()) {
+    if (up) e.hub.on_queue_reply(env, from, *m);
+    return;
+  }
   if (const auto* m = message.get<PluginInstalled>()) {
     // Another server installed it: load it from the shared store.
     if (!up || e.plugins.count(m->plugin) || file_->storage.node == kNoNode) return;
@@ -368,6 +387,11 @@ void AppServer::member_added(Env& env, NodeId user, std::uint32_t channel) {
   if (cluster_invalidation) broadcast(env, Message{HubInvalidateMember{user}}, true);
   broadcast(env, Message{HubUserAdded{user, channel, false, false}}, false);
   e.hub.publish_user_added(env, user, channel);
+}
+
+std::uint64_t AppServer::handle_edge_revocation(Env& env, std::uint64_t revocation) {
+  if (!edge_) return 0;
+  return edge_->hub.close_revoked(env, revocation);
 }
 
 void AppServer::handle_edge_send_failed(Env& env, NodeId to, const Message& message) {

@@ -35,6 +35,13 @@ const std::array<BugInfo, kBugCount>& bug_catalogue() {
       {Bug::mm_59911, "mm_59911",
        "MM-59911 (mattermost#27846): the cache invalidation and the channel-scoped user_added event travel "
        "as separate cluster messages: the event can reach a node first and be filtered out"},
+      {Bug::mm_17762, "mm_17762",
+       "mattermost/mattermost#17762: an empty cluster name gets no default; the discovery row is rejected and the "
+       "servers never find each other"},
+      {Bug::mm_61904, "mm_61904",
+       "MM-61904: a websocket reconnecting to another server is looked up there only, not on the other servers"},
+      {Bug::mm_68543, "mm_68543",
+       "MM-68543: revoking every session clears the session caches but leaves websocket connections authenticated"},
   }};
   return kCatalogue;
 }

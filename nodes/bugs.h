@@ -26,10 +26,14 @@ enum class Bug : unsigned {
   ack_before_commit,
   proxy_ignores_health,
   sequence_reset_without_hello,
-  // Real incidents (issue 14), each the pre-fix behaviour of its ticket.
-  mm_55485,  // user_added to the channel's members, membership read from a replica
-  mm_58355,  // the membership-cache invalidation of websockets is local only
-  mm_59911,  // the invalidation and the user_added event travel separately
+  // Real incidents of the public tracker (issue 14): the pre-fix behaviour,
+  // named for its ticket (docs/model.md, Incidents).
+  mm_55485,  // MM-55485: user_added to the channel's members, membership read from a replica
+  mm_58355,  // MM-58355: the membership-cache invalidation of websockets is local only
+  mm_59911,  // MM-59911: the invalidation and the user_added event travel separately
+  mm_17762,  // mattermost/mattermost#17762: an empty cluster name, no default
+  mm_61904,  // MM-61904: a reconnect to another server does not ask the others for its queue
+  mm_68543,  // MM-68543: a global session revocation leaves websockets authenticated
   count_,
 };
 

@@ -55,7 +55,7 @@ void Client::on_start(Env& env) {
 void Client::connect(Env& env) {
   FL_ASSERT(ws_ == WsState::closed);
   ws_ = WsState::connecting;
-  env.send(proxy_, Message{WsConnect{env.self(), conn_id_, next_seq_, mask_}});
+  env.send(proxy_, Message{WsConnect{env.self(), conn_id_, next_seq_, mask_, session(env)}});
   connect_timer_ = env.after(k::kClientRequestTimeout, TimerTag{kConnectTimeout, 0});
 }
 
@@ -146,13 +146,14 @@ void Client::send_request(Env& env, ApiRequest request, Want want) {
   request.client = env.self();
   request.req = ++next_req_;
   request.page_version = page_version_.value_or(Version{});
+  request.session = session(env);
   const TimerId timeout = env.after(k::kClientRequestTimeout, TimerTag{kRequestTimeout, request.req});
   outstanding_[request.req] = Outstanding{want, timeout};
   env.send(proxy_, Message{request});
 }
 
 void Client::send_next_post(Env& env) {
-  if (post_in_flight_ || post_retry_armed_ || pending_.empty()) return;
+  if (logged_out_ || post_in_flight_ || post_retry_armed_ || pending_.empty()) return;
   const PostEvent& post = pending_.front();
   ++attempt_;
   env.emit(PostSent{post.id, post.channel, attempt_});
@@ -164,7 +165,7 @@ void Client::send_next_post(Env& env) {
 }
 
 void Client::send_resync(Env& env) {
-  if (resync_in_flight_ || resync_retry_armed_) return;
+  if (logged_out_ || resync_in_flight_ || resync_retry_armed_) return;
   resync_wanted_ = false;
   env.emit(ClientResync{newest_post_});
   ApiRequest request;
@@ -217,6 +218,14 @@ void Client::handle_response(Env& env, const ApiResponse& response) {
   const Want want = it->second.want;
   env.cancel(it->second.timeout);
   outstanding_.erase(it);
+  if (response.status == ApiStatus::unauthorized) {
+    // 401: the session is gone. Not a failure of the cluster: the web app
+    // logs out (and the user logs in again).
+    (want == Want::post ? post_in_flight_ : resync_in_flight_) = false;
+    if (want == Want::resync) resync_wanted_ = true;
+    log_out(env, response.revocation);
+    return;
+  }
   if (response.status != ApiStatus::ok) {
     request_failed(env, want, api_status_name(response.status), response.status == ApiStatus::unsupported);
     return;
@@ -265,6 +274,10 @@ void Client::on_message(Env& env, NodeId from, const Message& message) {
     return;
   }
   if (const auto* m = message.get<WsClose>()) {
+    if (m->reason == WsCloseReason::unauthorized) {
+      log_out(env, m->revocation);
+      return;
+    }
     disconnected(env, ws_close_reason_name(m->reason));
     return;
   }
@@ -295,7 +308,10 @@ void Client::on_timer(Env& env, TimerId id, TimerTag tag) {
   switch (tag.kind) {
     case kReconnect:
       reconnect_timer_.reset();
-      if (ws_ == WsState::closed) connect(env);
+      if (ws_ == WsState::closed && !logged_out_) connect(env);
+      return;
+    case kRelogin:
+      log_in(env);
       return;
     case kConnectTimeout:
       connect_timer_.reset();
@@ -306,6 +322,10 @@ void Client::on_timer(Env& env, TimerId id, TimerTag tag) {
       return;
     case kPostTick: {
       if (env.now() >= post_until_) return;
+      if (logged_out_) {  // a logged-out user writes nothing
+        schedule_post(env);
+        return;
+      }
       const std::uint32_t n = ++posts_made_;
       PostEvent post;
       post.id = (std::uint64_t{index_} << 32) | n;
@@ -342,6 +362,43 @@ void Client::on_timer(Env& env, TimerId id, TimerTag tag) {
   }
 }
 
+// ---- sessions ---------------------------------------------------------------------
+
+void Client::log_out(Env& env, std::uint64_t revocation) {
+  if (logged_out_) return;
+  // The web app on a 401: the user is sent to the login page. Its websocket
+  // closes; nothing is requested until the user logs in again.
+  logged_out_ = true;
+  logout_revocation_ = revocation;
+  env.emit(ClientLoggedOut{revocation});
+  if (ws_ != WsState::closed) {
+    env.send(proxy_, Message{WsClose{env.self(), WsCloseReason::client_closed}});
+    ws_ = WsState::closed;
+    server_ = kNoNode;
+    if (connect_timer_) env.cancel(*connect_timer_), connect_timer_.reset();
+    env.emit(ClientDisconnected{"logged_out"});
+  }
+  if (reconnect_timer_) env.cancel(*reconnect_timer_), reconnect_timer_.reset();
+  for (const auto& [req, o] : outstanding_) env.cancel(o.timeout);
+  outstanding_.clear();
+  post_in_flight_ = resync_in_flight_ = false;
+  env.after(k::kClientReloginDelay, TimerTag{kRelogin, 0});
+}
+
+void Client::log_in(Env& env) {
+  FL_ASSERT(logged_out_);
+  // A new session, created after the revocation that ended the last one; a
+  // fresh page: a new websocket whose hello makes the client resynchronise.
+  logged_out_ = false;
+  after_ = std::max(after_, logout_revocation_);
+  env.emit(ClientLoggedIn{session(env), after_});
+  conn_id_ = 0;
+  next_seq_ = 0;
+  fail_count_ = 0;
+  page_version_.reset();
+  connect(env);
+  send_next_post(env);
+}
 
 void Client::describe(StateWriter& out) const {
   static constexpr const char* kWs[] = {"closed", "connecting", "open"};

@@ -64,7 +64,7 @@ class Client : public Node {
   std::size_t delivered() const { return delivered_.size(); }
 
  private:
-  enum TimerKind : std::uint32_t { kReconnect = 1, kPostTick, kRequestTimeout, kRetry, kPing, kConnectTimeout };
+  enum TimerKind : std::uint32_t { kReconnect = 1, kPostTick, kRequestTimeout, kRetry, kPing, kConnectTimeout, kRelogin };
   enum class WsState : std::uint8_t { closed, connecting, open };
   enum class Want : std::uint8_t { post, resync };
 
@@ -83,6 +83,10 @@ class Client : public Node {
   void flush_held(Env& env);
   void handle_event(Env& env, const WsEvent& event);
   void handle_response(Env& env, const ApiResponse& response);
+  // Sessions (docs/model.md, Sessions): the cookie, and what a 401 does.
+  std::uint64_t session(const Env& env) const { return after_ << 32 | env.self().value; }
+  void log_out(Env& env, std::uint64_t revocation);
+  void log_in(Env& env);
 
   std::shared_ptr<const ClusterSpec> file_;
   std::uint32_t index_ = 0;
@@ -128,6 +132,11 @@ class Client : public Node {
   // channels, not only those since newest_at_.
   bool load_all_ = false;
   bool load_all_in_flight_ = false;  // the resync in flight asks for every post
+
+  // session: created after revocation after_ (0: the session it started with)
+  std::uint64_t after_ = 0;
+  bool logged_out_ = false;
+  std::uint64_t logout_revocation_ = 0;
 };
 
 }  // namespace fl

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/time.h"
+#include "base/version.h"
 
 namespace fl::k {
 
@@ -33,6 +34,10 @@ inline constexpr std::string_view kDiscoveryType = "mattermost_app";
 inline constexpr std::uint16_t kGossipPort = 8074;            // seed
 inline constexpr Duration kDiscoveryRefreshInterval = seconds(60);
 inline constexpr Duration kDiscoveryStaleAfter = minutes(30);
+// The name an empty ClusterSettings.ClusterName gets (mattermost/mattermost#17762
+// gave the local HA cluster "a generic name"; the name itself is an assumption:
+// any non-empty name shared by the servers works).
+inline constexpr std::string_view kDefaultClusterName = "mattermost_cluster";
 
 // ---- gossip and the 15-second rule (seed: "Server is down") ----
 inline constexpr Duration kGossipRetryInterval = seconds(15);  // the second attempt
@@ -107,6 +112,11 @@ inline constexpr Duration kWsReconnectMax = minutes(5);        // MAX_WEBSOCKET_
 inline constexpr std::size_t kWsSendQueueSize = 256;           // per connection
 inline constexpr std::size_t kWsReplayBufferSize = 128;        // the "dead queue"
 inline constexpr Duration kWsInactiveReap = minutes(5);        // from the last activity
+// MM-61904 (mattermost/mattermost#29489, merged January 2025): from this version
+// on, a server asks the others for the queues of a connection it does not hold.
+// An assumption: 10.6 is the first minor released wholly after the merge (it
+// may have shipped in 10.5). The request waits kGossipRequestTimeout.
+inline constexpr Version kWsQueueFetchSince{10, 6, 0};
 // The keep-alive period. REFERENCE.md gives the server's ping as 60 s; the model
 // sends it from the client through the proxy, which is how a client whose proxy
 // forgot it (a proxy restart) learns that its websocket is gone.
@@ -124,6 +134,9 @@ inline constexpr Duration kWsPongTimeout = seconds(100);
 inline constexpr Duration kClientRequestTimeout = seconds(30);
 // model: a failed post is retried (the web app's "retry" on a failed post) after this.
 inline constexpr Duration kPostRetryWait = seconds(5);
+// A user logged out by a revoked session logs in again after this long (an
+// assumption: a person typing a password; issue 14, MM-68543).
+inline constexpr Duration kClientReloginDelay = seconds(10);
 // model: after this many requests failing in a row as "unsupported", the user
 // reloads the page (the seed: "Messages do not post until after reloading").
 inline constexpr std::uint32_t kReloadAfterFailures = 3;

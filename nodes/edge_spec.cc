@@ -35,6 +35,7 @@ const char* operator_step_name(OperatorStepKind step) {
     case OperatorStepKind::recycle_connections: return "recycle_connections";
     case OperatorStepKind::install_plugin: return "install_plugin";
     case OperatorStepKind::add_to_channel: return "add_to_channel";
+    case OperatorStepKind::revoke_sessions: return "revoke_sessions";
   }
   FL_UNREACHABLE();
 }

@@ -61,6 +61,7 @@ enum class OperatorRunbook : std::uint8_t {
 enum class OperatorStepKind : std::uint8_t {
   none, stop, start, restart, upgrade, proxy_route, config_change, set_datasource, reload_config,
   recycle_connections, install_plugin, add_to_channel,
+  revoke_sessions,  // issue 14: on nodes.front(), of `client` (all: everyone)
 };
 const char* operator_runbook_name(OperatorRunbook runbook);
 const char* operator_step_name(OperatorStepKind step);
@@ -74,7 +75,7 @@ struct OperatorAction {
   std::string key, value;               // config changes
   std::vector<std::string> to;          // proxy_route servers; set_datasource / manual_failover target
   std::string plugin;
-  std::string client;                   // add_to_channel: the user added (a client's name)
+  std::string client;                   // add_to_channel: the user added; revoke_sessions: a client's name, or all
   std::uint32_t channel = 0;            // add_to_channel
 };
 

@@ -175,6 +175,19 @@ void Operator::begin(Env& env, std::size_t index) {
           s.step(label, n + " " + a.client + " " + std::to_string(a.channel));
           s.control(n, {ControlOp::Kind::set_spec, "channel.add", a.client + ":" + std::to_string(a.channel)});
           break;
+        case OperatorStepKind::revoke_sessions: {
+          // System Console > Users > Revoke Sessions (one user), or Revoke All
+          // Sessions: the admin's request lands on server n. The operator
+          // numbers its revocations; a session created after revocation r
+          // carries r (docs/model.md, Sessions).
+          const std::uint64_t r = ++revocations_;
+          const NodeId client = a.client == "all" ? kNoNode : file_->node_id(a.client);
+          FL_ASSERT_MSG(a.client == "all" || client != kNoNode, "the loader validates client names");
+          s.step(label, n + " " + a.client);
+          s.control(n, {ControlOp::Kind::set_spec, "session.revoke_sessions",
+                        std::to_string(r) + " " + (client == kNoNode ? std::string("all") : std::to_string(client.value))});
+          break;
+        }
         case OperatorStepKind::proxy_route:
         case OperatorStepKind::none:
           break;

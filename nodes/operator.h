@@ -77,6 +77,7 @@ class Operator : public Node {
   std::map<std::uint64_t, Program> programs_;
   std::uint64_t next_program_ = 0;
   std::uint64_t next_ping_ = 0;
+  std::uint64_t revocations_ = 0;  // session revocations ordered so far (revoke_sessions)
 };
 
 }  // namespace fl

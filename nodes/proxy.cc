@@ -133,10 +133,10 @@ void Proxy::lose_upstream(Env& env, NodeId server) {
   for (const NodeId c : clients) close_client(env, c, WsCloseReason::upstream_lost);
 }
 
-void Proxy::close_client(Env& env, NodeId client, WsCloseReason reason) {
+void Proxy::close_client(Env& env, NodeId client, WsCloseReason reason, std::uint64_t revocation) {
   websocket_.erase(client);
   connecting_.erase(client);
-  env.send(client, Message{WsClose{client, reason}});
+  env.send(client, Message{WsClose{client, reason, revocation}});
 }
 
 void Proxy::route_connect(Env& env, PendingWs pending) {
@@ -250,7 +250,8 @@ void Proxy::on_message(Env& env, NodeId from, const Message& message) {
         return;
       }
     }
-    close_client(env, m->client, m->reason == WsCloseReason::refused ? WsCloseReason::upstream_lost : m->reason);
+    close_client(env, m->client, m->reason == WsCloseReason::refused ? WsCloseReason::upstream_lost : m->reason,
+                 m->revocation);
     return;
   }
   if (const auto* m = message.get<ApiResponse>()) {

@@ -77,7 +77,7 @@ class Proxy : public Node {
   void route_api(Env& env, PendingApi pending);
   // The server side of every websocket on `server` is gone: close the clients'.
   void lose_upstream(Env& env, NodeId server);
-  void close_client(Env& env, NodeId client, WsCloseReason reason);
+  void close_client(Env& env, NodeId client, WsCloseReason reason, std::uint64_t revocation = 0);
   void set_upstream(Env& env, std::vector<NodeId> servers);
 
   std::shared_ptr<const ClusterSpec> file_;

@@ -48,6 +48,7 @@ WsHub::Conn& WsHub::open_new(Env& env, NodeId from, const WsConnect& connect, st
   conn.id = id;
   conn.client = connect.client;
   conn.via = from;
+  conn.session = connect.session;
   set_mask(conn, connect.channel_mask);
   conn.connected = true;
   conn.last_activity = env.now();
@@ -66,12 +67,15 @@ WsHub::Conn& WsHub::open_new(Env& env, NodeId from, const WsConnect& connect, st
 
 void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
   FL_ASSERT(connect.client != kNoNode);
+  if (!transfers_.empty()) drop_transfers(env, connect.client);  // a newer connect wins
+  if (refuse_revoked(env, from, connect)) return;
   // A client has one websocket: an older connection of it is superseded.
   const auto old = by_client_.find(connect.client);
   if (old != by_client_.end() && old->second != connect.conn_id) erase(old->second);
 
   const auto known = connect.conn_id == 0 ? conns_.end() : conns_.find(connect.conn_id);
   if (known == conns_.end() || known->second.client != connect.client) {
+    if (connect.conn_id != 0 && fetch_queue(env, from, connect)) return;  // MM-61904: ask the others
     if (connect.conn_id != 0 && bugs_.on(Bug::sequence_reset_without_hello) &&
         conns_.count(connect.conn_id) == 0) {
       // Planted: the client's id is taken over and the sequence restarts at 0,
@@ -85,6 +89,7 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
 
   Conn& conn = known->second;
   conn.via = from;
+  conn.session = connect.session;
   set_mask(conn, connect.channel_mask | conn.added_mask);
   conn.connected = true;
   conn.last_activity = env.now();
@@ -165,6 +170,10 @@ void WsHub::on_send_failed(Env& env, NodeId to, const Message& message) {
 }
 
 void WsHub::on_reaper(Env& env, std::uint64_t arg) {
+  if (arg >= kTransferTimerBase) {  // a queue request nobody (or not everybody) answered
+    finish_transfer(env, arg - kTransferTimerBase, /*answered=*/false);
+    return;
+  }
   if (arg == 1) {
     // The pong timeout: a connected client heard from more than 100 s ago is
     // gone (frozen, cut off, or its path broke silently). Close it: its events
@@ -251,6 +260,7 @@ void WsHub::deliver(Env& env, const PostEvent& post) {
     event.post = post;
     route_to_unsure(env, post.channel, event);
   }
+  if (!transfers_.empty()) hold_for_transfers(post);
 }
 
 void WsHub::on_broadcast(Env& env, const HubPostBroadcast& broadcast) { deliver(env, broadcast.post); }
@@ -260,6 +270,7 @@ void WsHub::answer(Env& env, NodeId via, const ApiRequest& request, ApiStatus st
 }
 
 void WsHub::on_api(Env& env, NodeId from, const ApiRequest& request) {
+  if (refuse_revoked(env, from, request)) return;
   // The seed's "Messages do not post until after reloading": a page from a
   // newer minor version sends requests this server cannot handle.
   if (request.page_version.schema() > host_.version().schema()) {

@@ -26,6 +26,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
+#include <vector>
 
 #include "base/env.h"
 #include "nodes/bugs.h"
@@ -45,6 +47,21 @@ class HubHost {
   // The channels `user` was added to (ChannelMembers), from the primary or a
   // replica; answer: WsHub::memberships_read(token, ...). Issue 14.
   virtual void read_memberships(Env& env, std::uint64_t token, NodeId user, bool from_primary) = 0;
+  // Sessions (nodes/ws_sessions.cc): 0 when the session is valid on this
+  // server, else the revocation that covers it. A host that knows of no
+  // revocation (unit tests) accepts every session.
+  virtual std::uint64_t session_revoked_by(std::uint64_t session) const {
+    (void)session;
+    return 0;
+  }
+  // Reliable websockets across servers (nodes/ws_queues.cc, MM-61904): the
+  // servers to ask for a reconnecting connection's queues (the peers believed
+  // up), none when this server does not ask (an older version, unit tests).
+  virtual std::vector<NodeId> queue_peers() const { return {}; }
+  // A cluster request to one peer (best effort: no retry).
+  virtual void send_peer(Env& env, NodeId peer, const Message& message) {
+    (void)env, (void)peer, (void)message;
+  }
 };
 
 class WsHub {
@@ -68,6 +85,15 @@ class WsHub {
   void on_reaper(Env& env, std::uint64_t arg = 0);
   // A graceful stop: every connected websocket is closed (its client reconnects).
   void close_all(Env& env);
+  // nodes/ws_sessions.cc: a revocation reached this server. Every connection
+  // whose session it covers is closed as unauthorized and forgotten (the web
+  // app logs out); returns how many.
+  std::uint64_t close_revoked(Env& env, std::uint64_t revocation);
+  // nodes/ws_queues.cc (MM-61904): another server asks for a connection's
+  // queues / answers our request; timer arg >= kTransferTimerBase: no answer.
+  void on_queue_request(Env& env, NodeId from, const WsQueueRequest& request);
+  void on_queue_reply(Env& env, NodeId from, const WsQueueReply& reply);
+  std::size_t transfers_pending() const { return transfers_.size(); }
 
   // ---- answers from the host ----
   void post_written(Env& env, std::uint64_t token, bool ok);
@@ -103,6 +129,7 @@ class WsHub {
     bool invalidated_again = false;  // during the reload: its answer may be stale
     std::uint64_t added_mask = 0;    // channels learned from ChannelMembers rows
     std::deque<WsEvent> held;
+    std::uint64_t session = 0;   // the session that authenticated it (WsConnect)
   };
   const Conn* conn_of(NodeId client) const;
   std::size_t connections() const { return conns_.size(); }
@@ -131,6 +158,17 @@ class WsHub {
   // A channel event for the connections whose membership cache is invalid:
   // held until their reload answers (ws_membership.cc).
   void route_to_unsure(Env& env, std::uint32_t channel, const WsEvent& event);
+  // nodes/ws_sessions.cc: refuses (401) a request or an upgrade whose session
+  // is revoked here; true when it did.
+  bool refuse_revoked(Env& env, NodeId from, const WsConnect& connect);
+  bool refuse_revoked(Env& env, NodeId from, const ApiRequest& request);
+  // nodes/ws_queues.cc: a client reconnecting with a connection id this hub
+  // does not hold: ask the peers (true: asked, the connect waits for them).
+  bool fetch_queue(Env& env, NodeId from, const WsConnect& connect);
+  void finish_transfer(Env& env, std::uint64_t token, bool answered);
+  void drop_transfers(Env& env, NodeId client);
+  void hold_for_transfers(const PostEvent& post);
+  static constexpr std::uint64_t kTransferTimerBase = 2;
 
   HubHost& host_;
   BugSet bugs_;
@@ -150,6 +188,18 @@ class WsHub {
   std::map<std::uint64_t, Conn*> unsure_;
   std::map<std::uint64_t, std::uint64_t> member_reads_;
   std::uint64_t next_member_token_ = 0;
+  // Reconnects waiting for the peers' answers (nodes/ws_queues.cc).
+  struct Transfer {
+    NodeId via{kNoNode};
+    WsConnect connect;
+    std::set<NodeId> waiting;          // peers not answered yet
+    NodeId from{kNoNode};              // the peer whose queues are taken
+    WsQueueReply found;
+    std::vector<PostEvent> held;       // posted here meanwhile, for its channels
+    TimerId timer{};
+  };
+  std::map<std::uint64_t, Transfer> transfers_;  // by token
+  std::uint64_t next_transfer_ = 0;
 };
 
 }  // namespace fl

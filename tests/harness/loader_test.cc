@@ -475,5 +475,38 @@ TEST(Loader, NodeNamesInDeclarationOrder) {
   EXPECT_EQ(node_names(s), (std::vector<std::string>{"app1", "app2", "db-primary", "db-replica1", "proxy", "storage", "client1", "client2"}));
 }
 
+
+// Issue 14: the revoke_sessions step and [cluster] cluster_name.
+TEST(Loader, RevokeSessionsStepAndClusterName) {
+  const std::string base = "duration = \"5m\"\n[cluster]\napp_servers = 3\n[clients]\ncount = 4\n";
+  LoadResult ok = parse_scenario(base + "[[operations]]\nat = \"2m\"\nstep = \"revoke_sessions\"\nclient = \"all\"\n"
+                                        "[[operations]]\nat = \"3m\"\nstep = \"revoke_sessions\"\nclient = \"client3\"\n"
+                                        "node = \"app2\"\n",
+                                 kFile);
+  ASSERT_TRUE(ok.ok()) << (ok.errors.empty() ? "" : ok.errors.front().str());
+  ASSERT_EQ(ok.scenario->operations.size(), 2u);
+  EXPECT_EQ(ok.scenario->operations[0].client.name, "all");
+  EXPECT_TRUE(ok.scenario->operations[0].nodes.empty());  // app1 by default
+  EXPECT_EQ(ok.scenario->operations[1].nodes.front().name, "app2");
+  EXPECT_FALSE(ok.scenario->cluster.cluster_name.has_value());
+
+  expect_error(base + "[[operations]]\nat = \"2m\"\nstep = \"revoke_sessions\"\n", "[[operations]]",
+               {"client", "\"client3\" (or \"all\")"});
+  expect_error(base + "[[operations]]\nat = \"2m\"\nstep = \"revoke_sessions\"\nclient = \"client9\"\n",
+               "\"client9\"", {"unknown client \"client9\"", "client1..client4"});
+  expect_error(base + "[[operations]]\nat = \"2m\"\nstep = \"revoke_sessions\"\nclient = \"al\"\n", "\"al\"",
+               {"unknown client \"al\"", "did you mean \"all\"?"});
+  expect_error(base + "[[operations]]\nat = \"2m\"\nstep = \"revoke_sessions\"\nclient = \"all\"\nnode = \"app7\"\n",
+               "\"app7\"", {"unknown app server \"app7\""});
+  expect_error(base + "[[operations]]\nat = \"2m\"\nstep = \"revoke_sessions\"\nclient = \"all\"\nplugin = \"x\"\n",
+               "plugin", {"\"plugin\" does not apply"});
+
+  LoadResult named = parse_scenario("duration = \"5m\"\n[cluster]\ncluster_name = \"\"\n", kFile);
+  ASSERT_TRUE(named.ok());
+  ASSERT_TRUE(named.scenario->cluster.cluster_name.has_value());
+  EXPECT_EQ(*named.scenario->cluster.cluster_name, "");
+  expect_error("duration = \"5m\"\n[cluster]\ncluster_name = 3\n", "3\n", {"cluster_name is an integer (3)"});
+}
+
 }  // namespace
 }  // namespace fl::harness

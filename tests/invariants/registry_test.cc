@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/suggest.h"
 #include "invariants/registry.h"
 #include "invariants/truth.h"
@@ -33,7 +35,11 @@ TEST(Registry, EveryModelInvariantIsThereOnceWithASummary) {
       "single_leader", "leader_liveness", "message_delivery", "no_lost_writes", "migration_by_first_starter",
       "job_exactly_once", "job_progress", "version_skew", "status_accuracy", "health_routing", "plugin_convergence",
       "service_available"};
-  EXPECT_EQ(invariant_names(), expected);
+  // MODEL.md's twelve first, in its order; the invariants of later issues follow.
+  const std::vector<std::string> names = invariant_names();
+  ASSERT_GE(names.size(), expected.size());
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + expected.size()), expected);
+  EXPECT_NE(std::find(names.begin(), names.end(), "session_revocation"), names.end());
   Hist h;
   for (const auto& spec : invariant_specs()) {
     EXPECT_FALSE(spec.summary.empty()) << spec.name;
@@ -41,7 +47,7 @@ TEST(Registry, EveryModelInvariantIsThereOnceWithASummary) {
     ASSERT_TRUE(c) << spec.name;
     EXPECT_EQ(c->name(), spec.name);
   }
-  EXPECT_EQ(make_all(h.info).size(), expected.size());
+  EXPECT_EQ(make_all(h.info).size(), names.size());
 }
 
 TEST(Registry, UserErrorsAreMessagesWithSuggestions) {

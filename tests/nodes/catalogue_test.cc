@@ -25,6 +25,12 @@ TEST(Bugs, CatalogueHasTheTenNamesOfModelMdEachParsingBack) {
     EXPECT_EQ(bug_name(*bug), expected[i]);
     EXPECT_FALSE(bug_catalogue()[i].description.empty());
   }
+  for (const char* incident : {"mm_17762", "mm_61904", "mm_68543"}) {
+    const auto bug = parse_bug(incident);
+    ASSERT_TRUE(bug.has_value()) << incident;
+    EXPECT_GE(static_cast<std::size_t>(*bug), std::size(expected)) << incident;
+    EXPECT_EQ(bug_name(*bug), incident);
+  }
   EXPECT_FALSE(parse_bug("leader_lowest_id").has_value());
   EXPECT_FALSE(parse_bug("").has_value());
 }
