@@ -470,6 +470,12 @@ int command_fuzz(const FuzzFlags& flags, const std::string& command, std::ostrea
   }
   const std::uint64_t failed = summary.failures.size();
   const double rate = summary.wall_seconds > 0 ? double(summary.seeds_run) / summary.wall_seconds : 0;
+  if (!flags.out_dir.empty()) {  // the shard's summary, for faultline merge
+    if (const std::string e = write_fuzz_summary(flags.out_dir, *scenario, o, summary); !e.empty()) {
+      err << "faultline fuzz: " << e << "\n";
+      return kExitInternal;
+    }
+  }
   out << "fuzz: " << summary.seeds_run << " seeds, " << failed << " failed, " << std::fixed << std::setprecision(1)
       << rate << " seeds/s\n";
   err << "faultline: " << (summary.seeds_run - failed) << " passed, " << failed << " failed\n";
@@ -596,6 +602,17 @@ int command_merge(const MergeFlags& flags, std::ostream& out, std::ostream& err)
     if (run.report.outcome != reports::Outcome::pass)
       out << reports::outcome_name(run.report.outcome) << " " << run.report.scenario_path << " seed=" << run.report.seed
           << " -> " << run.folder << "\n";
+  }
+  for (const auto& c : m.campaigns) {
+    out << "fuzz " << c.scenario << (c.guided ? " (guided)" : "") << ": shards " << c.shards.size() << "/"
+        << c.shard_count << ", " << c.seeds_run << " seeds, " << c.failures << " failed, " << std::fixed
+        << std::setprecision(1) << c.seeds_per_s << " seeds/s";
+    if (!c.shards_missing.empty()) {
+      out << ", missing shards";
+      for (std::size_t i = 0; i < c.shards_missing.size() && i < 10; ++i) out << (i ? "," : " ") << c.shards_missing[i];
+      if (c.shards_missing.size() > 10) out << ",...";
+    }
+    out << "\n";
   }
   out << "merge: " << m.runs.size() << " runs from " << flags.dirs.size() << " folders (" << passed << " passed, "
       << failed << " failed, " << errors << " errors" << (m.duplicates ? ", " + std::to_string(m.duplicates) + " duplicates" : "")
