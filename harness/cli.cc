@@ -350,6 +350,9 @@ struct FuzzFlags {
   bool no_shrink = false;
   double shrink_budget = 30;
   bool quiet = false;
+  // fuzz --guided was measured (faultline-bench bugs, guided column) and not
+  // kept: it found no planted bug sooner than plain swarm (docs/fuzzing.md).
+  // FuzzOptions::guided stays for the bench and the tests.
   bool guided = false;
 };
 
@@ -683,8 +686,6 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   fuzz_cmd->add_option("--out", fuzz.out_dir, "Write each shrunk failure's report folder and repro.toml here");
   fuzz_cmd->add_flag("--keep-going", fuzz.keep_going, "Run every seed and shrink every failure (default: stop at the first)");
   fuzz_cmd->add_flag("--no-shrink", fuzz.no_shrink, "Report failures without shrinking them");
-  fuzz_cmd->add_flag("--guided", fuzz.guided,
-                     "Keep seeds that reach new abstract states and mutate their schedules (docs/fuzzing.md)");
   fuzz_cmd->add_option("--shrink-budget", fuzz.shrink_budget, "Wall seconds per shrink (default 30)")
       ->check(CLI::Range(0.0, 86400.0));
   fuzz_cmd->add_flag("--quiet,-q", fuzz.quiet, "No progress line");

@@ -669,7 +669,12 @@ Schedule GuidedSearch::mutate(const Schedule& parent, std::uint64_t seed, Rng& g
     const std::uint64_t op = g.below(6);
     if (op == 2 || c.faults.empty()) {  // add: one fault of a fresh draw
       const Schedule fresh = draw_schedule(base_, g.next());
-      if (!fresh.faults.empty()) c.faults.push_back(fresh.faults[std::size_t(g.below(fresh.faults.size()))]);
+      if (!fresh.faults.empty()) {
+        c.faults.push_back(fresh.faults[std::size_t(g.below(fresh.faults.size()))]);
+        // Its kind joins the mutant's swarm subset (it was drawn within [fuzz]).
+        if (std::find(c.enabled.begin(), c.enabled.end(), c.faults.back().kind) == c.enabled.end())
+          c.enabled.push_back(c.faults.back().kind);
+      }
       continue;
     }
     Fault& f = c.faults[std::size_t(g.below(c.faults.size()))];

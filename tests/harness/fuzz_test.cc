@@ -322,6 +322,85 @@ TEST(FuzzTiming, AnUnkindScenarioRunsDeterministicallyAndDiffersFromTheKindOne) 
   EXPECT_NE(run_scenario(drift, ro).trace_hash, kind.trace_hash);
 }
 
+// ---- guided search ----------------------------------------------------------------
+
+TEST(FuzzGuided, AFingerprintIsTheAbstractStatesARunReached) {
+  Scenario base = load(data("fuzz_small.toml"));
+  Fingerprint quiet, busy;
+  run_fingerprinted(fuzzed_scenario(base, Schedule{}, 1), 1, &quiet);
+  EXPECT_FALSE(quiet.empty());  // an election, a leader: states even without a fault
+  EXPECT_TRUE(std::is_sorted(quiet.begin(), quiet.end()));
+  // A crash of an app server and of the primary reaches states the quiet run never does.
+  Schedule s;
+  Fault crash;
+  crash.kind = FaultKind::crash;
+  crash.at = Time{seconds(30)};
+  crash.nodes = {NameRef{"app1", {}}};
+  Fault db;
+  db.kind = FaultKind::db_crash;
+  db.at = Time{seconds(60)};
+  db.nodes = {NameRef{"db-primary", {}}};
+  s.faults = {crash, db};
+  run_fingerprinted(fuzzed_scenario(base, s, 1), 1, &busy);
+  std::vector<std::uint64_t> only_busy;
+  std::set_difference(busy.begin(), busy.end(), quiet.begin(), quiet.end(), std::back_inserter(only_busy));
+  EXPECT_FALSE(only_busy.empty());
+  // The same run, the same fingerprint.
+  Fingerprint again;
+  run_fingerprinted(fuzzed_scenario(base, s, 1), 1, &again);
+  EXPECT_EQ(again, busy);
+}
+
+TEST(FuzzGuided, CandidatesDependOnEarlierBatchesOnlyAndAreValid) {
+  const Scenario base = load(data("fuzz_small.toml"));
+  GuidedSearch a(base), b(base);
+  const std::uint64_t n = 3 * GuidedSearch::kBatch;
+  std::vector<Schedule> sa(n), sb(n);
+  for (std::uint64_t k = 0; k < n; ++k) {
+    sa[k] = a.candidate(k, k + 1);
+    sb[k] = b.candidate(k, k + 1);
+    // Feeds in another order within a batch (as threads finish): b gets them
+    // at the end of each batch, reversed; a at once.
+    a.feed(k, sa[k], Fingerprint{k % 5, 100 + k});
+    if ((k + 1) % GuidedSearch::kBatch == 0)
+      for (std::uint64_t j = k + 1; j-- > k + 1 - GuidedSearch::kBatch;) b.feed(j, sb[j], Fingerprint{j % 5, 100 + j});
+    EXPECT_EQ(write_scenario(fuzzed_scenario(base, sa[k], k + 1)), write_scenario(fuzzed_scenario(base, sb[k], k + 1))) << k;
+    EXPECT_EQ(schedule_problems(base, sa[k], k + 1), "") << k;
+  }
+  // The first batch is fresh draws; later ones mutate the corpus (some differ from a fresh draw).
+  for (std::uint64_t k = 0; k < GuidedSearch::kBatch; ++k)
+    EXPECT_EQ(write_scenario(fuzzed_scenario(base, sa[k], k + 1)), write_scenario(fuzzed_scenario(base, k + 1)));
+  int mutated = 0;
+  for (std::uint64_t k = GuidedSearch::kBatch; k < n; ++k)
+    mutated += write_scenario(fuzzed_scenario(base, sa[k], k + 1)) != write_scenario(fuzzed_scenario(base, k + 1));
+  EXPECT_GT(mutated, 8);
+  a.flush();
+  EXPECT_EQ(a.corpus_size(), n);  // every feed brought a new state (100 + k)
+}
+
+TEST(FuzzGuided, TheGuidedCampaignIsTheSameWithAnyNumberOfJobs) {
+  const Scenario base = load(data("fuzz_down_after_one_failure.toml"));
+  auto campaign = [&](unsigned jobs) {
+    FuzzOptions o;
+    o.seeds = 20;
+    o.jobs = jobs;
+    o.keep_going = true;
+    o.shrink = false;
+    o.guided = true;
+    std::vector<std::string> seen;
+    const FuzzSummary s = run_fuzz(base, o, [&](std::uint64_t seed, const Schedule& schedule, const RunResult& r) {
+      seen.push_back(std::to_string(seed) + " " + std::to_string(r.trace_hash) + " " +
+                     std::to_string(schedule.faults.size()));
+    });
+    seen.push_back("corpus " + std::to_string(s.corpus) + " states " + std::to_string(s.states));
+    return seen;
+  };
+  const auto one = campaign(1);
+  EXPECT_EQ(one.size(), 21u);
+  EXPECT_EQ(one, campaign(2));
+  EXPECT_EQ(one, campaign(3));
+}
+
 // ---- the command line ----------------------------------------------------------
 
 using test::cli;
