@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -320,6 +321,35 @@ TEST(FuzzTiming, AnUnkindScenarioRunsDeterministicallyAndDiffersFromTheKindOne) 
   Scenario drift = base;
   drift.timing.clock_drift_ppm = 300;
   EXPECT_NE(run_scenario(drift, ro).trace_hash, kind.trace_hash);
+}
+
+TEST(FuzzTiming, SlowCommitsDelayEveryAcknowledgementByTheFlushTime) {
+  Scenario base = load(data("fuzz_small.toml"));
+  base.fuzz = FuzzConfig{};
+  base.duration = minutes(1);
+  // The gap between a post's commit at the primary and its acknowledgement
+  // by the app server, over every post of the run.
+  auto gaps = [&](const Scenario& s) {
+    std::map<std::uint64_t, Time> committed;
+    std::vector<Duration> out;
+    RunOptions ro;
+    ro.seed = 2;
+    ro.listen = [&](const HistoryEvent& e) {
+      if (const auto* c = e.get<PostCommitted>()) committed.emplace(c->post, e.at);
+      if (const auto* a = e.get<PostAcked>())
+        if (auto it = committed.find(a->post); it != committed.end()) out.push_back(e.at - it->second);
+    };
+    EXPECT_EQ(run_scenario(s, ro).outcome, Outcome::pass);
+    return out;
+  };
+  const auto kind = gaps(base);
+  Scenario slow = base;
+  slow.timing.commit_latency = DurationRange{milliseconds(200), milliseconds(200)};
+  const auto flushed = gaps(slow);
+  ASSERT_GT(kind.size(), 10u);
+  ASSERT_GT(flushed.size(), 10u);
+  EXPECT_LT(*std::max_element(kind.begin(), kind.end()), milliseconds(200));
+  EXPECT_GE(*std::min_element(flushed.begin(), flushed.end()), milliseconds(200));
 }
 
 // ---- guided search ----------------------------------------------------------------
