@@ -82,13 +82,14 @@ bool breaks(const harness::RunResult& r, const std::string& invariant) {
 // exactly as in the campaign. A catch needs the same control as the plain hunt.
 void guided_hunt(const BugsBenchOptions& o, const harness::Scenario& base, BugLine& line) {
   harness::GuidedSearch search(base);
-  for (std::uint64_t seed = 1; seed <= o.max_seeds; ++seed) {
-    line.guided_seeds = seed;
-    const harness::Schedule schedule = search.candidate(seed - 1, seed);
+  for (std::uint64_t k = 0; k < o.max_seeds; ++k) {
+    const std::uint64_t seed = o.first_seed + k;
+    line.guided_seeds = k + 1;
+    const harness::Schedule schedule = search.candidate(k, seed);
     const harness::Scenario fuzzed = harness::fuzzed_scenario(base, schedule, seed);
     harness::Fingerprint fp;
     const harness::RunResult r = harness::run_fingerprinted(fuzzed, seed, &fp);
-    search.feed(seed - 1, schedule, std::move(fp));
+    search.feed(k, schedule, std::move(fp));
     if (!breaks(r, line.invariant)) continue;
     harness::Scenario control = fuzzed;
     control.cluster.bugs.clear();
@@ -116,8 +117,9 @@ BugLine bench_one(const BugsBenchOptions& o, std::string_view bug) {
     return line;
   }
   const auto started = std::chrono::steady_clock::now();
-  for (std::uint64_t seed = 1; seed <= o.max_seeds && !line.caught; ++seed) {
-    line.seeds = seed;
+  for (std::uint64_t k = 0; k < o.max_seeds && !line.caught; ++k) {
+    const std::uint64_t seed = o.first_seed + k;
+    line.seeds = k + 1;
     const harness::Scenario fuzzed = harness::fuzzed_scenario(base, seed);
     harness::RunOptions ro;
     ro.seed = seed;

@@ -24,6 +24,7 @@ struct BugsBenchOptions {
   std::string dir = "bench/scenarios/bugs";
   std::string bug;                // only this one ("" : every bug)
   std::uint64_t max_seeds = 200;  // give up after this many seeds
+  std::uint64_t first_seed = 1;   // the campaign's seeds are first_seed, first_seed + 1, ...
   double shrink_budget = 30;      // wall seconds per shrink
   std::string out;                // write each repro's folder here ("" : none)
   bool guided = true;             // also hunt with fuzz --guided: guided_seeds_to_catch, "bugs guided ..."

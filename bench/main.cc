@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   bugs_cmd->add_option("--shrink-budget", bugs.shrink_budget, "wall seconds per shrink (default 30)")
       ->check(CLI::Range(0.0, 86400.0));
   bugs_cmd->add_option("--out", bugs.out, "write each repro's report folder and repro.toml here");
+  bugs_cmd->add_option("--first-seed", bugs.first_seed, "start the campaign at this seed (default 1)")
+      ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 62));
   bool plain_only = false;
   bugs_cmd->add_flag("--plain", plain_only, "plain swarm only (no guided column)");
 

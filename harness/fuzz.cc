@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -11,6 +12,8 @@
 #include <mutex>
 #include <ostream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "base/assert.h"
 #include "harness/scenario_loader.h"
@@ -355,6 +358,44 @@ Scenario fuzzed_scenario(const Scenario& base, std::uint64_t seed) {
   return fuzzed_scenario(base, draw_schedule(base, seed), seed);
 }
 
+std::string write_fuzz_summary(const std::string& dir, const Scenario& scenario, const FuzzOptions& o,
+                               const FuzzSummary& summary) {
+  char hash[32];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(scenario.source_hash));
+  nlohmann::ordered_json failing = nlohmann::ordered_json::array();
+  for (const auto& f : summary.failures) failing.push_back(f.seed);
+  const double rate = summary.wall_seconds > 0 ? double(summary.seeds_run) / summary.wall_seconds : 0;
+  nlohmann::ordered_json shard = {{"index", o.shard_index},
+                                  {"seeds_requested", o.wall_seconds ? nlohmann::ordered_json() : nlohmann::ordered_json(o.seeds)},
+                                  {"seeds_run", summary.seeds_run},
+                                  {"failures", summary.failures.size()},
+                                  {"failing_seeds", failing},
+                                  {"wall_seconds", summary.wall_seconds},
+                                  {"seeds_per_s", rate}};
+  nlohmann::ordered_json missing = nlohmann::ordered_json::array();
+  for (std::uint64_t i = 0; i < o.shard_count; ++i)
+    if (i != o.shard_index) missing.push_back(i);
+  nlohmann::ordered_json campaign = {{"scenario", scenario.path},
+                                     {"scenario_hash", hash},
+                                     {"guided", o.guided},
+                                     {"shard_count", o.shard_count},
+                                     {"shards", nlohmann::ordered_json::array({shard})},
+                                     {"seeds_run", summary.seeds_run},
+                                     {"failures", summary.failures.size()},
+                                     {"failing_seeds", failing},
+                                     {"shards_missing", missing},
+                                     {"wall_seconds", summary.wall_seconds},
+                                     {"cpu_seconds", summary.wall_seconds},
+                                     {"seeds_per_s", rate}};
+  nlohmann::ordered_json j = {{"schema", std::string(kFuzzSummarySchema)},
+                              {"campaigns", nlohmann::ordered_json::array({campaign})}};
+  const std::string path = (std::filesystem::path(dir) / std::string(kFuzzSummaryFile)).string();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << j.dump(2) << "\n";
+  f.close();
+  return f ? "" : "cannot write " + path;
+}
+
 std::string write_repro(const std::string& dir, const ShrinkResult& shrunk, const std::vector<std::string>& header,
                         std::string* folder_out, std::string* repro_out) {
   const std::uint64_t seed = shrunk.scenario.seed;
@@ -628,7 +669,12 @@ Schedule GuidedSearch::mutate(const Schedule& parent, std::uint64_t seed, Rng& g
     const std::uint64_t op = g.below(6);
     if (op == 2 || c.faults.empty()) {  // add: one fault of a fresh draw
       const Schedule fresh = draw_schedule(base_, g.next());
-      if (!fresh.faults.empty()) c.faults.push_back(fresh.faults[std::size_t(g.below(fresh.faults.size()))]);
+      if (!fresh.faults.empty()) {
+        c.faults.push_back(fresh.faults[std::size_t(g.below(fresh.faults.size()))]);
+        // Its kind joins the mutant's swarm subset (it was drawn within [fuzz]).
+        if (std::find(c.enabled.begin(), c.enabled.end(), c.faults.back().kind) == c.enabled.end())
+          c.enabled.push_back(c.faults.back().kind);
+      }
       continue;
     }
     Fault& f = c.faults[std::size_t(g.below(c.faults.size()))];

@@ -198,6 +198,25 @@ struct FuzzSummary {
 FuzzSummary run_fuzz(const Scenario& scenario, const FuzzOptions& options,
                      const std::function<void(std::uint64_t seed, const Schedule&, const RunResult&)>& on_result = {});
 
+// ---- the campaign's summary (fuzz --out; faultline merge joins them) ---------
+//
+// `dir`/fuzz-summary.json: what one campaign (or one shard of it) did, so that
+// merge can say what a sharded campaign did as a whole:
+//   {"schema": "faultline.fuzz-summary/1",
+//    "campaigns": [{"scenario": PATH, "scenario_hash": HEX, "guided": BOOL,
+//                   "shard_count": N,
+//                   "shards": [{"index": I, "seeds_requested": S or null (--for),
+//                               "seeds_run": R, "failures": F, "failing_seeds": [...],
+//                               "wall_seconds": W, "seeds_per_s": R/W}],
+//                   "seeds_run": ..., "failures": ..., "failing_seeds": [...],
+//                   "shards_missing": [...], "wall_seconds": (the slowest shard),
+//                   "cpu_seconds": (all shards), "seeds_per_s": seeds_run / wall_seconds}]}
+// One shard writes one campaign with one shard; merge writes the union.
+inline constexpr std::string_view kFuzzSummaryFile = "fuzz-summary.json";
+inline constexpr std::string_view kFuzzSummarySchema = "faultline.fuzz-summary/1";
+std::string write_fuzz_summary(const std::string& dir, const Scenario& scenario, const FuzzOptions& options,
+                               const FuzzSummary& summary);
+
 // Writes `dir`/<stem>-<seed>/: the report folder of `shrunk`'s final run and
 // repro.toml; returns "" or an error sentence. `header` is repro.toml's comment.
 std::string write_repro(const std::string& dir, const ShrinkResult& shrunk, const std::vector<std::string>& header,

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/fuzz.h"
 #include "harness/replay.h"
 #include "reports/junit.h"
 #include "reports/report.h"
@@ -44,6 +45,111 @@ std::vector<fs::path> find_reports(const fs::path& root) {
     if (it->is_regular_file() && it->path().filename() == "report.json") out.push_back(it->path());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<fs::path> find_summaries(const fs::path& root) {
+  std::vector<fs::path> out;
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied);
+       it != fs::recursive_directory_iterator(); ++it)
+    if (it->is_regular_file() && it->path().filename() == std::string(kFuzzSummaryFile)) out.push_back(it->path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A campaign's identity, and its shards by index (each a JSON object as written).
+struct Campaign {
+  std::string scenario, hash;
+  bool guided = false;
+  std::uint64_t shard_count = 1;
+  std::map<std::uint64_t, nlohmann::ordered_json> shards;
+  std::map<std::uint64_t, std::string> from;  // shard -> the file it came from
+};
+
+// What must agree when one shard is found twice (wall times never do).
+nlohmann::ordered_json deterministic(const nlohmann::ordered_json& shard) {
+  nlohmann::ordered_json j = shard;
+  j.erase("wall_seconds");
+  j.erase("seeds_per_s");
+  return j;
+}
+
+// Reads `path` into `campaigns` (keyed by scenario path); "" or an error. Sets
+// *conflict for a shard found twice with different results.
+std::string read_summary(const fs::path& path, std::map<std::string, Campaign>& campaigns, bool* conflict) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream text;
+  text << f.rdbuf();
+  const auto j = nlohmann::ordered_json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const std::string where = path.string();
+  if (j.is_discarded() || !j.is_object()) return where + ": not JSON";
+  if (!j.contains("schema") || j["schema"] != std::string(kFuzzSummarySchema))
+    return where + ": not a faultline fuzz summary (expected \"schema\": \"" + std::string(kFuzzSummarySchema) + "\")";
+  if (!j.contains("campaigns") || !j["campaigns"].is_array()) return where + ": campaigns is missing";
+  for (const auto& c : j["campaigns"]) {
+    if (!c.is_object() || str(c, "scenario").empty() || !c.contains("shard_count") ||
+        !c["shard_count"].is_number_unsigned() || c["shard_count"].get<std::uint64_t>() == 0 ||
+        !c.contains("shards") || !c["shards"].is_array())
+      return where + ": a campaign lacks scenario, shard_count or shards";
+    const std::string scenario = str(c, "scenario");
+    Campaign fresh;
+    fresh.scenario = scenario;
+    fresh.hash = str(c, "scenario_hash");
+    fresh.guided = c.contains("guided") && c["guided"].is_boolean() && c["guided"].get<bool>();
+    fresh.shard_count = c["shard_count"].get<std::uint64_t>();
+    auto [it, inserted] = campaigns.emplace(scenario, fresh);
+    Campaign& campaign = it->second;
+    if (!inserted && (campaign.hash != fresh.hash || campaign.shard_count != fresh.shard_count ||
+                      campaign.guided != fresh.guided))
+      return where + ": " + scenario + " was fuzzed differently than in " + campaign.from.begin()->second +
+             " (another scenario file, shard count or --guided); expected the shards of one campaign";
+    for (const auto& shard : c["shards"]) {
+      if (!shard.is_object() || !shard.contains("index") || !shard["index"].is_number_unsigned() ||
+          !shard.contains("seeds_run") || !shard["seeds_run"].is_number_unsigned() ||
+          !shard.contains("failing_seeds") || !shard["failing_seeds"].is_array())
+        return where + ": a shard lacks index, seeds_run or failing_seeds";
+      const std::uint64_t index = shard["index"].get<std::uint64_t>();
+      if (index >= campaign.shard_count)
+        return where + ": shard " + std::to_string(index) + " of " + std::to_string(campaign.shard_count);
+      auto known = campaign.shards.find(index);
+      if (known == campaign.shards.end()) {
+        campaign.shards.emplace(index, shard);
+        campaign.from.emplace(index, where);
+      } else if (deterministic(known->second) != deterministic(shard)) {
+        *conflict = true;
+        return scenario + " shard " + std::to_string(index) + "/" + std::to_string(campaign.shard_count) +
+               " has two different results: in " + campaign.from[index] + " and " + where +
+               " (nondeterminism across machines or builds, or two different campaigns)";
+      }
+    }
+  }
+  return "";
+}
+
+MergedCampaign join(const Campaign& c) {
+  MergedCampaign m;
+  m.scenario = c.scenario;
+  m.scenario_hash = c.hash;
+  m.guided = c.guided;
+  m.shard_count = c.shard_count;
+  for (std::uint64_t i = 0; i < c.shard_count; ++i) {
+    auto it = c.shards.find(i);
+    if (it == c.shards.end()) {
+      m.shards_missing.push_back(i);
+      continue;
+    }
+    const auto& s = it->second;
+    m.shards.push_back(i);
+    m.seeds_run += s["seeds_run"].get<std::uint64_t>();
+    for (const auto& seed : s["failing_seeds"])
+      if (seed.is_number_unsigned()) m.failing_seeds.push_back(seed.get<std::uint64_t>());
+    const double wall = s.contains("wall_seconds") && s["wall_seconds"].is_number() ? s["wall_seconds"].get<double>() : 0;
+    m.wall_seconds = std::max(m.wall_seconds, wall);
+    m.cpu_seconds += wall;
+  }
+  std::sort(m.failing_seeds.begin(), m.failing_seeds.end());
+  m.failures = m.failing_seeds.size();
+  m.seeds_per_s = m.wall_seconds > 0 ? double(m.seeds_run) / m.wall_seconds : 0;
+  return m;
 }
 
 }  // namespace
@@ -140,6 +246,17 @@ MergeResult merge_results(const std::vector<std::string>& inputs, const std::str
     }
     // A shard with no folder (nothing failed, no --keep-passing) is not an error.
   }
+  std::map<std::string, Campaign> campaigns;
+  for (const auto& input : inputs) {
+    for (const fs::path& summary : find_summaries(input)) {
+      bool conflict = false;
+      if (const std::string e = read_summary(summary, campaigns, &conflict); !e.empty()) {
+        m.exit_code = conflict ? 3 : 2;
+        m.error = e;
+        return m;
+      }
+    }
+  }
 
   fs::create_directories(out_dir, ec);
   if (ec) {
@@ -196,6 +313,38 @@ MergeResult merge_results(const std::vector<std::string>& inputs, const std::str
     const auto path = fs::path(out_dir) / "runs.json";
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f << list.dump(2) << "\n";
+    f.close();
+    if (!f) {
+      m.exit_code = 3;
+      m.error = "cannot write " + path.string();
+      return m;
+    }
+  }
+  if (!campaigns.empty()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& [scenario, c] : campaigns) {
+      MergedCampaign joined = join(c);
+      nlohmann::ordered_json shards = nlohmann::ordered_json::array();
+      for (const auto& [index, shard] : c.shards) shards.push_back(shard);
+      list.push_back({{"scenario", joined.scenario},
+                      {"scenario_hash", joined.scenario_hash},
+                      {"guided", joined.guided},
+                      {"shard_count", joined.shard_count},
+                      {"shards", shards},
+                      {"seeds_run", joined.seeds_run},
+                      {"failures", joined.failures},
+                      {"failing_seeds", joined.failing_seeds},
+                      {"shards_missing", joined.shards_missing},
+                      {"wall_seconds", joined.wall_seconds},
+                      {"cpu_seconds", joined.cpu_seconds},
+                      {"seeds_per_s", joined.seeds_per_s}});
+      failed |= joined.failures > 0;
+      m.campaigns.push_back(std::move(joined));
+    }
+    const nlohmann::ordered_json j = {{"schema", std::string(kFuzzSummarySchema)}, {"campaigns", list}};
+    const auto path = fs::path(out_dir) / std::string(kFuzzSummaryFile);
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << j.dump(2) << "\n";
     f.close();
     if (!f) {
       m.exit_code = 3;

@@ -42,12 +42,34 @@ struct MergedRun {
   std::string folder;         // its folder in the output ("" before writing)
 };
 
+// One fuzz campaign as the shards' fuzz-summary.json files tell it (harness/
+// fuzz.h, write_fuzz_summary), joined: the union of its shards.
+struct MergedCampaign {
+  std::string scenario;
+  std::string scenario_hash;
+  bool guided = false;
+  std::uint64_t shard_count = 1;
+  std::vector<std::uint64_t> shards;          // present, sorted
+  std::vector<std::uint64_t> shards_missing;  // of 0..shard_count-1
+  std::uint64_t seeds_run = 0;
+  std::uint64_t failures = 0;
+  std::vector<std::uint64_t> failing_seeds;   // sorted
+  double wall_seconds = 0;                    // the slowest shard (they run side by side)
+  double cpu_seconds = 0;                     // every shard's
+  double seeds_per_s = 0;                     // seeds_run / wall_seconds
+};
+
 struct MergeResult {
   int exit_code = 2;          // 0 merged (every run passed), 1 merged with a failing run, 2 bad input, 3 conflict/IO
   std::string error;
   std::vector<MergedRun> runs;  // by (scenario path, seed)
   std::size_t duplicates = 0;   // identical runs seen twice and kept once
   std::string junit_path;
+  // The fuzz campaigns of every fuzz-summary.json below the inputs, joined and
+  // written to out_dir/fuzz-summary.json (none: no file). Sharded-then-merged
+  // equals unsharded in seeds_run, failures and failing_seeds; a shard seen
+  // twice is one shard when it says the same, a conflict (exit 3) otherwise.
+  std::vector<MergedCampaign> campaigns;
 };
 
 // Reads one report.json into the record the report writers take; "" or an

@@ -209,6 +209,7 @@ struct Simulation::Impl {
   Rng net_rng;
   Rng timing_rng;   // Timing's draws (latency tails, jitter, late timers)
   Timing timing;
+  DurationRange tail_base{};  // the default link's latency when set_timing was called
   bool unkind = false;  // timing.any(): every send takes the drawing path
 
   std::vector<NodeState> nodes;
@@ -294,13 +295,19 @@ struct Simulation::Impl {
     const DurationRange& r = cfg.latency;
     return r.lo == r.hi ? r.lo.count() : net_rng.duration(r).count();
   }
-  // What an unkind simulator adds to a delivery `latency` ns long (Timing):
-  // a long tail and the jitter. Zero, with no draw, when kind.
-  std::int64_t unkind_delay(std::int64_t latency) {
+  // What an unkind simulator adds to a delivery (Timing): a long tail and the
+  // jitter. Zero, with no draw, when kind. The tail stretches a latency of the
+  // default link as set_timing found it ([network] latency), never a fault's
+  // injected delay (a delay fault replaces the default link): a
+  // `delay` fault of seconds times a tail factor of 100 would hold a TCP
+  // connection for minutes (every later message queues behind it, FIFO),
+  // which no real connection survives; a congested path's tail is a multiple
+  // of its ordinary latency.
+  std::int64_t unkind_delay() {
     if (!unkind) [[likely]] return 0;
     std::int64_t extra = 0;
     if (timing.tail > 0.0 && timing.tail_factor > 1 && timing_rng.chance(timing.tail))
-      extra += latency * (timing_rng.between(1, timing.tail_factor) - 1);
+      extra += timing_rng.duration(tail_base).count() * (timing_rng.between(1, timing.tail_factor) - 1);
     if (timing.jitter.count() > 0) extra += timing_rng.jitter(timing.jitter).count();
     return extra;
   }
@@ -507,7 +514,7 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
     return;
   }
   std::int64_t at = now + draw_latency(cfg);
-  at += unkind_delay(at - now);
+  at += unkind_delay();
   if (!link.fifo) {
     if (cfg.reorder > 0.0 && net_rng.chance(cfg.reorder)) {
       ++reordered;
@@ -601,7 +608,7 @@ RequestId Simulation::Impl::db(NodeId from, const DbRequest& request) {
   m.db_in_flight[id.value] = InFlightDb{from, from_incarnation};
   // A database session is one TCP connection: FIFO, no loss (TCP retransmits).
   std::int64_t at = now + draw_latency(cfg);
-  at += unkind_delay(at - now);
+  at += unkind_delay();
   std::int64_t& last = floor(from.value, member.value);
   if (at < last) at = last;
   last = at;
@@ -644,7 +651,7 @@ void Simulation::Impl::db_reply(NodeId member, NodeId to, RequestId id, const Db
     return;
   }
   std::int64_t at = now + draw_latency(configs[link.config]);
-  at += unkind_delay(at - now);
+  at += unkind_delay();
   std::int64_t& last = floor(member.value, to.value);
   if (at < last) at = last;
   last = at;
@@ -1090,6 +1097,7 @@ void Simulation::set_timing(const Timing& timing) {
   FL_ASSERT(timing.jitter.count() >= 0 && timing.timer_late_max.count() >= 0);
   FL_ASSERT(timing.drift_ppm >= 0 && timing.drift_ppm < kPpmPerUnit);
   impl_->timing = timing;
+  impl_->tail_base = impl_->configs[0].latency;
   impl_->unkind = timing.any();
   impl_->mark_links_dirty();  // the plain link's fast path is off while unkind
   if (timing.drift_ppm == 0) return;

@@ -58,8 +58,10 @@ struct LinkConfig {
 // turning one knob on does not move the draws of another part of the run.
 struct Timing {
   // Long-tailed latency: with probability `tail` a message (or one leg of a
-  // database round trip) takes between 1 and `tail_factor` times the latency
-  // drawn for it (a retransmission, a congested switch, a slow NIC queue).
+  // database round trip) waits an extra (k - 1) times a latency of the
+  // default link, k drawn in [1, tail_factor] (a retransmission, a congested
+  // switch, a slow NIC queue). The default link's, never a `delay` fault's:
+  // a tail is a multiple of the path's ordinary latency (simulation.cc).
   double tail = 0.0;
   std::int64_t tail_factor = 1;
   // Reordering across connections: every message waits an extra delay drawn
@@ -134,7 +136,8 @@ class Simulation {
   Node* node(NodeId node);
 
   // ---- timing ----
-  // Makes the simulator unkind (Timing). Called before the nodes start: the
+  // Makes the simulator unkind (Timing). Called after set_default_link (the
+  // tails scale that link's latency) and before the nodes start: the
   // clock drifts are set (and recorded, ClockChanged) at once, the rest acts
   // on every send, database leg and timer from then on.
   void set_timing(const Timing& timing);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -320,6 +321,114 @@ TEST(FuzzTiming, AnUnkindScenarioRunsDeterministicallyAndDiffersFromTheKindOne) 
   Scenario drift = base;
   drift.timing.clock_drift_ppm = 300;
   EXPECT_NE(run_scenario(drift, ro).trace_hash, kind.trace_hash);
+}
+
+TEST(FuzzTiming, SlowCommitsDelayEveryAcknowledgementByTheFlushTime) {
+  Scenario base = load(data("fuzz_small.toml"));
+  base.fuzz = FuzzConfig{};
+  base.duration = minutes(1);
+  // The gap between a post's commit at the primary and its acknowledgement
+  // by the app server, over every post of the run.
+  auto gaps = [&](const Scenario& s) {
+    std::map<std::uint64_t, Time> committed;
+    std::vector<Duration> out;
+    RunOptions ro;
+    ro.seed = 2;
+    ro.listen = [&](const HistoryEvent& e) {
+      if (const auto* c = e.get<PostCommitted>()) committed.emplace(c->post, e.at);
+      if (const auto* a = e.get<PostAcked>())
+        if (auto it = committed.find(a->post); it != committed.end()) out.push_back(e.at - it->second);
+    };
+    EXPECT_EQ(run_scenario(s, ro).outcome, Outcome::pass);
+    return out;
+  };
+  const auto kind = gaps(base);
+  Scenario slow = base;
+  slow.timing.commit_latency = DurationRange{milliseconds(200), milliseconds(200)};
+  const auto flushed = gaps(slow);
+  ASSERT_GT(kind.size(), 10u);
+  ASSERT_GT(flushed.size(), 10u);
+  EXPECT_LT(*std::max_element(kind.begin(), kind.end()), milliseconds(200));
+  EXPECT_GE(*std::min_element(flushed.begin(), flushed.end()), milliseconds(200));
+}
+
+// ---- guided search ----------------------------------------------------------------
+
+TEST(FuzzGuided, AFingerprintIsTheAbstractStatesARunReached) {
+  Scenario base = load(data("fuzz_small.toml"));
+  Fingerprint quiet, busy;
+  run_fingerprinted(fuzzed_scenario(base, Schedule{}, 1), 1, &quiet);
+  EXPECT_FALSE(quiet.empty());  // an election, a leader: states even without a fault
+  EXPECT_TRUE(std::is_sorted(quiet.begin(), quiet.end()));
+  // A crash of an app server and of the primary reaches states the quiet run never does.
+  Schedule s;
+  Fault crash;
+  crash.kind = FaultKind::crash;
+  crash.at = Time{seconds(30)};
+  crash.nodes = {NameRef{"app1", {}}};
+  Fault db;
+  db.kind = FaultKind::db_crash;
+  db.at = Time{seconds(60)};
+  db.nodes = {NameRef{"db-primary", {}}};
+  s.faults = {crash, db};
+  run_fingerprinted(fuzzed_scenario(base, s, 1), 1, &busy);
+  std::vector<std::uint64_t> only_busy;
+  std::set_difference(busy.begin(), busy.end(), quiet.begin(), quiet.end(), std::back_inserter(only_busy));
+  EXPECT_FALSE(only_busy.empty());
+  // The same run, the same fingerprint.
+  Fingerprint again;
+  run_fingerprinted(fuzzed_scenario(base, s, 1), 1, &again);
+  EXPECT_EQ(again, busy);
+}
+
+TEST(FuzzGuided, CandidatesDependOnEarlierBatchesOnlyAndAreValid) {
+  const Scenario base = load(data("fuzz_small.toml"));
+  GuidedSearch a(base), b(base);
+  const std::uint64_t n = 3 * GuidedSearch::kBatch;
+  std::vector<Schedule> sa(n), sb(n);
+  for (std::uint64_t k = 0; k < n; ++k) {
+    sa[k] = a.candidate(k, k + 1);
+    sb[k] = b.candidate(k, k + 1);
+    // Feeds in another order within a batch (as threads finish): b gets them
+    // at the end of each batch, reversed; a at once.
+    a.feed(k, sa[k], Fingerprint{k % 5, 100 + k});
+    if ((k + 1) % GuidedSearch::kBatch == 0)
+      for (std::uint64_t j = k + 1; j-- > k + 1 - GuidedSearch::kBatch;) b.feed(j, sb[j], Fingerprint{j % 5, 100 + j});
+    EXPECT_EQ(write_scenario(fuzzed_scenario(base, sa[k], k + 1)), write_scenario(fuzzed_scenario(base, sb[k], k + 1))) << k;
+    EXPECT_EQ(schedule_problems(base, sa[k], k + 1), "") << k;
+  }
+  // The first batch is fresh draws; later ones mutate the corpus (some differ from a fresh draw).
+  for (std::uint64_t k = 0; k < GuidedSearch::kBatch; ++k)
+    EXPECT_EQ(write_scenario(fuzzed_scenario(base, sa[k], k + 1)), write_scenario(fuzzed_scenario(base, k + 1)));
+  int mutated = 0;
+  for (std::uint64_t k = GuidedSearch::kBatch; k < n; ++k)
+    mutated += write_scenario(fuzzed_scenario(base, sa[k], k + 1)) != write_scenario(fuzzed_scenario(base, k + 1));
+  EXPECT_GT(mutated, 8);
+  a.flush();
+  EXPECT_EQ(a.corpus_size(), n);  // every feed brought a new state (100 + k)
+}
+
+TEST(FuzzGuided, TheGuidedCampaignIsTheSameWithAnyNumberOfJobs) {
+  const Scenario base = load(data("fuzz_down_after_one_failure.toml"));
+  auto campaign = [&](unsigned jobs) {
+    FuzzOptions o;
+    o.seeds = 20;
+    o.jobs = jobs;
+    o.keep_going = true;
+    o.shrink = false;
+    o.guided = true;
+    std::vector<std::string> seen;
+    const FuzzSummary s = run_fuzz(base, o, [&](std::uint64_t seed, const Schedule& schedule, const RunResult& r) {
+      seen.push_back(std::to_string(seed) + " " + std::to_string(r.trace_hash) + " " +
+                     std::to_string(schedule.faults.size()));
+    });
+    seen.push_back("corpus " + std::to_string(s.corpus) + " states " + std::to_string(s.states));
+    return seen;
+  };
+  const auto one = campaign(1);
+  EXPECT_EQ(one.size(), 21u);
+  EXPECT_EQ(one, campaign(2));
+  EXPECT_EQ(one, campaign(3));
 }
 
 // ---- the command line ----------------------------------------------------------

@@ -144,6 +144,26 @@ TEST(Merge, ShardedFuzzMergedEqualsUnshardedFuzz) {
   EXPECT_EQ(a, b);
   EXPECT_EQ(testcases(replaced(read(dir / "merged" / "junit.xml"), (dir / "merged").string() + "/", "MERGED/")),
             testcases(replaced(read(dir / "merged-whole" / "junit.xml"), (dir / "merged-whole").string() + "/", "MERGED/")));
+  // The shards' summaries joined equal the unsharded campaign's summary.
+  const auto campaign = [&](const fs::path& merged) {
+    const auto j = nlohmann::json::parse(read(merged / "fuzz-summary.json"));
+    EXPECT_EQ(j["schema"], "faultline.fuzz-summary/1");
+    EXPECT_EQ(j["campaigns"].size(), 1u);
+    return j["campaigns"][0];
+  };
+  const auto sharded = campaign(dir / "merged"), unsharded = campaign(dir / "merged-whole");
+  EXPECT_EQ(sharded["shard_count"], 2);
+  EXPECT_EQ(sharded["shards"].size(), 2u);
+  EXPECT_TRUE(sharded["shards_missing"].empty());
+  for (const char* key : {"scenario", "scenario_hash", "guided", "seeds_run", "failures", "failing_seeds"})
+    EXPECT_EQ(sharded[key], unsharded[key]) << key;
+  EXPECT_EQ(sharded["seeds_run"], 8);
+  EXPECT_EQ(sharded["failures"].get<std::size_t>(), a.size()) << "every failing seed has its folder";
+  EXPECT_GT(sharded["seeds_per_s"].get<double>(), 0.0);
+  // Merging the merged folder again (a shard seen twice) changes no figure.
+  ASSERT_EQ(cli({"merge", (dir / "merged").string(), (dir / "shard0").string(), "--out", (dir / "again").string()}).code, 1);
+  const auto again = campaign(dir / "again");
+  for (const char* key : {"seeds_run", "failures", "failing_seeds", "shards_missing"}) EXPECT_EQ(again[key], sharded[key]) << key;
   // The merged repro folders name their own repro.toml, and each replays.
   for (const auto& [scenario, seed, hash, result] : a) {
     ASSERT_EQ(scenario.rfind("MERGED/", 0), 0u) << scenario;
@@ -151,6 +171,42 @@ TEST(Merge, ShardedFuzzMergedEqualsUnshardedFuzz) {
     EXPECT_TRUE(fs::exists(folder / "repro.toml")) << folder;
     EXPECT_EQ(cli({"replay", (folder / "report.json").string()}).code, 0) << folder;
   }
+}
+
+TEST(Merge, FuzzSummariesNameMissingShardsAndRefuseConflicts) {
+  const auto dir = temp_dir("summary");
+  const std::string file = data("fuzz_small.toml");  // a safe cluster: its seeds hold
+  for (int i : {0, 2}) {
+    const auto o = cli({"fuzz", file, "--seeds", "6", "--shard", std::to_string(i) + "/3", "--no-shrink", "--out",
+                        (dir / ("s" + std::to_string(i))).string(), "-q"});
+    ASSERT_EQ(o.code, 0) << o.err;
+    EXPECT_TRUE(fs::exists(dir / ("s" + std::to_string(i)) / "fuzz-summary.json")) << "a passing shard writes its summary";
+  }
+  const auto m = cli({"merge", (dir / "s0").string(), (dir / "s2").string(), "--out", (dir / "m").string()});
+  EXPECT_EQ(m.code, 0) << m.err;
+  EXPECT_NE(m.out.find("shards 2/3, 4 seeds, 0 failed"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("missing shards 1"), std::string::npos) << m.out;
+  const auto j = nlohmann::json::parse(read(dir / "m" / "fuzz-summary.json"))["campaigns"][0];
+  EXPECT_EQ(j["shards_missing"], nlohmann::json::array({1}));
+  EXPECT_EQ(j["seeds_run"], 4);
+
+  // The same shard from another machine with another result: a conflict, exit 3.
+  fs::copy(dir / "s0", dir / "s0b", fs::copy_options::recursive);
+  auto other = nlohmann::ordered_json::parse(read(dir / "s0b" / "fuzz-summary.json"));
+  other["campaigns"][0]["shards"][0]["failing_seeds"] = {3};
+  std::ofstream(dir / "s0b" / "fuzz-summary.json") << other.dump(2);
+  const auto conflict = cli({"merge", (dir / "s0").string(), (dir / "s0b").string(), "--out", (dir / "c").string()});
+  EXPECT_EQ(conflict.code, 3) << conflict.out;
+  EXPECT_NE(conflict.err.find("two different results"), std::string::npos) << conflict.err;
+  EXPECT_FALSE(fs::exists(dir / "c")) << "nothing written on a conflict";
+  // A shard of another sharding of the same scenario: bad input, exit 2.
+  ASSERT_EQ(cli({"fuzz", file, "--seeds", "4", "--shard", "0/2", "--no-shrink", "--out", (dir / "t0").string(), "-q"}).code, 0);
+  const auto mixed = cli({"merge", (dir / "s0").string(), (dir / "t0").string(), "--out", (dir / "x").string()});
+  EXPECT_EQ(mixed.code, 2) << mixed.err;
+  EXPECT_NE(mixed.err.find("fuzzed differently"), std::string::npos) << mixed.err;
+  // Not a summary.
+  test::write_file(dir / "junk", "fuzz-summary.json", "{\"schema\": \"x\"}");
+  EXPECT_EQ(cli({"merge", (dir / "junk").string(), "--out", (dir / "y").string()}).code, 2);
 }
 
 TEST(Merge, TheSameRunTwiceIsOneAndTwoHashesForOneSeedAreAnError) {
