@@ -32,6 +32,8 @@ std::vector<harness::FaultKind> trigger_kinds(std::string_view bug) {
   if (bug == "job_claim_without_cas") return {K::replica_lag};  // the shipped one sets replication_lag 16s..20s
   if (bug == "proxy_ignores_health") return {K::partition};     // app2 cut from the database
   if (bug == "no_missed_message_replay") return {};             // clients cut from the proxy: never drawn
+  if (bug == "mm_10502") return {};  // an add_server operation; any multi-server cluster shows it
+  if (bug == "mm_17508") return {};  // a config change on a follower: an operation, never drawn
   return {};  // leader_highest_id: none; migration_without_lock, join_across_two_minors: an operation
 }
 

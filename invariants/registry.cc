@@ -34,6 +34,12 @@ constexpr Duration kPluginBound = seconds(60);
 // MODEL.md: service_available's bound is 60 s by default (the last minute of the
 // 2-min settle, after a minute to recover).
 constexpr Duration kServiceBound = seconds(60);
+// job_schedule: the fixed scheduler schedules a type on the first 60-s tick at
+// or after its next run (= last + period + jitter < 2 s), so a scheduling comes
+// up to one tick plus the jitter (62 s) after its period; the other 58 s absorb
+// timers that fire late and clock drift (up to 2 s a tick under an unkind
+// simulator, over the 11 ticks of a 10-min period), never a missed scheduling.
+constexpr Duration kJobScheduleBound = minutes(2);
 
 std::vector<InvariantSpec> build() {
   return {
@@ -68,6 +74,11 @@ std::vector<InvariantSpec> build() {
        "request failed in the last `bound`",
        true, {{"bound", kServiceBound, "how far back from the end a connected client's requests must all have succeeded"}},
        &make_service_available},
+      {"job_schedule",
+       "each recurring job type is scheduled at most once per period cluster-wide, and at least once per period "
+       "plus `bound` while one serving leader acts",
+       false, {{"bound", kJobScheduleBound, "how late after its period a scheduling may come (one 60-s tick, jitter, slack)"}},
+       &make_job_schedule},
   };
 }
 

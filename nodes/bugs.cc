@@ -26,6 +26,12 @@ const std::array<BugInfo, kBugCount>& bug_catalogue() {
        "the proxy keeps routing to a server that fails its health check"},
       {Bug::sequence_reset_without_hello, "sequence_reset_without_hello",
        "the server restarts sequence numbers without a new connection id"},
+      {Bug::mm_10502, "mm_10502",
+       "MM-10502 (before mattermost/mattermost#9174): every app server runs the job schedulers, not only the "
+       "cluster leader, so each recurring job is scheduled once per server"},
+      {Bug::mm_17508, "mm_17508",
+       "MM-17508 (before mattermost/mattermost#13053): a configuration change sets the schedulers' next run "
+       "times on every server, leader or not, and the tick does not ask who leads: jobs run twice"},
   }};
   return kCatalogue;
 }

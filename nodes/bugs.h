@@ -25,6 +25,9 @@ enum class Bug : unsigned {
   ack_before_commit,
   proxy_ignores_health,
   sequence_reset_without_hello,
+  // Real incidents (issue 14): the pre-fix behaviour, named for its ticket.
+  mm_10502,  // every app server runs the job schedulers (before mattermost/mattermost#9174)
+  mm_17508,  // a config change resets the schedulers' next runs on every server (before #13053)
   count_,
 };
 

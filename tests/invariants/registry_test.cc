@@ -32,7 +32,7 @@ TEST(Registry, EveryModelInvariantIsThereOnceWithASummary) {
   const std::vector<std::string> expected = {
       "single_leader", "leader_liveness", "message_delivery", "no_lost_writes", "migration_by_first_starter",
       "job_exactly_once", "job_progress", "version_skew", "status_accuracy", "health_routing", "plugin_convergence",
-      "service_available"};
+      "service_available", "job_schedule"};
   EXPECT_EQ(invariant_names(), expected);
   Hist h;
   for (const auto& spec : invariant_specs()) {
