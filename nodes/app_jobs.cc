@@ -10,9 +10,8 @@
 //  - mm_10502 (before mattermost/mattermost#9174): every server runs the
 //    schedulers from its start and knows nothing of the leader.
 //  - mm_17508 (between #9174 and #13053): every server runs the loop; next runs
-//    are set at start and by a leader notice, cleared by a "not leader" notice,
-//    and set again by any configuration change, leader or not; the tick does not
-//    ask who leads.
+//    are set by a leader notice, cleared by a "not leader" notice, and set by
+//    any configuration change, leader or not; the tick does not ask who leads.
 #include "base/assert.h"
 #include "nodes/app_server.h"
 
@@ -22,9 +21,17 @@ void AppServer::start_jobs(Env& env) {
   FL_ASSERT(phase_ == Phase::serving);
   // First poll after a random [0, 15 s), then every 15 s.
   env.after(env.rng().jitter(k::kWatcherInterval), TimerTag{kWatcherPoll, 0});
-  // The pre-fix Start(): next runs for every type on every server that runs the
-  // schedulers (the fixed scheduler starts at LeaderBegin instead).
-  if (run_scheduler_ && schedulers_everywhere()) reset_next_runs(env);
+  if (!run_scheduler_) return;
+  // mm_10502's Start(): next runs for every type on every server. mm_17508's
+  // loop starts with none: the real code of both sides of #13053 set them at
+  // Start and cleared a follower's at its first leader notice (a start-as-leader
+  // window the fixed model has no more than this one: it schedules from
+  // LeaderBegin), so that the bug differs from the fix by its config listener.
+  if (bugs_.on(Bug::mm_10502)) {
+    reset_next_runs(env);
+  } else if (bugs_.on(Bug::mm_17508)) {
+    scheduler_timer_ = env.after(k::kSchedulerTick, TimerTag{kSchedulerTick, 0});
+  }
 }
 
 bool AppServer::schedulers_everywhere() const {

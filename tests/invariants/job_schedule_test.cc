@@ -103,7 +103,7 @@ TEST(JobSchedule, ALeaderThatSchedulesNothingIsCaughtAtItsDeadline) {
   EXPECT_EQ(v[0].at, T(185s));
   EXPECT_EQ(v[0].nodes, (std::vector<NodeId>{h.app3}));
   EXPECT_TRUE(has_witness(v[0], begin));
-  EXPECT_NE(v[0].message.find("No ldap_sync job was scheduled from 5s to 3m5s while app3 alone acted as leader"),
+  EXPECT_NE(v[0].message.find("No ldap_sync job was scheduled from 5s to 3m05s while app3 alone acted as leader"),
             std::string::npos)
       << v[0].message;
   // Judged at the end of a completed run too, and once per obligation.

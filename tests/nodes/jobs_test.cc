@@ -204,8 +204,8 @@ TEST(Schedulers, AConfigChangeOnAFollowerLeavesItsSchedulerAloneWithTheFix) {
 TEST(Schedulers, PlantedBugMm17508AConfigChangeMakesFollowersSchedule) {
   TestCluster c(ldap(bug(Bug::mm_17508)));
   c.run_for(minutes(3));
-  // Before the change: the pre-fix schedulers started on every server and the
-  // first "not leader" notice stopped the followers' within one period.
+  // Before the change: the loop runs on every server, but only the leader's
+  // notice gave it next runs.
   EXPECT_EQ(schedulers(c), (std::set<NodeId>{c.id("app1")})) << c.dump();
   // A System Console save that every server reloads: all three compute their
   // next runs from the same instant and schedule together.
