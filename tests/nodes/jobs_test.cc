@@ -142,9 +142,6 @@ TEST(Jobs, GracefulStopWaitsForTheRunningJobACrashDoesNot) {
   EXPECT_EQ(c.cluster().disk(c.id("db-primary")).tables.jobs.at(job).status, JobStatus::success);
 }
 
-}  // namespace
-}  // namespace fl::test
-
 // ---- issue 14: the schedulers of real incidents --------------------------------------
 
 TestClusterOptions ldap(BugSet bugs = {}, std::function<void(ClusterSpec&)> more = {}) {
@@ -230,3 +227,6 @@ TEST(Schedulers, ALeaderWithRunSchedulerFalseLeadsAndSchedulesNothing) {
   EXPECT_EQ(schedulers(d), (std::set<NodeId>{d.id("app1")}));
   EXPECT_TRUE(d.violated({"job_schedule"}).empty());
 }
+
+}  // namespace
+}  // namespace fl::test
