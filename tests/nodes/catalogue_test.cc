@@ -16,7 +16,9 @@ TEST(Bugs, CatalogueHasTheTenNamesOfModelMdEachParsingBack) {
   const char* expected[] = {"migration_without_lock", "leader_highest_id", "down_after_one_failure",
                             "job_claim_without_cas", "create_job_without_once", "join_across_two_minors",
                             "no_missed_message_replay", "ack_before_commit", "proxy_ignores_health",
-                            "sequence_reset_without_hello"};
+                            "sequence_reset_without_hello",
+                            // issue 14: real incidents, appended
+                            "mm_10502", "mm_17508"};
   ASSERT_EQ(bug_catalogue().size(), std::size(expected));
   for (std::size_t i = 0; i < std::size(expected); ++i) {
     const auto bug = parse_bug(expected[i]);
