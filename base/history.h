@@ -110,6 +110,10 @@ struct ElectionLost { NodeId leader{}; FL_EVENT(ElectionLost, "election_lost"); 
 struct LeaderBegin { FL_EVENT(LeaderBegin, "leader_begin"); template <class F> void fields(F&&) const {} };
 struct LeaderEnd { FL_EVENT(LeaderEnd, "leader_end"); template <class F> void fields(F&&) const {} };
 
+// At the scheduler, the instant it schedules a recurring job type (it sends the
+// create; JobCreated follows when a row is made: a create-once type with a job
+// pending or in progress makes none). job_schedule counts these.
+struct JobScheduled { std::string type; FL_EVENT(JobScheduled, "job_scheduled"); template <class F> void fields(F&& f) const { f("type", type); } };
 struct JobCreated {
   std::uint64_t job = 0; std::string type; bool create_once = true;
   FL_EVENT(JobCreated, "job_created");
@@ -252,7 +256,7 @@ using EventBody = std::variant<
     MigrationLockAcquired, MigrationLockLost, MigrationLockReleased, MigrationStarted, MigrationApplied,
     DiscoveryRowWritten, PeerDown, PeerUp, SendFailed, PeerStatus,
     ElectionStarted, ElectionWon, ElectionLost, LeaderBegin, LeaderEnd,
-    JobCreated, JobClaimed, JobRunStarted, JobFinished,
+    JobScheduled, JobCreated, JobClaimed, JobRunStarted, JobFinished,
     PostCommitted, ReplicaApplied, DbCrashed, Promoted, CommitsLost, SyncCommitsWaiting, SyncRequirement, PostPresent,
     PostAcked, PostSent, PostAckReceived, PostDelivered, ClientConnected, ClientDisconnected,
     ClientReconnecting, ClientResync, ClientRequestFailed, ClientChannels,

@@ -37,6 +37,8 @@ std::vector<harness::FaultKind> trigger_kinds(std::string_view bug) {
   if (bug == "mm_61904") return {K::partition};                 // the proxy cut from a live server
   if (bug == "mm_17762") return {};                             // the configuration (an empty cluster name)
   if (bug == "mm_68543") return {};                             // the admin's operation (revoke every session)
+  if (bug == "mm_10502") return {};  // an add_server operation; any multi-server cluster shows it
+  if (bug == "mm_17508") return {};  // a config change on a follower: an operation, never drawn
   return {};  // leader_highest_id: none; migration_without_lock, join_across_two_minors, mm_58355: an operation
 }
 

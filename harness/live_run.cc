@@ -501,6 +501,7 @@ LiveResult LiveRun::run() {
   }
   info.leader_election = std::string(to_string(s_.cluster.leader_election));
   info.initial_schema = layout_.spec->initial_schema();
+  for (const JobTypeSpec& j : layout_.spec->jobs) info.job_periods.emplace_back(j.type, j.period);
   inv::InvariantSet checks;
   for (const auto& spec : inv::invariant_specs()) {
     if (!s_.invariants.checks(spec.name)) continue;

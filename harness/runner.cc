@@ -159,7 +159,10 @@ ClusterSpec cluster_spec_of(const Scenario& s) {
   ClusterSpec spec = default_cluster_spec(s.cluster.app_servers + added, s.cluster.version);
   for (const auto& o : s.cluster.servers)
     for (auto& server : spec.servers)
-      if (server.name == o.name.name && o.version) server.version = *o.version;
+      if (server.name == o.name.name) {
+        if (o.version) server.version = *o.version;
+        for (const auto& [key, value] : o.config) server.config[key] = value;
+      }
   // Servers that add_server brings up: declared, not started (spares), at the
   // version the operation names.
   std::uint32_t next = s.cluster.app_servers;
@@ -353,6 +356,7 @@ void Run::build() {
   info_.leader_election = std::string(to_string(s_.cluster.leader_election));
   info_.initial_schema = cluster_.spec->initial_schema();
   info_.shared_storage = true;
+  for (const JobTypeSpec& j : cluster_.spec->jobs) info_.job_periods.emplace_back(j.type, j.period);
 
   for (const auto& spec : inv::invariant_specs()) {
     if (!s_.invariants.checks(spec.name)) continue;

@@ -50,6 +50,9 @@ struct ServerOverride {
   NameRef name;
   std::optional<Version> version;
   SourcePos version_pos;
+  // config.json settings of this server, "Section.Key" -> value as text
+  // ([[cluster.server]] config = { "JobSettings.RunScheduler" = false }).
+  std::map<std::string, std::string> config;
   SourcePos pos;  // the table header
 };
 

@@ -428,7 +428,7 @@ class Parser {
     for_each_table(t, "server", kMaxAppServers * 4, [&](const toml::table& st) {
       ServerOverride o;
       o.pos = pos(st);
-      check_keys(st, {"name", "version"}, "[[cluster.server]]");
+      check_keys(st, {"name", "version", "config"}, "[[cluster.server]]");
       SourcePos np;
       if (auto n = get_string(st, "name", &np)) {
         o.name = NameRef{*n, np};
@@ -436,8 +436,32 @@ class Parser {
         missing(st, "[[cluster.server]]", "name", "\"app1\"");
       }
       o.version = get_version(st, "version", &o.version_pos);
+      if (const toml::node* cfg = get(st, "config")) parse_server_config(*cfg, o.config);
       c.servers.push_back(std::move(o));
     });
+  }
+
+  // [[cluster.server]] config = { "Section.Key" = value, ... }: the server's
+  // config.json settings; a value is a string, an integer or a boolean.
+  void parse_server_config(const toml::node& n, std::map<std::string, std::string>& out) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+      type_error(n, "config", "a table such as { \"JobSettings.RunScheduler\" = false }");
+      return;
+    }
+    for (auto&& [key, value] : *t) {
+      const std::string k(key.str());
+      const SourcePos p = key.source().begin.line ? pos(key.source()) : pos(value);
+      if (k.find('.') == std::string::npos || k.front() == '.' || k.back() == '.') {
+        error(p, "config key " + quote(k) + " is not a setting; expected \"Section.Key\" in quotes, such as "
+                 "\"JobSettings.RunScheduler\"");
+        continue;
+      }
+      if (value.is_string()) out[k] = std::string(value.as_string()->get());
+      else if (value.is_integer()) out[k] = std::to_string(value.as_integer()->get());
+      else if (value.is_boolean()) out[k] = value.as_boolean()->get() ? "true" : "false";
+      else type_error(value, "config " + quote(k), "a string, an integer or a boolean");
+    }
   }
 
   void parse_database(const toml::table& t, DatabaseConfig& d) {

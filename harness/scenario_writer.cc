@@ -204,6 +204,15 @@ std::string write_scenario(const Scenario& s, const WriteOptions& options) {
     out += "\n[[cluster.server]]\n";
     out += "name = " + str(o.name.name) + "\n";
     if (o.version) out += "version = " + str(o.version->str()) + "\n";
+    if (!o.config.empty()) {
+      out += "config = {";
+      bool first = true;
+      for (const auto& [key, value] : o.config) {
+        out += std::string(first ? " " : ", ") + str(key) + " = " + str(value);
+        first = false;
+      }
+      out += " }\n";
+    }
   }
 
   const DatabaseConfig& d = s.database;

@@ -21,6 +21,7 @@ std::unique_ptr<Invariant> make_status_accuracy(const ClusterInfo&, const Option
 std::unique_ptr<Invariant> make_health_routing(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_plugin_convergence(const ClusterInfo&, const OptionValues&);
 std::unique_ptr<Invariant> make_service_available(const ClusterInfo&, const OptionValues&);
+std::unique_ptr<Invariant> make_job_schedule(const ClusterInfo&, const OptionValues&);
 
 // The option's value; the registry guarantees every declared key is present.
 Duration option(const OptionValues& options, std::string_view key);

@@ -47,6 +47,9 @@ struct ClusterInfo {
   // of the version in the first ServerStarting of the history.
   std::uint32_t initial_schema = 0;
   bool shared_storage = true;           // plugin_convergence applies only with it
+  // The recurring job types the schedulers run, with their periods (the
+  // cluster's configuration; job_schedule judges these, none when empty).
+  std::vector<std::pair<std::string, Duration>> job_periods;
 
   const NodeInfo* node(NodeId id) const {
     return id.value < nodes.size() ? &nodes[id.value] : nullptr;

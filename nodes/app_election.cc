@@ -88,6 +88,9 @@ void AppServer::accept_leader(Env& env, NodeId leader, std::uint32_t leader_id) 
   if (leader_ != leader) {
     leader_ = leader;
     env.emit(ElectionLost{leader});
+    // The cluster's leader changed and it is not us: the "not leader" notice
+    // (only the pre-fix mm_17508 schedulers act on it; see app_jobs.cc).
+    if (!acting_leader_) scheduler_leader_notice(env, false);
   }
   update_acting_leader(env);
 }
@@ -181,17 +184,19 @@ void AppServer::update_acting_leader(Env& env) {
   }
   if (want == acting_leader_) return;
   acting_leader_ = want;
+  env.emit(want ? EventBody{LeaderBegin{}} : EventBody{LeaderEnd{}});
+  if (schedulers_everywhere()) {
+    // The pre-fix schedulers run on every server; mm_17508's hear the notice.
+    scheduler_leader_notice(env, want);
+    return;
+  }
   if (want) {
-    env.emit(LeaderBegin{});
+    // A leader with RunScheduler false leads and schedules nothing (docs#3845).
+    if (!run_scheduler_) return;
     next_run_.clear();  // schedules computed afresh by the new leader
-    if (scheduler_timer_) env.cancel(*scheduler_timer_);
-    scheduler_timer_ = env.after(k::kSchedulerTick, TimerTag{kSchedulerTick, 0});
     // First schedule: one period from now (no last successful job known here).
-    for (const JobTypeSpec& type : job_types_) {
-      next_run_[type.type] = env.now() + type.period + env.rng().jitter(k::kScheduleJitter);
-    }
+    reset_next_runs(env);
   } else {
-    env.emit(LeaderEnd{});
     if (scheduler_timer_) env.cancel(*scheduler_timer_);
     scheduler_timer_.reset();
   }

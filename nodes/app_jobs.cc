@@ -3,6 +3,15 @@
 // creates jobs "create once"; a watcher on every server polls pending jobs from
 // a replica every 15 s and claims one with a compare-and-set on the primary; the
 // winner runs it and marks it done. Nothing reclaims the job of a crashed worker.
+//
+// A server with JobSettings.RunScheduler false runs no scheduler at all, even as
+// leader (mattermost/docs#3845: the hazard of that configuration). Two planted
+// bugs bring back the schedulers of real incidents (docs/model.md, issue 14):
+//  - mm_10502 (before mattermost/mattermost#9174): every server runs the
+//    schedulers from its start and knows nothing of the leader.
+//  - mm_17508 (between #9174 and #13053): every server runs the loop; next runs
+//    are set by a leader notice, cleared by a "not leader" notice, and set by
+//    any configuration change, leader or not; the tick does not ask who leads.
 #include "base/assert.h"
 #include "nodes/app_server.h"
 
@@ -12,6 +21,56 @@ void AppServer::start_jobs(Env& env) {
   FL_ASSERT(phase_ == Phase::serving);
   // First poll after a random [0, 15 s), then every 15 s.
   env.after(env.rng().jitter(k::kWatcherInterval), TimerTag{kWatcherPoll, 0});
+  if (!run_scheduler_) return;
+  // mm_10502's Start(): next runs for every type on every server. mm_17508's
+  // loop starts with none: the real code of both sides of #13053 set them at
+  // Start and cleared a follower's at its first leader notice (a start-as-leader
+  // window the fixed model has no more than this one: it schedules from
+  // LeaderBegin), so that the bug differs from the fix by its config listener.
+  if (bugs_.on(Bug::mm_10502)) {
+    reset_next_runs(env);
+  } else if (bugs_.on(Bug::mm_17508)) {
+    scheduler_timer_ = env.after(k::kSchedulerTick, TimerTag{kSchedulerTick, 0});
+  }
+}
+
+bool AppServer::schedulers_everywhere() const {
+  return bugs_.on(Bug::mm_10502) || bugs_.on(Bug::mm_17508);
+}
+
+void AppServer::reset_next_runs(Env& env) {
+  FL_ASSERT(run_scheduler_);
+  for (const JobTypeSpec& type : job_types_) {
+    next_run_[type.type] = env.now() + type.period + env.rng().jitter(k::kScheduleJitter);
+  }
+  if (scheduler_timer_) env.cancel(*scheduler_timer_);
+  scheduler_timer_ = env.after(k::kSchedulerTick, TimerTag{kSchedulerTick, 0});
+}
+
+void AppServer::scheduler_leader_notice(Env& env, bool leader) {
+  // Only the mm_17508 schedulers listen (mm_10502's predate the notice; the
+  // fixed scheduler follows acting_leader_ in update_acting_leader).
+  if (!run_scheduler_ || !bugs_.on(Bug::mm_17508) || bugs_.on(Bug::mm_10502)) return;
+  if (leader) {
+    reset_next_runs(env);
+    return;
+  }
+  next_run_.clear();  // nil: this server schedules nothing until set again
+  if (scheduler_timer_) env.cancel(*scheduler_timer_);
+  scheduler_timer_ = env.after(k::kSchedulerTick, TimerTag{kSchedulerTick, 0});
+}
+
+void AppServer::scheduler_config_changed(Env& env) {
+  if (!run_scheduler_ || phase_ != Phase::serving) return;
+  if (schedulers_everywhere()) {
+    // The pre-fix listener: setNextRunTime on every server, leader or not.
+    reset_next_runs(env);
+    return;
+  }
+  // The fixed listener (#13053): only the leader computes its next runs afresh
+  // (from now: a configuration change delays the leader's schedule, as it does
+  // in the real server).
+  if (acting_leader_) reset_next_runs(env);
 }
 
 Duration AppServer::job_run_time(const std::string& type) const {
@@ -23,14 +82,21 @@ Duration AppServer::job_run_time(const std::string& type) const {
 
 void AppServer::scheduler_tick(Env& env) {
   scheduler_timer_.reset();
+  FL_ASSERT(run_scheduler_);
   update_acting_leader(env);  // a db_lease leader whose lease ran out stops here
-  if (!acting_leader_) return;
+  const bool everywhere = schedulers_everywhere();
+  if (!acting_leader_ && !everywhere) return;
+  if (scheduler_timer_) return;  // a leader notice in update_acting_leader re-armed the loop
   const Time now = env.now();
   for (const JobTypeSpec& type : job_types_) {
     auto it = next_run_.find(type.type);
-    FL_ASSERT(it != next_run_.end());
+    if (it == next_run_.end()) {
+      FL_ASSERT_MSG(everywhere, "the acting leader has a next run for every type");
+      continue;  // nil (pre-fix: cleared by a "not leader" notice)
+    }
     if (now < it->second) continue;
     const bool once = type.create_once && !bugs_.on(Bug::create_job_without_once);
+    env.emit(JobScheduled{type.type});
     send_db(env, spec_.datasource, DbJobCreate{type.type, once}, Call::job_create, 0);
     it->second = now + type.period + env.rng().jitter(k::kScheduleJitter);
   }

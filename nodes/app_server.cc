@@ -66,6 +66,10 @@ LockClock AppServer::lock_clock() const {
 void AppServer::on_start(Env& env) {
   FL_ASSERT(phase_ == Phase::created);
   instance_id_ = env.rng().next();  // a new random row id at every process start
+  // Read once at start, as app/server.go does: a reload does not start or stop
+  // the schedulers (nodes/constants.h kRunSchedulerKey).
+  if (auto it = spec_.config.find(std::string(k::kRunSchedulerKey)); it != spec_.config.end())
+    run_scheduler_ = it->second != "false";
   env.emit(ServerStarting{spec_.version.str(), config_hash_});
   phase_ = Phase::connecting;
   connect_attempt_ = 0;
@@ -327,6 +331,8 @@ void AppServer::on_control(Env& env, const ControlOp& op) {
       if (peer.state == PeerState::up) send_ping(env, peer);
       update_status(env, peer);
     }
+    // The schedulers' config listener (jobs/schedulers.go handleConfigChange).
+    scheduler_config_changed(env);
   }
 }
 
@@ -699,6 +705,7 @@ void AppServer::describe(StateWriter& out) const {
   }
   if (!replicas.empty()) out.field("read_replicas", replicas);
   if (job_running_) out.field("job_running", running_type_ + " #" + std::to_string(running_job_));
+  if (!run_scheduler_) out.field("run_scheduler", "no (JobSettings.RunScheduler false)");
   out.field("db_calls_pending", std::to_string(calls_.size()));
 }
 

@@ -239,6 +239,17 @@ class AppServer : public Node {
 
   // app_jobs.cc
   void start_jobs(Env& env);
+  // The pre-fix schedulers (mm_10502, mm_17508) tick on every server that runs
+  // them, leader or not; the fixed one only on the acting leader.
+  bool schedulers_everywhere() const;
+  // setNextRunTime for every type (now + period + jitter), and the loop's
+  // 1-minute wait started afresh (schedulers.go: a new timer per select).
+  void reset_next_runs(Env& env);
+  // The cluster-leader-change notice (HandleClusterLeaderChange) as the
+  // pre-fix mm_17508 schedulers handle it: leader -> next runs set, else cleared.
+  void scheduler_leader_notice(Env& env, bool leader);
+  // A reload that changed the configuration (the schedulers' config listener).
+  void scheduler_config_changed(Env& env);
   void scheduler_tick(Env& env);
   void on_job_created(Env& env, const PendingCall& pending, const DbReply& reply);
   void watcher_poll(Env& env);
@@ -294,7 +305,9 @@ class AppServer : public Node {
   std::optional<TimerId> lease_expiry_timer_;  // fires at lease_valid_until_
 
   // jobs
-  std::map<std::string, Time> next_run_;  // local clock
+  bool run_scheduler_ = true;  // JobSettings.RunScheduler, read at process start
+  // Per type; absent = nil (not scheduled here). Local clock.
+  std::map<std::string, Time> next_run_;
   std::optional<TimerId> scheduler_timer_;
   bool worker_busy_ = false;   // claiming or running a job
   bool job_running_ = false;   // claimed: running until marked done

@@ -42,6 +42,12 @@ const std::array<BugInfo, kBugCount>& bug_catalogue() {
        "MM-61904: a websocket reconnecting to another server is looked up there only, not on the other servers"},
       {Bug::mm_68543, "mm_68543",
        "MM-68543: revoking every session clears the session caches but leaves websocket connections authenticated"},
+      {Bug::mm_10502, "mm_10502",
+       "MM-10502 (before mattermost/mattermost#9174): every app server runs the job schedulers, not only the "
+       "cluster leader, so each recurring job is scheduled once per server"},
+      {Bug::mm_17508, "mm_17508",
+       "MM-17508 (before mattermost/mattermost#13053): a configuration change sets the schedulers' next run "
+       "times on every server, leader or not, and the tick does not ask who leads: jobs run twice"},
   }};
   return kCatalogue;
 }

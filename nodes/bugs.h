@@ -34,6 +34,8 @@ enum class Bug : unsigned {
   mm_17762,  // mattermost/mattermost#17762: an empty cluster name, no default
   mm_61904,  // MM-61904: a reconnect to another server does not ask the others for its queue
   mm_68543,  // MM-68543: a global session revocation leaves websockets authenticated
+  mm_10502,  // MM-10502: every app server runs the job schedulers (before mattermost/mattermost#9174)
+  mm_17508,  // MM-17508: a config change resets the schedulers' next runs on every server (before #13053)
   count_,
 };
 

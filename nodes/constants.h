@@ -85,6 +85,10 @@ inline constexpr Duration kSchedulerTick = seconds(60);
 inline constexpr Duration kScheduleJitter = seconds(2);         // [0, 2 s)
 inline constexpr Duration kWatcherInterval = seconds(15);       // first poll in [0, 15 s)
 inline constexpr std::uint32_t kStoreRetries = 3;               // serialization failure / deadlock
+// config.json JobSettings.RunScheduler (default true): read once at process
+// start (app/server.go: `if *cfg.JobSettings.RunScheduler { Jobs.StartSchedulers() }`);
+// a server with it false runs no scheduler even as cluster leader (mattermost/docs#3845).
+inline constexpr std::string_view kRunSchedulerKey = "JobSettings.RunScheduler";
 
 // ---- database routing (REFERENCE.md, Database routing) ----
 inline constexpr Duration kReplicaReprobeInterval = seconds(5);

@@ -75,11 +75,11 @@ TEST(Library, EveryPlantedBugAndEveryHazardIsExpectedSomewhere) {
   for (const char* bug : {"migration_without_lock", "leader_highest_id", "down_after_one_failure",
                           "no_missed_message_replay", "job_claim_without_cas", "create_job_without_once",
                           "ack_before_commit", "join_across_two_minors", "proxy_ignores_health",
-                          "sequence_reset_without_hello"})
+                          "sequence_reset_without_hello", "mm_10502", "mm_17508"})
     EXPECT_TRUE(bugs_caught.count(bug)) << "no scenario expects planted bug " << bug << " to be caught";
   // MODEL.md, Real hazards: each shown by the invariant it breaks.
   for (const char* inv : {"single_leader", "migration_by_first_starter", "no_lost_writes", "message_delivery",
-                          "health_routing", "job_progress"})
+                          "health_routing", "job_progress", "job_schedule"})
     EXPECT_TRUE(invariants_expected.count(inv)) << "no hazard scenario expects " << inv;
   EXPECT_GE(safe, 6u) << "each hazard needs its safe configuration beside it";
 }

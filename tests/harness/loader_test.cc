@@ -436,6 +436,25 @@ TEST(Loader, ServerOverrideMustNameAnInitialServer) {
   expect_error(replace(kValid, "name = \"app3\"", "name = \"app9\""), "\"app9\"", {"unknown app server \"app9\"", "app1, app2, app3"});
 }
 
+TEST(Loader, ServerOverrideConfigSettings) {
+  // config.json settings of one server (issue 14: JobSettings.RunScheduler).
+  const std::string text = replace(kValid, "version = \"10.4.2\"",
+                                   "version = \"10.4.2\"\nconfig = { \"JobSettings.RunScheduler\" = false, "
+                                   "\"ServiceSettings.SiteURL\" = \"https://x\", \"SqlSettings.MaxIdleConns\" = 20 }");
+  LoadResult r = parse_scenario(text, kFile);
+  ASSERT_TRUE(r.ok()) << r.errors.front().str();
+  const auto& config = r.scenario->cluster.servers.at(0).config;
+  EXPECT_EQ(config.at("JobSettings.RunScheduler"), "false");
+  EXPECT_EQ(config.at("ServiceSettings.SiteURL"), "https://x");
+  EXPECT_EQ(config.at("SqlSettings.MaxIdleConns"), "20");
+  expect_error(replace(kValid, "version = \"10.4.2\"", "version = \"10.4.2\"\nconfig = { RunScheduler = false }"),
+               "RunScheduler", {"config key \"RunScheduler\" is not a setting", "\"Section.Key\" in quotes"});
+  expect_error(replace(kValid, "version = \"10.4.2\"", "version = \"10.4.2\"\nconfig = { \"A.B\" = [1] }"),
+               "[1]", {"config \"A.B\" is an array", "a string, an integer or a boolean"});
+  expect_error(replace(kValid, "version = \"10.4.2\"", "version = \"10.4.2\"\nconfig = 37"), "37",
+               {"config is an integer (37)", "a table"});
+}
+
 TEST(Loader, AddServerExtendsTheNodeNames) {
   const std::string text = kValid + "\n[[operations]]\nat = \"7m\"\nrunbook = \"add_server\"\n" +
                            "\n[[faults]]\nat = \"8m\"\nkind = \"crash\"\nnode = \"app4\"\n";

@@ -3,7 +3,9 @@
 // job stays in progress.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <set>
 
 #include "tests/support/cluster_dsl.h"
 
@@ -138,6 +140,92 @@ TEST(Jobs, GracefulStopWaitsForTheRunningJobACrashDoesNot) {
   EXPECT_EQ(finished[0].event.job, job);
   EXPECT_EQ(finished[0].node, claims[0].node);
   EXPECT_EQ(c.cluster().disk(c.id("db-primary")).tables.jobs.at(job).status, JobStatus::success);
+}
+
+// ---- issue 14: the schedulers of real incidents --------------------------------------
+
+TestClusterOptions ldap(BugSet bugs = {}, std::function<void(ClusterSpec&)> more = {}) {
+  return TestClusterOptions{.app_servers = 3, .tweak = [bugs, more](ClusterSpec& s) {
+                              s.jobs = {{"ldap_sync", minutes(1), seconds(5)}};
+                              s.bugs = bugs;
+                              if (more) more(s);
+                            }};
+}
+
+std::set<NodeId> schedulers(const TestCluster& c, Time from = kTimeZero) {
+  std::set<NodeId> out;
+  for (auto& e : c.events<JobScheduled>())
+    if (e.at >= from) out.insert(e.node);
+  return out;
+}
+
+TEST(Schedulers, OnlyTheLeaderSchedulesAndEachSchedulingIsAJobScheduledEvent) {
+  TestCluster c(ldap());
+  c.run_for(minutes(8));
+  EXPECT_EQ(schedulers(c), (std::set<NodeId>{c.id("app1")})) << c.dump();
+  const auto s = c.events<JobScheduled>();
+  ASSERT_GE(s.size(), 3u);
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    EXPECT_GE(s[i].at - s[i - 1].at, minutes(1));
+    EXPECT_LE(s[i].at - s[i - 1].at, minutes(2) + seconds(2));  // the first tick at or after the period
+  }
+  EXPECT_TRUE(c.violated({"job_schedule"}).empty());
+}
+
+TEST(Schedulers, PlantedBugMm10502EveryServerSchedules) {
+  TestCluster c(ldap(bug(Bug::mm_10502)));
+  c.run_for(minutes(8));
+  EXPECT_EQ(schedulers(c), (std::set<NodeId>{c.id("app1"), c.id("app2"), c.id("app3")})) << c.dump();
+  EXPECT_EQ(c.violated({"job_schedule"}), names({"job_schedule"}));
+}
+
+TEST(Schedulers, AConfigChangeOnAFollowerLeavesItsSchedulerAloneWithTheFix) {
+  TestCluster c(ldap());
+  c.run_for(minutes(3));
+  for (const char* n : {"app1", "app2", "app3"}) {
+    c.control(n, {ControlOp::Kind::set_spec, "config.MessageExportSettings.DailyRunTime", "02:00"});
+    c.control(n, {ControlOp::Kind::set_spec, "reload_config", ""});
+  }
+  const Time changed = c.now();
+  c.run_for(minutes(6));
+  EXPECT_EQ(schedulers(c, changed), (std::set<NodeId>{c.id("app1")}));
+  // The leader's next run is counted afresh from the change (the fixed listener).
+  const auto after = c.events<JobScheduled>();
+  Time first = kTimeMax;
+  for (auto& e : after)
+    if (e.at >= changed) first = std::min(first, e.at);
+  EXPECT_GE(first - changed, minutes(1));
+  EXPECT_TRUE(c.violated({"job_schedule"}).empty());
+}
+
+TEST(Schedulers, PlantedBugMm17508AConfigChangeMakesFollowersSchedule) {
+  TestCluster c(ldap(bug(Bug::mm_17508)));
+  c.run_for(minutes(3));
+  // Before the change: the loop runs on every server, but only the leader's
+  // notice gave it next runs.
+  EXPECT_EQ(schedulers(c), (std::set<NodeId>{c.id("app1")})) << c.dump();
+  // A System Console save that every server reloads: all three compute their
+  // next runs from the same instant and schedule together.
+  for (const char* n : {"app1", "app2", "app3"}) {
+    c.control(n, {ControlOp::Kind::set_spec, "config.MessageExportSettings.DailyRunTime", "02:00"});
+    c.control(n, {ControlOp::Kind::set_spec, "reload_config", ""});
+  }
+  c.run_for(minutes(5));
+  EXPECT_EQ(schedulers(c), (std::set<NodeId>{c.id("app1"), c.id("app2"), c.id("app3")})) << c.dump();
+  EXPECT_EQ(c.violated({"job_schedule"}), names({"job_schedule"}));
+}
+
+TEST(Schedulers, ALeaderWithRunSchedulerFalseLeadsAndSchedulesNothing) {
+  TestCluster c(ldap({}, [](ClusterSpec& s) { s.servers[0].config[std::string(k::kRunSchedulerKey)] = "false"; }));
+  c.run_for(minutes(6));
+  EXPECT_EQ(c.leaders(), names({"app1"}));
+  EXPECT_EQ(c.count<JobScheduled>(), 0u) << c.dump();
+  EXPECT_EQ(c.violated({"job_schedule"}), names({"job_schedule"}));
+  // A follower with it false changes nothing while another leads.
+  TestCluster d(ldap({}, [](ClusterSpec& s) { s.servers[2].config[std::string(k::kRunSchedulerKey)] = "false"; }));
+  d.run_for(minutes(6));
+  EXPECT_EQ(schedulers(d), (std::set<NodeId>{d.id("app1")}));
+  EXPECT_TRUE(d.violated({"job_schedule"}).empty());
 }
 
 }  // namespace

@@ -236,6 +236,7 @@ class TestCluster {
     }
     info.leader_election = cluster_.spec->leader_election == LeaderElection::db_lease ? "db_lease" : "bully";
     info.initial_schema = cluster_.spec->initial_schema();
+    for (const JobTypeSpec& j : cluster_.spec->jobs) info.job_periods.emplace_back(j.type, j.period);
     std::vector<std::string> out;
     for (const char* name : invariants) {
       auto checker = inv::make_invariant(name, info);
