@@ -193,10 +193,9 @@ struct Operation {
   std::optional<Version> version;    // to_version (runbooks), version (upgrade, add_server)
   SourcePos version_pos;
   std::string key, value;            // config_change(_continuous)
-  NameRef client;                    // revoke_sessions: a client's name, or all
   std::vector<NameRef> to;           // proxy_route servers; set_datasource / manual_failover target
   std::string plugin;                // install_plugin
-  NameRef client;                    // add_to_channel: the user added
+  NameRef client;                    // add_to_channel: the user added; revoke_sessions: a client or "all"
   std::uint32_t channel = 0;         // add_to_channel
   SourcePos channel_pos;
 };

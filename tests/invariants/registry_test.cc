@@ -43,7 +43,7 @@ TEST(Registry, EveryModelInvariantIsThereOnceWithASummary) {
     ASSERT_TRUE(c) << spec.name;
     EXPECT_EQ(c->name(), spec.name);
   }
-  EXPECT_EQ(make_all(h.info).size(), names.size());
+  EXPECT_EQ(make_all(h.info).size(), expected.size());
 }
 
 TEST(Registry, UserErrorsAreMessagesWithSuggestions) {
