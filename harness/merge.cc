@@ -152,6 +152,18 @@ MergedCampaign join(const Campaign& c) {
   return m;
 }
 
+// Writes `j` to `path`, indented; false (and exit 3 with the reason in `m`)
+// when it cannot: runs.json and fuzz-summary.json are written alike.
+bool write_json(const fs::path& path, const nlohmann::ordered_json& j, MergeResult& m) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << j.dump(2) << "\n";
+  f.close();
+  if (f) return true;
+  m.exit_code = 3;
+  m.error = "cannot write " + path.string();
+  return false;
+}
+
 }  // namespace
 
 std::string read_run_report(const std::string& path, reports::RunResult& out) {
@@ -309,17 +321,7 @@ MergeResult merge_results(const std::vector<std::string>& inputs, const std::str
     m.error = e;
     return m;
   }
-  {
-    const auto path = fs::path(out_dir) / "runs.json";
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << list.dump(2) << "\n";
-    f.close();
-    if (!f) {
-      m.exit_code = 3;
-      m.error = "cannot write " + path.string();
-      return m;
-    }
-  }
+  if (!write_json(fs::path(out_dir) / "runs.json", list, m)) return m;
   if (!campaigns.empty()) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& [scenario, c] : campaigns) {
@@ -342,15 +344,7 @@ MergeResult merge_results(const std::vector<std::string>& inputs, const std::str
       m.campaigns.push_back(std::move(joined));
     }
     const nlohmann::ordered_json j = {{"schema", std::string(kFuzzSummarySchema)}, {"campaigns", list}};
-    const auto path = fs::path(out_dir) / std::string(kFuzzSummaryFile);
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << j.dump(2) << "\n";
-    f.close();
-    if (!f) {
-      m.exit_code = 3;
-      m.error = "cannot write " + path.string();
-      return m;
-    }
+    if (!write_json(fs::path(out_dir) / std::string(kFuzzSummaryFile), j, m)) return m;
   }
   m.exit_code = errored ? 3 : failed ? 1 : 0;
   return m;

@@ -24,10 +24,9 @@
 namespace fl::harness {
 namespace {
 
-std::filesystem::path source_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-}
-std::string data(const char* name) { return (source_dir() / "tests/harness/data" / name).string(); }
+using test::source_dir;
+using test::data;
+std::filesystem::path temp_dir(const std::string& name) { return test::fresh_dir("fuzz", name); }
 
 Scenario load(const std::string& path) {
   LoadResult r = load_scenario(path);
@@ -35,13 +34,6 @@ Scenario load(const std::string& path) {
   for (const auto& e : r.errors) errors += e.str() + "\n";
   EXPECT_TRUE(r.ok()) << errors;
   return r.ok() ? *r.scenario : Scenario{};
-}
-
-std::filesystem::path temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("faultline-fuzz-test-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 // Every rule a schedule must keep, as a list of what broke ("" : none).

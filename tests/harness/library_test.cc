@@ -10,15 +10,14 @@
 #include <vector>
 
 #include "harness/scenario_loader.h"
+#include "tests/harness/cli_helpers.h"
 
 namespace fl::harness {
 namespace {
 
-// The source tree, from this file's own path (tests/harness/library_test.cc).
-std::filesystem::path source_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-}
+using test::source_dir;
 
+// The source tree, from this file's own path (tests/harness/library_test.cc).
 std::vector<std::string> library() {
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(source_dir() / "scenarios"))

@@ -20,25 +20,13 @@
 namespace fl::harness {
 namespace {
 
+using test::source_dir;
+using test::data;
+using test::read_text;
+std::filesystem::path temp_dir(const std::string& name) { return test::fresh_dir("merge", name); }
+
 namespace fs = std::filesystem;
 using test::cli;
-
-fs::path source_dir() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
-std::string data(const char* name) { return (source_dir() / "tests/harness/data" / name).string(); }
-
-fs::path temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("faultline-merge-test-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // Each <testcase ...>...</testcase> (or self-closing) of a JUnit file, its
 // wall time removed (the one thing that differs between two runs), sorted.
@@ -68,7 +56,7 @@ using RunKey = std::tuple<std::string, std::uint64_t, std::string, std::string>;
 // (a fuzz repro is named by the merged folder's own copy).
 std::set<RunKey> runs_of(const fs::path& merged) {
   std::set<RunKey> out;
-  for (const auto& r : nlohmann::json::parse(read(merged / "runs.json")))
+  for (const auto& r : nlohmann::json::parse(read_text(merged / "runs.json")))
     out.emplace(replaced(r["scenario"], merged.string() + "/", "MERGED/"), r["seed"], r["trace_hash"], r["result"]);
   return out;
 }
@@ -110,16 +98,16 @@ TEST(Merge, ShardedRunsMergedEqualTheUnshardedRun) {
   EXPECT_EQ(sharded.size(), 10u);
   EXPECT_EQ(sharded, unsharded);
   // The merged JUnit has the unsharded run's own testcases (its --junit file).
-  const auto merged_cases = testcases(read(dir / "merged" / "junit.xml"));
+  const auto merged_cases = testcases(read_text(dir / "merged" / "junit.xml"));
   EXPECT_EQ(merged_cases.size(), 10u);
-  EXPECT_EQ(merged_cases, testcases(read(dir / "whole.xml")));
-  EXPECT_EQ(merged_cases, testcases(read(dir / "merged-whole" / "junit.xml")));
+  EXPECT_EQ(merged_cases, testcases(read_text(dir / "whole.xml")));
+  EXPECT_EQ(merged_cases, testcases(read_text(dir / "merged-whole" / "junit.xml")));
   // Byte for byte, up to wall times: the order does not depend on the sharding.
   const std::regex times(" time=\"[0-9.]+\"");
-  EXPECT_EQ(std::regex_replace(read(dir / "merged" / "junit.xml"), times, ""),
-            std::regex_replace(read(dir / "merged-whole" / "junit.xml"), times, ""));
+  EXPECT_EQ(std::regex_replace(read_text(dir / "merged" / "junit.xml"), times, ""),
+            std::regex_replace(read_text(dir / "merged-whole" / "junit.xml"), times, ""));
   // Every run's folder is there, and each still replays.
-  for (const auto& r : nlohmann::json::parse(read(dir / "merged" / "runs.json"))) {
+  for (const auto& r : nlohmann::json::parse(read_text(dir / "merged" / "runs.json"))) {
     const auto folder = dir / "merged" / r["folder"].get<std::string>();
     EXPECT_TRUE(fs::exists(folder / "report.json")) << folder;
   }
@@ -142,11 +130,11 @@ TEST(Merge, ShardedFuzzMergedEqualsUnshardedFuzz) {
   const auto a = runs_of(dir / "merged"), b = runs_of(dir / "merged-whole");
   EXPECT_GE(a.size(), 2u) << "the planted bug fails more than one of 8 seeds";
   EXPECT_EQ(a, b);
-  EXPECT_EQ(testcases(replaced(read(dir / "merged" / "junit.xml"), (dir / "merged").string() + "/", "MERGED/")),
-            testcases(replaced(read(dir / "merged-whole" / "junit.xml"), (dir / "merged-whole").string() + "/", "MERGED/")));
+  EXPECT_EQ(testcases(replaced(read_text(dir / "merged" / "junit.xml"), (dir / "merged").string() + "/", "MERGED/")),
+            testcases(replaced(read_text(dir / "merged-whole" / "junit.xml"), (dir / "merged-whole").string() + "/", "MERGED/")));
   // The shards' summaries joined equal the unsharded campaign's summary.
   const auto campaign = [&](const fs::path& merged) {
-    const auto j = nlohmann::json::parse(read(merged / "fuzz-summary.json"));
+    const auto j = nlohmann::json::parse(read_text(merged / "fuzz-summary.json"));
     EXPECT_EQ(j["schema"], "faultline.fuzz-summary/1");
     EXPECT_EQ(j["campaigns"].size(), 1u);
     return j["campaigns"][0];
@@ -186,13 +174,13 @@ TEST(Merge, FuzzSummariesNameMissingShardsAndRefuseConflicts) {
   EXPECT_EQ(m.code, 0) << m.err;
   EXPECT_NE(m.out.find("shards 2/3, 4 seeds, 0 failed"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("missing shards 1"), std::string::npos) << m.out;
-  const auto j = nlohmann::json::parse(read(dir / "m" / "fuzz-summary.json"))["campaigns"][0];
+  const auto j = nlohmann::json::parse(read_text(dir / "m" / "fuzz-summary.json"))["campaigns"][0];
   EXPECT_EQ(j["shards_missing"], nlohmann::json::array({1}));
   EXPECT_EQ(j["seeds_run"], 4);
 
   // The same shard from another machine with another result: a conflict, exit 3.
   fs::copy(dir / "s0", dir / "s0b", fs::copy_options::recursive);
-  auto other = nlohmann::ordered_json::parse(read(dir / "s0b" / "fuzz-summary.json"));
+  auto other = nlohmann::ordered_json::parse(read_text(dir / "s0b" / "fuzz-summary.json"));
   other["campaigns"][0]["shards"][0]["failing_seeds"] = {3};
   std::ofstream(dir / "s0b" / "fuzz-summary.json") << other.dump(2);
   const auto conflict = cli({"merge", (dir / "s0").string(), (dir / "s0b").string(), "--out", (dir / "c").string()});
@@ -217,14 +205,14 @@ TEST(Merge, TheSameRunTwiceIsOneAndTwoHashesForOneSeedAreAnError) {
   EXPECT_NE(twice.out.find("merge: 2 runs"), std::string::npos) << twice.out;
   EXPECT_NE(twice.out.find("2 duplicates"), std::string::npos) << twice.out;
   // Merging the merged folder again changes nothing.
-  const auto before = read(dir / "m" / "runs.json");
+  const auto before = read_text(dir / "m" / "runs.json");
   EXPECT_EQ(cli({"merge", (dir / "m").string(), "--out", (dir / "m").string()}).code, 1);
-  EXPECT_EQ(read(dir / "m" / "runs.json"), before);
+  EXPECT_EQ(read_text(dir / "m" / "runs.json"), before);
 
   // Another machine's folder with another hash for the same seed.
   fs::copy(dir / "a", dir / "b", fs::copy_options::recursive);
   const auto report = dir / "b" / "replay_split_brain-1" / "report.json";
-  auto j = nlohmann::ordered_json::parse(read(report));
+  auto j = nlohmann::ordered_json::parse(read_text(report));
   j["trace_hash"] = j["trace_hash"] == "0123456789abcdef" ? "fedcba9876543210" : "0123456789abcdef";
   std::ofstream(report) << j.dump(2);
   const auto conflict = cli({"merge", (dir / "a").string(), (dir / "b").string(), "--out", (dir / "c").string()});
@@ -247,7 +235,7 @@ TEST(Merge, BadInputExitsTwo) {
   fs::create_directories(dir / "empty");
   o = cli({"merge", (dir / "empty").string(), "--out", (dir / "out").string()});
   EXPECT_EQ(o.code, 0) << o.err;
-  EXPECT_NE(read(dir / "out" / "junit.xml").find("tests=\"0\""), std::string::npos);
+  EXPECT_NE(read_text(dir / "out" / "junit.xml").find("tests=\"0\""), std::string::npos);
 }
 
 }  // namespace

@@ -19,13 +19,12 @@
 
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
+#include "tests/harness/cli_helpers.h"
 
 namespace fl::harness {
 namespace {
 
-std::filesystem::path source_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-}
+using test::source_dir;
 
 // scenarios/bugs/*.toml, and the scenarios/incidents/*.toml that turn a bug
 // on (an incident the maintainers left open ships as a hazard without a bug;

@@ -16,25 +16,13 @@
 namespace fl::harness {
 namespace {
 
+using test::source_dir;
+using test::data;
+using test::read_text;
+std::filesystem::path temp_dir(const std::string& name) { return test::fresh_dir("replay", name); }
+
 namespace fs = std::filesystem;
 using test::cli;
-
-fs::path source_dir() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
-std::string data(const char* name) { return (source_dir() / "tests/harness/data" / name).string(); }
-
-fs::path temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("faultline-replay-test-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // Runs replay_split_brain.toml with --out; returns its report.json.
 fs::path failing_report(const fs::path& dir, std::vector<std::string> extra = {}) {
@@ -56,7 +44,7 @@ std::string believed_leader(const nlohmann::json& j, const std::string& node) {
 TEST(Replay, ReproducesTheTraceHashOfAFailingRun) {
   const auto dir = temp_dir("hash");
   const auto report = failing_report(dir);
-  const auto j = nlohmann::json::parse(read(report));
+  const auto j = nlohmann::json::parse(read_text(report));
   const auto o = cli({"replay", report.string()});
   EXPECT_EQ(o.code, 0) << o.out << o.err;
   EXPECT_NE(o.out.find("trace hash " + j["trace_hash"].get<std::string>() + " matches the report"), std::string::npos)
@@ -125,7 +113,7 @@ TEST(Replay, DumpDoesNotChangeTheRun) {
 TEST(Replay, TamperedHashExitsThreeWithBothHashes) {
   const auto dir = temp_dir("tamper");
   const auto report = failing_report(dir);
-  auto j = nlohmann::ordered_json::parse(read(report));
+  auto j = nlohmann::ordered_json::parse(read_text(report));
   const std::string real = j["trace_hash"];
   const std::string fake = real == "0123456789abcdef" ? "fedcba9876543210" : "0123456789abcdef";
   j["trace_hash"] = fake;
@@ -162,7 +150,7 @@ TEST(Replay, AFuzzReportReplaysFromItsRepro) {
 TEST(Replay, AStopAtFirstRunReplaysTheSameWay) {
   const auto dir = temp_dir("stop");
   const auto report = failing_report(dir, {"--stop-at-first"});
-  const auto j = nlohmann::json::parse(read(report));
+  const auto j = nlohmann::json::parse(read_text(report));
   ASSERT_TRUE(j["stopped_early"].get<bool>());
   const auto o = cli({"replay", report.string(), "--json"});
   EXPECT_EQ(o.code, 0) << o.out << o.err;

@@ -21,6 +21,9 @@
 namespace fl::harness {
 namespace {
 
+using test::read_text;
+std::filesystem::path fresh(const std::string& name) { return test::fresh_dir("report-folder", name); }
+
 using test::cli;
 using test::CliOutcome;
 using test::write_file;
@@ -41,18 +44,6 @@ groups = [["app1"], ["app2", "app3"]]
 at = "30s"
 kind = "heal"
 )";
-
-std::filesystem::path fresh(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "faultline_report_folder_test" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string read(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
 
 std::string gunzip(const std::filesystem::path& p) {
   gzFile gz = gzopen(p.c_str(), "rb");
@@ -83,8 +74,8 @@ TEST(ReportFolder, TwoScenariosWithOneFileNameNeverShareAFolder) {
     EXPECT_TRUE(std::filesystem::exists(out / folder / "report.json")) << folder << "\n" << o.out;
     EXPECT_NE(o.out.find(" -> " + (out / folder).string() + "/"), std::string::npos) << o.out;
   }
-  const auto ja = nlohmann::json::parse(read(out / "a__split-4" / "report.json"));
-  const auto jb = nlohmann::json::parse(read(out / "b__split-4" / "report.json"));
+  const auto ja = nlohmann::json::parse(read_text(out / "a__split-4" / "report.json"));
+  const auto jb = nlohmann::json::parse(read_text(out / "b__split-4" / "report.json"));
   EXPECT_EQ(ja.at("scenario").at("path"), a);
   EXPECT_EQ(jb.at("scenario").at("path"), b);
 }
@@ -107,7 +98,7 @@ TEST(ReportFolder, UnwritableOutOrJunitStopsBeforeAnythingRuns) {
   const std::string junit = write_file(dir, "j.xml", "old");
   o = cli({"run", file, "--seed", "4", "--junit", junit});
   EXPECT_EQ(o.code, kExitFailed) << o.err;
-  EXPECT_NE(read(junit).find("<testcase"), std::string::npos);
+  EXPECT_NE(read_text(junit).find("<testcase"), std::string::npos);
 }
 
 TEST(ReportFolder, HistoryIsAWindowByDefaultAndWholeWithHistoryFull) {
@@ -119,15 +110,15 @@ TEST(ReportFolder, HistoryIsAWindowByDefaultAndWholeWithHistoryFull) {
   EXPECT_FALSE(std::filesystem::exists(w / "history.jsonl"));
   ASSERT_TRUE(std::filesystem::exists(w / "history.jsonl.gz"));
   const std::string kept = gunzip(w / "history.jsonl.gz");
-  const auto jw = nlohmann::json::parse(read(w / "report.json"));
+  const auto jw = nlohmann::json::parse(read_text(w / "report.json"));
   EXPECT_EQ(jw.at("history").at("file"), "history.jsonl.gz");
   EXPECT_EQ(jw.at("history").at("kept"), "window");
 
   o = cli({"run", file, "--seed", "4", "--out", (dir / "f").string(), "--history", "full"});
   EXPECT_EQ(o.code, kExitFailed) << o.err;
   const auto f = dir / "f" / "split-4";
-  const std::string whole = read(f / "history.jsonl");
-  const auto jf = nlohmann::json::parse(read(f / "report.json"));
+  const std::string whole = read_text(f / "history.jsonl");
+  const auto jf = nlohmann::json::parse(read_text(f / "report.json"));
   EXPECT_EQ(jf.at("history").at("file"), "history.jsonl");
   EXPECT_EQ(jf.at("history").at("kept"), "full");
   const auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
@@ -176,11 +167,11 @@ TEST(ReportFolder, TheWindowIsCutWithoutWritingTheWholeHistory) {
   EXPECT_GT(streamed.size(), 0u);
   EXPECT_EQ(streamed, gunzip(cut / "history.jsonl.gz"));
   // The same causes, the same diagram (messages included).
-  const auto jf = nlohmann::json::parse(read(f / "report.json")), jw = nlohmann::json::parse(read(w / "report.json"));
+  const auto jf = nlohmann::json::parse(read_text(f / "report.json")), jw = nlohmann::json::parse(read_text(w / "report.json"));
   EXPECT_EQ(jw.at("groups"), jf.at("groups"));
   EXPECT_EQ(jw.at("violations"), jf.at("violations"));
-  EXPECT_EQ(read(w / "report.html"), read(f / "report.html"));
-  EXPECT_NE(read(w / "report.html").find("\"kind\":\"request\""), std::string::npos);  // arrows were drawn
+  EXPECT_EQ(read_text(w / "report.html"), read_text(f / "report.html"));
+  EXPECT_NE(read_text(w / "report.html").find("\"kind\":\"request\""), std::string::npos);  // arrows were drawn
 }
 
 TEST(ReportFolder, ControlCharactersInAPathAreEscapedInTheLine) {
@@ -193,8 +184,8 @@ TEST(ReportFolder, ControlCharactersInAPathAreEscapedInTheLine) {
   EXPECT_NE(o.out.find("evil\\x1b[2J\\u202e.toml"), std::string::npos) << o.out;
   EXPECT_EQ(std::count(o.out.begin(), o.out.end(), '\n'), 1) << o.out;
   const auto folder = dir / "out" / "evil\x1b[2J\xe2\x80\xae-4";
-  EXPECT_EQ(read(folder / "summary.txt").find('\x1b'), std::string::npos);
-  EXPECT_EQ(read(folder / "report.md").find('\x1b'), std::string::npos);
+  EXPECT_EQ(read_text(folder / "summary.txt").find('\x1b'), std::string::npos);
+  EXPECT_EQ(read_text(folder / "report.md").find('\x1b'), std::string::npos);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@
 namespace fl::harness {
 namespace {
 
+using test::read_text;
+std::filesystem::path temp_dir(const std::string& name) { return test::fresh_dir("runner", name); }
+
 // A small cluster where the seed's bully election splits under a partition:
 // each side elects its own leader, which single_leader must catch (the hazard
 // of REFERENCE.md that scenarios/hazards/split_brain_bully_partition.toml
@@ -81,22 +84,8 @@ bool has(const std::vector<std::string>& lines, const std::string& part) {
   return false;
 }
 
-std::filesystem::path temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "faultline_runner_test" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 std::string write_file(const std::filesystem::path& path, const std::string& text) {
   return test::write_file(path.parent_path(), path.filename().string(), text);
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 using test::cli;
@@ -401,8 +390,8 @@ TEST(Runner, OutWritesTheFolderOfAFailingRun) {
   const auto events = sim::read_history_file((folder / "history.jsonl").string(), &error);
   ASSERT_TRUE(events.has_value()) << error;
   expect_whole_history(*events, Time{run(kSplitBrain, 4).sim_time});
-  EXPECT_NE(read_file(folder / "summary.txt").find("single_leader"), std::string::npos);
-  EXPECT_NE(read_file(folder / "report.json").find("\"seed\": 4"), std::string::npos);
+  EXPECT_NE(read_text(folder / "summary.txt").find("single_leader"), std::string::npos);
+  EXPECT_NE(read_text(folder / "report.json").find("\"seed\": 4"), std::string::npos);
 }
 
 // repro.toml: the scenario with its seed pinned; running it alone (no --seed)
@@ -415,7 +404,7 @@ TEST(Runner, OutWritesAReproThatFailsTheSameWay) {
   ASSERT_EQ(o.code, kExitFailed) << o.out << o.err;
   const auto repro = out / "split-4" / "repro.toml";
   ASSERT_TRUE(std::filesystem::exists(repro));
-  const std::string text = read_file(repro);
+  const std::string text = read_text(repro);
   EXPECT_NE(text.find("\nseed = 4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# repro.toml: " + file + " with its seed pinned (seed 4)"), std::string::npos) << text;
   const CliOutcome again = cli({"run", repro.string()});
@@ -463,7 +452,7 @@ TEST(Runner, JunitHasOneTestcasePerScenarioAndSeed) {
   const auto junit = dir / "junit.xml";
   const CliOutcome o = cli({"run", split, steady, "--seeds", "1..2", "--junit", junit.string()});
   EXPECT_EQ(o.code, kExitFailed);
-  const std::string xml = read_file(junit);
+  const std::string xml = read_text(junit);
   EXPECT_EQ(count(xml, "<testcase "), 4u) << xml;
   EXPECT_EQ(count(xml, "name=\"seed=1\""), 2u);
   EXPECT_EQ(count(xml, "name=\"seed=2\""), 2u);

@@ -16,13 +16,12 @@
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
 #include "harness/scenario_writer.h"
+#include "tests/harness/cli_helpers.h"
 
 namespace fl::harness {
 namespace {
 
-std::filesystem::path source_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-}
+using test::source_dir;
 
 std::vector<std::string> library() {
   std::vector<std::string> files;

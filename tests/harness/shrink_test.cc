@@ -16,9 +16,7 @@
 namespace fl::harness {
 namespace {
 
-std::filesystem::path source_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-}
+using test::source_dir;
 
 // scenarios/bugs/down_after_one_failure.toml, plus faults that have nothing to
 // do with the bug (a skewed clock, a crash and restart, a lagging replica,
