@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "harness/live_ops.h"
 #include "harness/live_report.h"
 #include "harness/runner.h"
+#include "harness/scenario_writer.h"
 #include "harness/scenario_loader.h"
 #include "invariants/invariant_set.h"
 #include "invariants/registry.h"
@@ -165,6 +167,7 @@ class LiveRun {
   LiveLayout layout_;
   live::PostgresServer pg_;
   std::string dir_;
+  std::string scenario_file_;  // the scenario as run, written into dir_ for the node processes
   bool own_dir_ = false;
   std::int64_t epoch_ = 0;
   std::string secret_;
@@ -186,7 +189,7 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
   const std::string& name = layout_.names[i];
   const std::string history = dir_ + "/" + name + "-" + std::to_string(incarnation_[i]) + ".jsonl";
   std::vector<std::string> argv{o_.node_binary.empty() ? self_exe() : o_.node_binary,
-                                "live-node", s_.path,
+                                "live-node", scenario_file_,
                                 "--name", name,
                                 "--base-port", std::to_string(base_port_),
                                 "--http-port", std::to_string((o_.http_port ? o_.http_port : kHttpPort) + i),
@@ -486,6 +489,15 @@ LiveResult LiveRun::run() {
     fs::create_directories(dir_);
   }
   r.work_dir = dir_;
+  // The node processes load the scenario the harness runs, not its source
+  // file: one changed in code (a test's control with a bug turned off) reaches
+  // them whole.
+  scenario_file_ = dir_ + "/scenario.toml";
+  {
+    std::ofstream f(scenario_file_, std::ios::binary | std::ios::trunc);
+    f << write_scenario(s_, WriteOptions{{"the scenario of a live run of " + s_.path + " (faultline live)"}});
+    if (!f) return r.line = "faultline live: cannot write " + scenario_file_, r;
+  }
   layout_ = layout_of(s_, "");
   r.node_names = layout_.names;
   children_.resize(layout_.names.size());
