@@ -205,6 +205,10 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
     for (const auto& edit : operator_->files_of(name)) argv.insert(argv.end(), {"--spec", edit});
   ++incarnation_[i];
   children_[i] = live::spawn_child(argv, dir_ + "/" + name + ".log", error);
+  // A cut is the network's, not the process's: a new process of a node behind
+  // one is behind it too (the simulator's links outlive restarts).
+  for (const auto& [from, to] : cuts_)
+    if (from == i) live::send_line(children_[i], "cut " + std::to_string(to));
   return children_[i].running();
 }
 
