@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -19,7 +20,11 @@
 #include <thread>
 
 #include "harness/cli.h"
+#include "harness/cluster_builder.h"
+#include "harness/live_ops.h"
+#include "harness/live_report.h"
 #include "harness/runner.h"
+#include "harness/scenario_writer.h"
 #include "harness/scenario_loader.h"
 #include "invariants/invariant_set.h"
 #include "invariants/registry.h"
@@ -49,6 +54,7 @@ struct LiveLayout {
   std::vector<std::string> names;  // by NodeId
   NodeId db{kNoNode};
   std::uint32_t launched = 0;      // app1..app<launched> run; the rest are spares
+  NodeId oper{kNoNode};            // the operator, when the scenario has operations
 };
 
 LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
@@ -69,6 +75,13 @@ LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
   l.spec->directory.clear();
   for (std::uint32_t i = 0; i < l.names.size(); ++i) l.spec->directory[l.names[i]] = NodeId{i};
   l.launched = std::min<std::uint32_t>(s.cluster.app_servers, static_cast<std::uint32_t>(l.spec->servers.size()));
+  // The operator (harness/live_ops.h) runs in the harness when the scenario
+  // has operations: its events carry this id.
+  if (!s.operations.empty()) {
+    l.oper = NodeId{static_cast<std::uint32_t>(l.names.size())};
+    l.names.emplace_back(kOperatorName);
+    l.spec->directory[std::string(kOperatorName)] = l.oper;
+  }
   return l;
 }
 
@@ -138,6 +151,8 @@ class LiveRun {
     return kNoNode;
   }
   bool start_node(std::uint32_t i, std::string* error);
+  LiveHands hands();
+  void stop_node(std::uint32_t i);
   void plan();
   void plan_fault(std::size_t index, const Fault& f);
   void cut(NodeId from, NodeId to);
@@ -152,6 +167,7 @@ class LiveRun {
   LiveLayout layout_;
   live::PostgresServer pg_;
   std::string dir_;
+  std::string scenario_file_;  // the scenario as run, written into dir_ for the node processes
   bool own_dir_ = false;
   std::int64_t epoch_ = 0;
   std::string secret_;
@@ -162,6 +178,8 @@ class LiveRun {
   std::vector<std::uint32_t> incarnation_;
   std::vector<Duration> offsets_;
   std::set<std::uint32_t> paused_, crashed_;
+  std::set<std::uint32_t> stopped_;             // by the operator: settle leaves them stopped
+  std::unique_ptr<LiveOperator> operator_;      // [[operations]] (harness/live_ops.h)
   std::set<std::pair<std::uint32_t, std::uint32_t>> cuts_;
   std::vector<Action> actions_;
   std::vector<std::string> skipped_;
@@ -171,7 +189,7 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
   const std::string& name = layout_.names[i];
   const std::string history = dir_ + "/" + name + "-" + std::to_string(incarnation_[i]) + ".jsonl";
   std::vector<std::string> argv{o_.node_binary.empty() ? self_exe() : o_.node_binary,
-                                "live-node", s_.path,
+                                "live-node", scenario_file_,
                                 "--name", name,
                                 "--base-port", std::to_string(base_port_),
                                 "--http-port", std::to_string((o_.http_port ? o_.http_port : kHttpPort) + i),
@@ -181,8 +199,16 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
                                 "--offset-ns", std::to_string(offsets_[i].count()),
                                 "--seed", std::to_string(random_u64()),
                                 "--history", history};
+  // The machine's files as the operator left them (an upgraded binary, an
+  // edited config.json): a new process starts with them.
+  if (operator_)
+    for (const auto& edit : operator_->files_of(name)) argv.insert(argv.end(), {"--spec", edit});
   ++incarnation_[i];
   children_[i] = live::spawn_child(argv, dir_ + "/" + name + ".log", error);
+  // A cut is the network's, not the process's: a new process of a node behind
+  // one is behind it too (the simulator's links outlive restarts).
+  for (const auto& [from, to] : cuts_)
+    if (from == i) live::send_line(children_[i], "cut " + std::to_string(to));
   return children_[i].running();
 }
 
@@ -343,12 +369,59 @@ void LiveRun::plan_fault(std::size_t index, const Fault& f) {
   }
 }
 
+// systemctl stop of app server i (the operator's): a graceful stop on the
+// control pipe, and the process's exit awaited. A paused process cannot run its
+// shutdown handler: it is killed, as the simulator's service manager does. A
+// crashed one stays down, and a restart pending for its crash is no longer
+// wanted (the simulator's stop of a crashed node, issue 13).
+void LiveRun::stop_node(std::uint32_t i) {
+  if (!children_[i].running()) {
+    if (crashed_.erase(i)) stopped_.insert(i);
+    return;
+  }
+  if (paused_.erase(i)) {
+    live::kill_child(children_[i]);
+    emit(NodeId{i}, ProcessStopped{});
+  } else {
+    live::send_line(children_[i], "stop");
+    // The node runs on_stop, emits ProcessStopped, finishes the database
+    // requests on_stop made and exits: milliseconds; 10 s before a kill.
+    live::end_child(children_[i], 10'000);
+  }
+  stopped_.insert(i);
+}
+
+LiveHands LiveRun::hands() {
+  LiveHands h;
+  h.now = [this] { return now(); };
+  h.emit = [this](NodeId n, EventBody b) { emit(n, std::move(b)); };
+  h.running = [this](NodeId n) { return children_.at(n.value).running(); };
+  h.stop = [this](NodeId n) { stop_node(n.value); };
+  h.start = [this](NodeId n) {
+    if (children_.at(n.value).running()) return;  // already running
+    crashed_.erase(n.value);
+    stopped_.erase(n.value);
+    std::string error;
+    if (!start_node(n.value, &error)) err_ << error << "\n";
+  };
+  h.crash = [this](NodeId n) {
+    if (!children_.at(n.value).running()) return;
+    live::kill_child(children_[n.value]);
+    paused_.erase(n.value);
+    crashed_.insert(n.value);
+    emit(n, ProcessCrashed{});
+  };
+  h.send_line = [this](NodeId n, const std::string& line) { live::send_line(children_.at(n.value), line); };
+  h.http_port = [this](NodeId n) { return static_cast<std::uint16_t>((o_.http_port ? o_.http_port : kHttpPort) + n.value); };
+  h.skip = [this](const std::string& what) { skipped_.push_back(what); };
+  return h;
+}
+
 void LiveRun::plan() {
   for (std::size_t i = 0; i < s_.faults.size(); ++i) plan_fault(i, s_.faults[i]);
-  for (const auto& op : s_.operations) {
-    skipped_.push_back("operation at " + format_duration(op.at.time_since_epoch()) +
-                       ": operator runbooks and steps are not run live yet (docs/live.md)");
-  }
+  if (!s_.operations.empty())
+    operator_ = std::make_unique<LiveOperator>(*layout_.spec, layout_.names, layout_.oper, o_.time_scale, hands(),
+                                               random_u64());
   if (s_.database.replicas > 0)
     skipped_.push_back("database.replicas = " + std::to_string(s_.database.replicas) +
                        ": live mode runs the primary only (no streaming standbys yet)");
@@ -362,10 +435,13 @@ void LiveRun::plan() {
 
 bool LiveRun::sleep_until(Duration at) {
   while (!g_interrupted) {
+    // The operator's commands and waits run meanwhile (also in settle, as the
+    // simulator's operator node does).
+    if (operator_) operator_->poll();
     const Duration left = at - now().time_since_epoch();
     if (left <= Duration{0}) return true;
     std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(std::chrono::nanoseconds(left.count()),
-                                                                   std::chrono::milliseconds(50)));
+                                                                   std::chrono::milliseconds(20)));
   }
   return false;
 }
@@ -417,6 +493,15 @@ LiveResult LiveRun::run() {
     fs::create_directories(dir_);
   }
   r.work_dir = dir_;
+  // The node processes load the scenario the harness runs, not its source
+  // file: one changed in code (a test's control with a bug turned off) reaches
+  // them whole.
+  scenario_file_ = dir_ + "/scenario.toml";
+  {
+    std::ofstream f(scenario_file_, std::ios::binary | std::ios::trunc);
+    f << write_scenario(s_, WriteOptions{{"the scenario of a live run of " + s_.path + " (faultline live)"}});
+    if (!f) return r.line = "faultline live: cannot write " + scenario_file_, r;
+  }
   layout_ = layout_of(s_, "");
   r.node_names = layout_.names;
   children_.resize(layout_.names.size());
@@ -437,6 +522,7 @@ LiveResult LiveRun::run() {
   for (std::uint32_t i = 0; i < layout_.launched; ++i) {
     if (!start_node(i, &error)) return r.line = "faultline live: " + error, r;
   }
+  if (operator_) operator_->start();
   const Duration duration = scaled(s_.duration);
   for (auto& a : actions_) {
     if (a.at > duration) break;
@@ -495,7 +581,7 @@ LiveResult LiveRun::run() {
       n.role = inv::Role::app_server;
       n.server_id = server->id;
     } else {
-      n.role = inv::Role::db_primary;
+      n.role = n.name == kOperatorName ? inv::Role::oper : inv::Role::db_primary;
     }
     info.nodes.push_back(n);
   }
@@ -517,15 +603,22 @@ LiveResult LiveRun::run() {
   std::set<std::string> expected, found;
   for (const auto& v : s_.expect.violations) expected.insert(v.name);
   std::vector<std::string> unexpected;
+  std::vector<std::string> problems;  // in the report's words (harness/runner.cc's)
   for (const auto& v : checks.violations()) {
     r.violations.push_back(v.invariant + " at " + line_time(v.at.time_since_epoch()) + ": " + v.message);
     r.violated.emplace_back(v.invariant, v.at);
     found.insert(v.invariant);
-    if (!expected.count(v.invariant)) unexpected.push_back(r.violations.back());
+    if (!expected.count(v.invariant)) {
+      unexpected.push_back(r.violations.back());
+      problems.push_back("unexpected violation of " + r.violations.back());
+    }
   }
   std::vector<std::string> missing;
   for (const auto& e : expected)
-    if (!found.count(e)) missing.push_back(e);
+    if (!found.count(e)) {
+      missing.push_back(e);
+      problems.push_back("expected violation " + e + " not found");
+    }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   char wall_text[32];
   std::snprintf(wall_text, sizeof wall_text, "%.1fs", wall);
@@ -541,6 +634,22 @@ LiveResult LiveRun::run() {
     std::string first = !unexpected.empty() ? unexpected.front() : "expected " + missing.front() + " not found";
     const std::size_t more = unexpected.size() + missing.size() - 1;
     r.line = "FAIL " + stats + " " + first + (more ? " (+" + std::to_string(more) + " more)" : "") + " -> " + dir_;
+    // The report folder, as `run --out` writes it (harness/live_report.h),
+    // beside the raw histories and the node logs.
+    LiveReportInput in;
+    in.scenario = &s_;
+    in.history = &all;
+    in.info = &info;
+    in.violations = checks.violations();
+    in.problems = problems;
+    in.skipped = skipped_;
+    in.end = end;
+    in.wall_seconds = wall;
+    in.time_scale = o_.time_scale;
+    if (const std::string error = write_live_report(dir_, in); !error.empty())
+      err_ << "faultline live: the report folder: " << error << "\n";
+    else
+      r.report_dir = dir_;
     const_cast<LiveOptions&>(o_).keep = true;  // a failing run's folder stays for inspection (PostgreSQL stops)
     pg_.stop();
   }
@@ -586,6 +695,22 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
     return kExitInternal;
   }
   o.sink = [&sink](const HistoryEvent& e) { sink.write(e); };
+  // The machine's files as the operator edited them (harness/live_ops.h):
+  // at start (--spec KEY=VALUE) and while running ("spec KEY VALUE" lines).
+  const std::map<std::string, NodeId, std::less<>> names(layout.spec->directory.begin(), layout.spec->directory.end());
+  auto edit = [spec = layout.spec, names, name = f.name](const ControlOp& op) {
+    if (op.key == "reload_config" || op.key == "recycle_connections") return;  // inputs, not files
+    apply_spec_op(*spec, names, name, op);
+  };
+  for (const auto& kv : f.spec) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) {
+      err << "live-node: --spec wants KEY=VALUE, got " << kv << "\n";
+      return kExitUsage;
+    }
+    edit(ControlOp{ControlOp::Kind::set_spec, kv.substr(0, eq), kv.substr(eq + 1)});
+  }
+  o.on_spec = edit;
   o.control_fd = 0;
   o.http_port = f.http_port;
   signal(SIGPIPE, SIG_IGN);

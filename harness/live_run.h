@@ -39,6 +39,9 @@ struct LiveResult {
   std::vector<std::string> violations;     // "invariant at T: message"
   std::vector<std::pair<std::string, Time>> violated;  // (invariant, at), as violations
   std::string work_dir;
+  // A failing run's folder also holds report.json / report.md / report.html /
+  // summary.txt and history.jsonl (merged): harness/live_report.h. "" : none.
+  std::string report_dir;
   // Start-up (faultline-bench live): wall seconds from the call until
   // PostgreSQL took the schema (the run's epoch), and until every launched
   // app server had served (its first ServerServing); -1 when one never did.
@@ -113,6 +116,7 @@ struct LiveNodeFlags {
   std::uint16_t http_port = 0;  // this node's own HTTP port (0: none)
   std::int64_t epoch_ns = 0, offset_ns = 0;
   std::uint64_t seed = 0;
+  std::vector<std::string> spec;  // the machine's files as edited: "KEY=VALUE" (--spec, repeated)
 };
 int command_live_node(const LiveNodeFlags& flags, std::ostream& err);
 

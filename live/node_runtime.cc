@@ -634,6 +634,14 @@ void Runtime::on_control(const std::string& line) {
     offset_ = Duration{std::stoll(arg)};
   } else if (cmd == "stop") {
     stop_gracefully();
+  } else if (cmd == "spec") {
+    // "spec KEY VALUE": the operator edited this machine's files (ControlOp
+    // set_spec, as the simulator's spec hook applies it), then the node hears
+    // of it (on_control: reload_config, plugin, ...). VALUE may hold spaces.
+    const auto sp = arg.find(' ');
+    ControlOp op{ControlOp::Kind::set_spec, arg.substr(0, sp), sp == std::string::npos ? "" : arg.substr(sp + 1)};
+    if (o_.on_spec) o_.on_spec(op);
+    if (alive()) node_->on_control(*this, op);
   } else {
     log("unknown control line: " + line);
   }

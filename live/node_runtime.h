@@ -14,7 +14,9 @@
 //    is logged and its connection closed; the node never sees it.
 //  - Control lines on `control_fd` (the harness's pipe): "cut ID", "uncut ID",
 //    "heal", "offset NS" (clock fault: now() = system clock + NS), "stop"
-//    (graceful: on_stop, the database requests it made are run, then exit).
+//    (graceful: on_stop, the database requests it made are run, then exit),
+//    "spec KEY VALUE" (an operator's ControlOp set_spec: on_spec, then the
+//    node's on_control).
 //    End of file (the harness is gone) exits at once.
 //  - HTTP (`http_port`): GET /api/v4/system/ping, plain or with
 //    get_server_status=true, is the node's HealthPing and its HealthPong the
@@ -29,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "base/env.h"
 #include "base/history.h"
 #include "base/ids.h"
 #include "base/time.h"
@@ -53,6 +56,10 @@ struct NodeRunOptions {
   // the server serves (from ServerServing to ServerStopping), as the real
   // server has no listener before: a client meanwhile is refused.
   std::uint16_t http_port = 0;
+  // The control line "spec KEY VALUE" (the live operator, harness/live_ops.h):
+  // called with the edit before the node's on_control, so that the owner of
+  // `spec` writes it into the machine's files first (nullptr: not written).
+  std::function<void(const ControlOp&)> on_spec;
 };
 
 // The NodeId a live node's HTTP requests come from (HealthPing's `from`): no
