@@ -32,6 +32,7 @@ reports::RunResult live_report_record(const LiveReportInput& in) {
   rep.scenario_hash = s.source_hash;
   rep.seed = s.seed;
   rep.trace_hash = 0;  // live is not deterministic: no hash to compare
+  rep.live = true;
   rep.outcome = in.problems.empty() ? reports::Outcome::pass : reports::Outcome::fail;
   for (const auto& v : s.expect.violations) rep.expected.push_back(v.name);
   rep.problems = in.problems;

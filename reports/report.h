@@ -17,6 +17,10 @@ std::string summary_text(const RunResult& run);
 std::string report_json(const RunResult& run);  // pretty-printed, deterministic key order
 std::string report_markdown(const RunResult& run);
 std::string report_html(const RunResult& run);
+// "simulated" or "live" (RunResult::live), where the writers name the run's time.
+const char* run_kind(const RunResult& run);
+// The trace hash in hex, or "none (live: not deterministic)" for a live run.
+std::string trace_hash_text(const RunResult& run);
 
 // Creates `dir` if needed and writes the four files; returns "" or an error
 // sentence. Before writing, reads the history the run streamed into `dir`

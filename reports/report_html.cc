@@ -703,8 +703,9 @@ std::string report_html(const RunResult& run) {
   h += fmt::format("<h1><span class=\"{0}\">{0}</span> {1} <small>seed {2}</small></h1>\n", outcome_name(run.outcome),
                    html_escape(run.scenario_path), run.seed);
   if (!run.scenario_name.empty()) h += "<p><em>" + html_escape(run.scenario_name) + "</em></p>\n";
-  h += fmt::format("<p>trace hash <code>{}</code> · scenario hash <code>{}</code> · simulated {} · {} events</p>\n",
-                   hex64(run.trace_hash), hex64(run.scenario_hash), html_escape(format_time(run.sim_end)), run.events);
+  h += fmt::format("<p>trace hash <code>{}</code> · scenario hash <code>{}</code> · {} {} · {} events</p>\n",
+                   html_escape(trace_hash_text(run)), hex64(run.scenario_hash), run_kind(run),
+                   html_escape(format_time(run.sim_end)), run.events);
   h += "<p>Reproduce: <code>" + html_escape(run.reproduce) + "</code></p>\n";
   // The first problem here; all of them below the diagram (a run with many
   // violations would push the diagram off the first screen).

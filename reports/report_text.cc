@@ -160,13 +160,19 @@ std::vector<CauseGroup> groups_of(const RunResult& run) {
   return group_violations(run);
 }
 
+const char* run_kind(const RunResult& run) { return run.live ? "live" : "simulated"; }
+
+std::string trace_hash_text(const RunResult& run) {
+  return run.live ? "none (live: not deterministic)" : hex64(run.trace_hash);
+}
+
 std::string summary_text(const RunResult& run) {
   const auto groups = groups_of(run);
   std::string s;
   s += fmt::format("{} {} seed={}\n", outcome_name(run.outcome), t(run.scenario_path), run.seed);
   if (!run.scenario_name.empty()) s += "scenario: " + t(run.scenario_name) + "\n";
-  s += fmt::format("scenario hash: {}\ntrace hash: {}\n", hex64(run.scenario_hash), hex64(run.trace_hash));
-  s += fmt::format("simulated: {}{}  events: {}  wall: {:.3f}s\n", format_time(run.sim_end),
+  s += fmt::format("scenario hash: {}\ntrace hash: {}\n", hex64(run.scenario_hash), trace_hash_text(run));
+  s += fmt::format("{}: {}{}  events: {}  wall: {:.3f}s\n", run_kind(run), format_time(run.sim_end),
                    run.settle_begin > kTimeZero ? " (settle from " + format_time(run.settle_begin) + ")"
                                                 : std::string(" (stopped before settle)"),
                    run.events, run.wall_seconds);
@@ -230,6 +236,7 @@ std::string report_json(const RunResult& run) {
   j["scenario"] = {{"path", run.scenario_path}, {"name", run.scenario_name}, {"hash", hex64(run.scenario_hash)}};
   j["seed"] = run.seed;
   j["trace_hash"] = hex64(run.trace_hash);
+  j["mode"] = run.live ? "live" : "simulated";
   j["result"] = std::string(outcome_name(run.outcome));
   j["expected"] = run.expected;
   j["problems"] = run.problems;
@@ -307,8 +314,8 @@ std::string report_markdown(const RunResult& run) {
   std::string m;
   m += fmt::format("# {} {} (seed {})\n\n", outcome_name(run.outcome), md_cell(run.scenario_path), run.seed);
   if (!run.scenario_name.empty()) m += "*" + md_cell(run.scenario_name) + "*\n\n";
-  m += fmt::format("- trace hash: `{}`\n- scenario hash: `{}`\n- simulated: {}{}, {} events\n",
-                   hex64(run.trace_hash), hex64(run.scenario_hash), format_time(run.sim_end),
+  m += fmt::format("- trace hash: `{}`\n- scenario hash: `{}`\n- {}: {}{}, {} events\n",
+                   trace_hash_text(run), hex64(run.scenario_hash), run_kind(run), format_time(run.sim_end),
                    run.settle_begin > kTimeZero ? " (settle from " + format_time(run.settle_begin) + ")"
                                                 : std::string(" (stopped before settle)"),
                    run.events);

@@ -67,6 +67,10 @@ struct RunResult {
   std::uint64_t scenario_hash = 0;   // hash of the file's bytes
   std::uint64_t seed = 0;
   std::uint64_t trace_hash = 0;
+  // A run of `faultline live`: its times are wall-clock time since the run's
+  // epoch, and it has no trace hash (a real cluster is not deterministic), so
+  // the writers say "live" where they say "simulated" and print no hash.
+  bool live = false;
   Outcome outcome = Outcome::pass;
   std::vector<std::string> expected;  // [expect] violations
   // Why the run failed, in words (unexpected violation, expected one missing,

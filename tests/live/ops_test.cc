@@ -338,6 +338,7 @@ TEST(LiveReport, FailingLiveRunWritesTheReportFolderNamingTheViolation) {
     EXPECT_NE(text->find("both migrate schema 10.5"), std::string::npos);
   }
   EXPECT_NE(json.find("\"result\": \"FAIL\""), std::string::npos) << json.substr(0, 600);
+  EXPECT_NE(json.find("\"mode\": \"live\""), std::string::npos) << json.substr(0, 600);
   EXPECT_NE(md.find("faultline live "), std::string::npos);  // how to run it again
   // The merged history in the folder is the one the invariants judged.
   std::size_t lines = 0;

@@ -280,6 +280,22 @@ TEST(JUnit, WritesAFile) {
   EXPECT_NE(write_junit("/nonexistent-dir/x/y.xml", {}), "");
 }
 
+// A live run (faultline live) has wall-clock times and no trace hash: every
+// writer says so instead of printing "simulated" and a hash of zeros.
+TEST(Reports, ALiveRunSaysLiveAndHasNoTraceHash) {
+  RunResult run = failing_run();
+  EXPECT_EQ(nlohmann::json::parse(report_json(run)).at("mode"), "simulated");
+  run.live = true;
+  run.trace_hash = 0;
+  EXPECT_EQ(nlohmann::json::parse(report_json(run)).at("mode"), "live");
+  for (const std::string& text : {summary_text(run), report_markdown(run), report_html(run)}) {
+    EXPECT_EQ(text.find("simulated"), std::string::npos) << text.substr(0, 400);
+    EXPECT_EQ(text.find("0000000000000000"), std::string::npos) << text.substr(0, 400);
+    EXPECT_NE(text.find("none (live: not deterministic)"), std::string::npos) << text.substr(0, 400);
+  }
+  EXPECT_NE(summary_text(run).find("\nlive: "), std::string::npos) << summary_text(run);
+}
+
 TEST(ReportJson, SchemaAndKeys) {
   const auto j = nlohmann::json::parse(report_json(failing_run()));
   EXPECT_EQ(j.at("schema"), "faultline.report/2");
