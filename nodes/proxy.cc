@@ -46,9 +46,12 @@ bool Proxy::healthy(NodeId server) const {
   return it != health_.end() && it->second.healthy;
 }
 
-NodeId Proxy::websocket_server(NodeId client) const {
-  const auto it = websocket_.find(client);
-  return it == websocket_.end() ? kNoNode : it->second;
+NodeId Proxy::websocket_server(NodeId client) const { return ws_server(client); }
+
+Proxy::PerClient& Proxy::client_state(NodeId client) {
+  FL_ASSERT(client != kNoNode);
+  if (client.value >= clients_.size()) clients_.resize(std::size_t{client.value} + 1);
+  return clients_[client.value];
 }
 
 void Proxy::set_upstream(Env& env, std::vector<NodeId> servers) {
@@ -78,15 +81,15 @@ bool Proxy::usable(NodeId server) const {
 }
 
 NodeId Proxy::pick(NodeId client, const std::set<NodeId>& tried) {
-  const auto sticky = sticky_.find(client);
-  if (sticky != sticky_.end() && usable(sticky->second) && !tried.count(sticky->second))
-    return sticky->second;
+  const PerClient* known = find_client(client);
+  const NodeId sticky = known == nullptr ? kNoNode : known->sticky;
+  if (sticky != kNoNode && usable(sticky) && !tried.count(sticky)) return sticky;
   // Round robin over the usable servers (NGINX's default balancing).
   for (std::size_t i = 0; i < upstream_.size(); ++i) {
     const NodeId s = upstream_[(round_robin_ + i) % upstream_.size()];
     if (usable(s) && !tried.count(s)) {
       round_robin_ = (round_robin_ + i + 1) % upstream_.size();
-      sticky_[client] = s;
+      client_state(client).sticky = s;
       return s;
     }
   }
@@ -128,14 +131,15 @@ void Proxy::set_health(Env& env, NodeId server, bool healthy) {
 
 void Proxy::lose_upstream(Env& env, NodeId server) {
   std::vector<NodeId> clients;
-  for (const auto& [client, s] : websocket_)
-    if (s == server) clients.push_back(client);
+  for (std::size_t i = 0; i < clients_.size(); ++i)
+    if (clients_[i].websocket == server) clients.push_back(NodeId{static_cast<std::uint32_t>(i)});
   for (const NodeId c : clients) close_client(env, c, WsCloseReason::upstream_lost);
 }
 
 void Proxy::close_client(Env& env, NodeId client, WsCloseReason reason, std::uint64_t revocation) {
-  websocket_.erase(client);
-  connecting_.erase(client);
+  PerClient& c = client_state(client);
+  c.websocket = kNoNode;
+  c.connecting.reset();
   env.send(client, Message{WsClose{client, reason, revocation}});
 }
 
@@ -147,10 +151,10 @@ void Proxy::route_connect(Env& env, PendingWs pending) {
     return;
   }
   pending.tried.insert(server);
-  websocket_[client] = server;
+  client_state(client).websocket = server;
   env.emit(ProxyRouted{client, server});
   env.send(server, Message{pending.connect});
-  connecting_[client] = std::move(pending);
+  client_state(client).connecting = std::make_unique<PendingWs>(std::move(pending));
 }
 
 void Proxy::route_api(Env& env, PendingApi pending) {
@@ -174,21 +178,21 @@ void Proxy::on_message(Env& env, NodeId from, const Message& message) {
     FL_ASSERT(m->client == from);
     // A new websocket replaces the client's old one (a reconnect): the old
     // server side is closed.
-    const auto old = websocket_.find(from);
-    if (old != websocket_.end()) {
-      env.send(old->second, Message{WsClose{from, WsCloseReason::client_closed}});
-      websocket_.erase(old);
+    const NodeId old = ws_server(from);
+    if (old != kNoNode) {
+      env.send(old, Message{WsClose{from, WsCloseReason::client_closed}});
+      client_state(from).websocket = kNoNode;
     }
     route_connect(env, PendingWs{*m, {}});
     return;
   }
   if (message.is<WsPing>()) {
-    const auto it = websocket_.find(from);
-    if (it == websocket_.end()) {
+    const NodeId server = ws_server(from);
+    if (server == kNoNode) {
       env.send(from, Message{WsClose{from, WsCloseReason::unknown}});
       return;
     }
-    env.send(it->second, message);
+    env.send(server, message);
     return;
   }
   if (const auto* m = message.get<ApiRequest>()) {
@@ -207,18 +211,16 @@ void Proxy::on_message(Env& env, NodeId from, const Message& message) {
     return;
   }
   if (const auto* m = message.get<WsOpened>()) {
-    const auto it = websocket_.find(m->client);
-    if (it == websocket_.end() || it->second != from) {
+    if (ws_server(m->client) != from) {
       env.send(from, Message{WsClose{m->client, WsCloseReason::client_closed}});
       return;
     }
-    connecting_.erase(m->client);
+    client_state(m->client).connecting.reset();
     env.send(m->client, message);
     return;
   }
   if (const auto* m = message.get<WsEvent>()) {
-    const auto it = websocket_.find(m->client);
-    if (it == websocket_.end() || it->second != from) {
+    if (ws_server(m->client) != from) {
       // No such websocket on this side any more: tell the server.
       env.send(from, Message{WsClose{m->client, WsCloseReason::unknown}});
       return;
@@ -228,24 +230,23 @@ void Proxy::on_message(Env& env, NodeId from, const Message& message) {
   }
   if (const auto* m = message.get<WsClose>()) {
     if (from == m->client) {  // the client closed its side
-      const auto it = websocket_.find(from);
-      if (it != websocket_.end()) {
-        env.send(it->second, Message{WsClose{from, WsCloseReason::client_closed}});
-        websocket_.erase(it);
+      const NodeId server = ws_server(from);
+      if (server != kNoNode) {
+        env.send(server, Message{WsClose{from, WsCloseReason::client_closed}});
+        client_state(from).websocket = kNoNode;
       }
-      connecting_.erase(from);
+      if (from.value < clients_.size()) clients_[from.value].connecting.reset();
       return;
     }
-    const auto it = websocket_.find(m->client);
-    if (it == websocket_.end() || it->second != from) return;  // stale
+    if (ws_server(m->client) != from) return;  // stale
     if (m->reason == WsCloseReason::refused) {
       // No listener on that server: passive failure, try the next one.
-      auto pending = connecting_.find(m->client);
       set_health(env, from, false);
-      if (pending != connecting_.end()) {
-        PendingWs again = std::move(pending->second);
-        connecting_.erase(pending);
-        websocket_.erase(m->client);
+      PerClient& c = client_state(m->client);
+      if (c.connecting != nullptr) {
+        PendingWs again = std::move(*c.connecting);
+        c.connecting.reset();
+        c.websocket = kNoNode;
         route_connect(env, std::move(again));
         return;
       }
@@ -282,13 +283,12 @@ void Proxy::on_send_failed(Env& env, NodeId to, const Message& message) {
   if (const auto* m = message.get<WsConnect>()) {
     // Connecting to the upstream failed: passive failure, next upstream.
     set_health(env, to, false);
-    auto pending = connecting_.find(m->client);
-    if (pending == connecting_.end() || websocket_.count(m->client) == 0 ||
-        websocket_.at(m->client) != to)
-      return;  // superseded
-    PendingWs again = std::move(pending->second);
-    connecting_.erase(pending);
-    websocket_.erase(m->client);
+    const PerClient* known = find_client(m->client);
+    if (known == nullptr || known->connecting == nullptr || known->websocket != to) return;  // superseded
+    PerClient& c = client_state(m->client);
+    PendingWs again = std::move(*c.connecting);
+    c.connecting.reset();
+    c.websocket = kNoNode;
     route_connect(env, std::move(again));
     return;
   }
@@ -303,8 +303,7 @@ void Proxy::on_send_failed(Env& env, NodeId to, const Message& message) {
   }
   // A frame towards a server failed: that websocket's upstream is gone.
   if (const auto* m = message.get<WsPing>()) {
-    const auto it = websocket_.find(m->client);
-    if (it != websocket_.end() && it->second == to) close_client(env, m->client, WsCloseReason::upstream_lost);
+    if (ws_server(m->client) == to) close_client(env, m->client, WsCloseReason::upstream_lost);
     return;
   }
   // A frame towards a client failed: the client is gone; close the server side.
@@ -312,10 +311,10 @@ void Proxy::on_send_failed(Env& env, NodeId to, const Message& message) {
   if (const auto* e = message.get<WsEvent>()) client = e->client;
   if (const auto* o = message.get<WsOpened>()) client = o->client;
   if (client != kNoNode && client == to) {
-    const auto it = websocket_.find(client);
-    if (it != websocket_.end()) {
-      env.send(it->second, Message{WsClose{client, WsCloseReason::client_closed}});
-      websocket_.erase(it);
+    const NodeId server = ws_server(client);
+    if (server != kNoNode) {
+      env.send(server, Message{WsClose{client, WsCloseReason::client_closed}});
+      client_state(client).websocket = kNoNode;
     }
   }
 }
@@ -356,14 +355,18 @@ void Proxy::describe(StateWriter& out) const {
   }
   out.field("upstreams", up.empty() ? "none" : up);
   std::map<NodeId, std::size_t> per_server;
-  for (const auto& [client, server] : websocket_) ++per_server[server];
+  std::size_t connecting = 0;
+  for (const PerClient& c : clients_) {
+    if (c.websocket != kNoNode) ++per_server[c.websocket];
+    if (c.connecting != nullptr) ++connecting;
+  }
   std::string ws;
   for (const auto& [server, n] : per_server) {
     if (!ws.empty()) ws += ", ";
     ws += out.name(server) + "=" + std::to_string(n);
   }
   out.field("websockets", ws.empty() ? "none" : ws);
-  if (!connecting_.empty()) out.field("connecting", std::to_string(connecting_.size()));
+  if (connecting != 0) out.field("connecting", std::to_string(connecting));
   if (!api_.empty()) out.field("requests_in_flight", std::to_string(api_.size()));
 }
 

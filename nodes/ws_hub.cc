@@ -1,5 +1,6 @@
 #include "nodes/ws_hub.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -7,6 +8,8 @@
 #include "nodes/constants.h"
 
 namespace fl {
+
+static_assert(ReplayRing::kCapacity == k::kWsReplayBufferSize);
 
 WsHub::WsHub(HubHost& host, BugSet bugs) : host_(host), bugs_(bugs) {}
 
@@ -16,11 +19,15 @@ void WsHub::start(Env& env, std::uint32_t timer_kind) {
   env.after(k::kWsPingInterval, TimerTag{reaper_kind_, 1});
 }
 
-const WsHub::Conn* WsHub::conn_of(NodeId client) const {
-  const auto it = by_client_.find(client);
-  if (it == by_client_.end()) return nullptr;
-  const auto c = conns_.find(it->second);
-  return c == conns_.end() ? nullptr : &c->second;
+const WsHub::Conn* WsHub::conn_of(NodeId client) const { return current(client); }
+
+void WsHub::set_current(NodeId client, Conn* conn) {
+  FL_ASSERT(client != kNoNode);
+  if (client.value >= by_client_.size()) {
+    if (conn == nullptr) return;
+    by_client_.resize(std::size_t{client.value} + 1, nullptr);
+  }
+  by_client_[client.value] = conn;
 }
 
 std::uint64_t WsHub::new_conn_id(Env& env) {
@@ -34,8 +41,7 @@ std::uint64_t WsHub::new_conn_id(Env& env) {
 void WsHub::erase(std::uint64_t id) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  const auto bc = by_client_.find(it->second.client);
-  if (bc != by_client_.end() && bc->second == id) by_client_.erase(bc);
+  if (current(it->second.client) == &it->second) set_current(it->second.client, nullptr);
   unsure_.erase(id);
   set_mask(it->second, 0);
   conns_.erase(it);
@@ -53,7 +59,7 @@ WsHub::Conn& WsHub::open_new(Env& env, NodeId from, const WsConnect& connect, st
   conn.connected = true;
   conn.last_activity = env.now();
   conn.last_heard = env.monotonic();
-  by_client_[connect.client] = id;
+  set_current(connect.client, &conn);
   env.send(from, Message{WsOpened{connect.client, env.self(), id, host_.version()}});
   if (hello) {
     WsEvent event;
@@ -70,8 +76,7 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
   if (!transfers_.empty()) drop_transfers(env, connect.client);  // a newer connect wins
   if (refuse_revoked(env, from, connect)) return;
   // A client has one websocket: an older connection of it is superseded.
-  const auto old = by_client_.find(connect.client);
-  if (old != by_client_.end() && old->second != connect.conn_id) erase(old->second);
+  if (const Conn* old = current(connect.client); old != nullptr && old->id != connect.conn_id) erase(old->id);
 
   const auto known = connect.conn_id == 0 ? conns_.end() : conns_.find(connect.conn_id);
   if (known == conns_.end() || known->second.client != connect.client) {
@@ -94,7 +99,7 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
   conn.connected = true;
   conn.last_activity = env.now();
   conn.last_heard = env.monotonic();
-  by_client_[connect.client] = conn.id;
+  set_current(connect.client, &conn);
   const std::uint64_t want = connect.next_seq;
 
   if (bugs_.on(Bug::no_missed_message_replay)) {
@@ -135,24 +140,24 @@ void WsHub::on_connect(Env& env, NodeId from, const WsConnect& connect) {
 }
 
 void WsHub::on_close(Env& env, NodeId from, const WsClose& close) {
-  const auto it = by_client_.find(close.client);
-  if (it == by_client_.end()) return;
-  Conn& conn = conns_.at(it->second);
+  Conn* const found = current(close.client);
+  if (found == nullptr) return;
+  Conn& conn = *found;
   if (conn.via != from) return;  // an older path
   conn.connected = false;
   conn.last_activity = env.now();
 }
 
 void WsHub::on_ping(Env& env, NodeId from, const WsPing& ping) {
-  const auto it = by_client_.find(ping.client);
-  if (it == by_client_.end() || !conns_.at(it->second).connected) {
+  Conn* const conn = current(ping.client);
+  if (conn == nullptr || !conn->connected) {
     // The proxy believes in a websocket this server does not hold (it was
     // reaped, or this server restarted): close it so the client reconnects.
     env.send(from, Message{WsClose{ping.client, WsCloseReason::server_closed}});
     return;
   }
-  conns_.at(it->second).last_activity = env.now();
-  conns_.at(it->second).last_heard = env.monotonic();
+  conn->last_activity = env.now();
+  conn->last_heard = env.monotonic();
 }
 
 void WsHub::on_send_failed(Env& env, NodeId to, const Message& message) {
@@ -160,9 +165,9 @@ void WsHub::on_send_failed(Env& env, NodeId to, const Message& message) {
   if (const auto* e = message.get<WsEvent>()) client = e->client;
   else if (const auto* o = message.get<WsOpened>()) client = o->client;
   if (client == kNoNode) return;
-  const auto it = by_client_.find(client);
-  if (it == by_client_.end()) return;
-  Conn& conn = conns_.at(it->second);
+  Conn* const found = current(client);
+  if (found == nullptr) return;
+  Conn& conn = *found;
   if (conn.via != to) return;
   // The event already sits in the replay buffer: the client resumes from it.
   if (conn.connected) conn.last_activity = env.now();
@@ -207,8 +212,7 @@ void WsHub::close_all(Env& env) {
 
 void WsHub::send_now(Env& env, Conn& conn, const WsEvent& event) {
   // The event enters the replay buffer before it is written.
-  conn.buffer.push_back(event);
-  if (conn.buffer.size() > k::kWsReplayBufferSize) conn.buffer.pop_front();
+  conn.buffer.push(event);
   FL_ASSERT(conn.buffer.size() <= k::kWsReplayBufferSize);
   env.send(conn.via, Message{event});
 }
@@ -231,10 +235,19 @@ void WsHub::push(Env& env, Conn& conn, WsEvent event) {
 }
 
 void WsHub::set_mask(Conn& conn, std::uint64_t mask) {
-  for (std::uint32_t c = 0; c < kChannels; ++c) {
-    const std::uint64_t bit = 1ULL << c;
-    if ((conn.channel_mask & bit) && !(mask & bit)) by_channel_[c].erase(conn.id);
-    if (!(conn.channel_mask & bit) && (mask & bit)) by_channel_[c].emplace(conn.id, &conn);
+  const auto by_id = [](const Member& m, std::uint64_t id) { return m.first < id; };
+  // Only the channels that change: left ones, then joined ones.
+  for (std::uint64_t left = conn.channel_mask & ~mask; left != 0; left &= left - 1) {
+    auto& in_channel = by_channel_[static_cast<std::uint32_t>(__builtin_ctzll(left))];
+    const auto at = std::lower_bound(in_channel.begin(), in_channel.end(), conn.id, by_id);
+    FL_ASSERT(at != in_channel.end() && at->first == conn.id);
+    in_channel.erase(at);
+  }
+  for (std::uint64_t joined = mask & ~conn.channel_mask; joined != 0; joined &= joined - 1) {
+    auto& in_channel = by_channel_[static_cast<std::uint32_t>(__builtin_ctzll(joined))];
+    const auto at = std::lower_bound(in_channel.begin(), in_channel.end(), conn.id, by_id);
+    FL_ASSERT(at == in_channel.end() || at->first != conn.id);
+    in_channel.insert(at, Member{conn.id, &conn});
   }
   conn.channel_mask = mask;
 }
@@ -244,16 +257,13 @@ void WsHub::deliver(Env& env, const PostEvent& post) {
   // give them). A push erases at most its own connection (a full queue), so the
   // next member is found before it.
   FL_ASSERT(post.channel < kChannels);
-  auto& in_channel = by_channel_[post.channel];
-  for (auto it = in_channel.begin(); it != in_channel.end();) {
-    Conn& conn = *it->second;
-    ++it;
-    if (!conn.cache_valid) continue;  // its cache reloads: route_to_unsure
+  for_members(post.channel, [&](Conn& conn) {
+    if (!conn.cache_valid) return;  // its cache reloads: route_to_unsure
     WsEvent event;
     event.kind = WsEventKind::posted;
     event.post = post;
     push(env, conn, event);
-  }
+  });
   if (!unsure_.empty()) {
     WsEvent event;
     event.kind = WsEventKind::posted;

@@ -21,22 +21,22 @@
 namespace fl {
 
 void WsHub::invalidate_member(NodeId user) {
-  const auto it = by_client_.find(user);
-  if (it == by_client_.end()) return;
-  Conn& conn = conns_.at(it->second);
+  Conn* const found = current(user);
+  if (found == nullptr) return;
+  Conn& conn = *found;
   if (conn.refreshing) conn.invalidated_again = true;
   conn.cache_valid = false;
   unsure_[conn.id] = &conn;
 }
 
 void WsHub::send_user_added(Env& env, NodeId user, std::uint32_t channel) {
-  const auto it = by_client_.find(user);
-  if (it == by_client_.end()) return;  // the user's websocket is elsewhere (or nowhere)
+  Conn* const conn = current(user);
+  if (conn == nullptr) return;  // the user's websocket is elsewhere (or nowhere)
   WsEvent event;
   event.kind = WsEventKind::user_added;
   event.channel = channel;
   event.user = user;
-  push(env, conns_.at(it->second), event);
+  push(env, *conn, event);
 }
 
 void WsHub::publish_user_added(Env& env, NodeId user, std::uint32_t channel) {
@@ -46,13 +46,10 @@ void WsHub::publish_user_added(Env& env, NodeId user, std::uint32_t channel) {
   event.channel = channel;
   event.user = user;
   // As deliver(): the members by their valid caches, then the unsure ones.
-  auto& in_channel = by_channel_[channel];
-  for (auto it = in_channel.begin(); it != in_channel.end();) {
-    Conn& conn = *it->second;
-    ++it;
-    if (!conn.cache_valid) continue;
+  for_members(channel, [&](Conn& conn) {
+    if (!conn.cache_valid) return;
     push(env, conn, event);
-  }
+  });
   if (!unsure_.empty()) route_to_unsure(env, channel, event);
 }
 

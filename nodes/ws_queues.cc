@@ -113,7 +113,7 @@ void WsHub::finish_transfer(Env& env, std::uint64_t token, bool answered) {
   transfers_.erase(it);
   env.cancel(t.timer);
   const WsConnect& connect = t.connect;
-  if (const auto old = by_client_.find(connect.client); old != by_client_.end()) erase(old->second);
+  if (const Conn* old = current(connect.client); old != nullptr) erase(old->id);
   if (!answered || t.from == kNoNode || conns_.count(connect.conn_id)) {
     // Nobody had it (or the request failed): the unreliable case.
     open_new(env, t.via, connect, new_conn_id(env), /*hello=*/true);
@@ -129,7 +129,7 @@ void WsHub::finish_transfer(Env& env, std::uint64_t token, bool answered) {
   conn.last_activity = env.now();
   conn.last_heard = env.monotonic();
   conn.next_seq = t.found.next_seq;
-  by_client_[connect.client] = conn.id;
+  set_current(connect.client, &conn);
   env.send(t.via, Message{WsOpened{conn.client, env.self(), conn.id, host_.version()}});
   std::set<std::uint64_t> sent;
   std::uint64_t expect = connect.next_seq;
