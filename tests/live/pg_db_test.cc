@@ -123,6 +123,28 @@ TEST_F(PgDbTest, LeaseByTheDatabasesClockAndPostsIdempotent) {
   EXPECT_TRUE(as<DbPosts>(db.execute(DbPostsSince{1ULL << 3, time_from_ns(0)})).posts.empty());
 }
 
+// ChannelMembers (issue 14), as nodes/database.cc: an insert is idempotent by
+// (user, channel); the channels of a user come back as a mask (channel c =
+// bit c), another user's not included.
+TEST_F(PgDbTest, ChannelMembersIdempotentAndReadAsAMask) {
+  PgDatabase db(server_->conninfo(), 0);
+  const std::uint64_t user = 0xfedcba9876543210ULL;  // bit pattern kept through bigint
+  EXPECT_EQ(as<DbChannelMask>(db.execute(DbChannelMembersOf{user})).mask, 0u);
+  as<DbOk>(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 3, 0}}));
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 3, 0}}).ok());  // a retry
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 63, 0}}).ok());
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{7, 5, 0}}).ok());
+  EXPECT_EQ(as<DbChannelMask>(db.execute(DbChannelMembersOf{user})).mask, (1ULL << 3) | (1ULL << 63));
+  EXPECT_EQ(as<DbChannelMask>(db.execute(DbChannelMembersOf{7})).mask, 1ULL << 5);
+  // The retry took no new position in the write stream: the next post's lsn
+  // follows the three memberships' (a shared sequence, as the model's log).
+  PgDatabase fresh(server_->conninfo(), 0);
+  const auto before = as<DbPostResult>(fresh.execute(DbPostInsert{PostRow{901, 0, 1, time_from_ns(1), 0}})).lsn;
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 3, 0}}).ok());
+  const auto after = as<DbPostResult>(fresh.execute(DbPostInsert{PostRow{902, 0, 1, time_from_ns(1), 0}})).lsn;
+  EXPECT_EQ(after, before + 1);
+}
+
 // Replicas live: a pg_basebackup standby streams the primary's commits, answers
 // reads and refuses writes (read_only, as the model's replica); after the
 // primary's crash, pg_ctl promote makes it a primary that keeps what it had.
