@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "harness/cli.h"
+#include "harness/live_db.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
 #include "invariants/invariant_set.h"
@@ -42,12 +43,14 @@ extern "C" void on_interrupt(int) { g_interrupted = true; }
 constexpr const char* kDbName = "db-primary";
 
 // Live mode's cluster: app servers first (ids 0..n-1, spares included so that
-// ids match the spec), then the primary. The simulator's other members do not
-// exist live (docs/live.md).
+// ids match the spec), then the primary and the replicas (db-replica1..N, as
+// the simulator names them). The simulator's other members (the failover
+// controller, the edge) do not exist live (docs/live.md).
 struct LiveLayout {
   std::shared_ptr<ClusterSpec> spec;
   std::vector<std::string> names;  // by NodeId
   NodeId db{kNoNode};
+  std::vector<NodeId> db_members;  // the primary, then the replicas
   std::uint32_t launched = 0;      // app1..app<launched> run; the rest are spares
 };
 
@@ -58,9 +61,19 @@ LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
   for (const auto& server : l.spec->servers) l.names.push_back(server.name);
   l.db = NodeId{static_cast<std::uint32_t>(l.names.size())};
   l.names.push_back(kDbName);
+  l.db_members.push_back(l.db);
+  std::vector<NodeId> replicas;
+  for (std::uint32_t i = 1; i <= s.database.replicas; ++i) {
+    replicas.push_back(NodeId{static_cast<std::uint32_t>(l.names.size())});
+    l.names.push_back("db-replica" + std::to_string(i));
+    l.db_members.push_back(replicas.back());
+  }
+  // The DataSource as the simulator's builder sets it: the cluster endpoint
+  // under automatic failover, the primary's host under manual failover.
   for (auto& server : l.spec->servers) {
-    server.datasource = DbTarget::member(l.db);  // one primary, reached directly
-    server.replicas.clear();
+    server.datasource = s.database.failover == Failover::automatic ? DbTarget::cluster_endpoint()
+                                                                  : DbTarget::member(l.db);
+    server.replicas = replicas;
   }
   // No shared storage runs live: each server uses its own local file store
   // (what the real server does without one), so get_server_status checks the
@@ -150,7 +163,7 @@ class LiveRun {
   const LiveOptions& o_;
   std::ostream& err_;
   LiveLayout layout_;
-  live::PostgresServer pg_;
+  LiveDb db_;
   std::string dir_;
   bool own_dir_ = false;
   std::int64_t epoch_ = 0;
@@ -175,12 +188,17 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
                                 "--name", name,
                                 "--base-port", std::to_string(base_port_),
                                 "--http-port", std::to_string((o_.http_port ? o_.http_port : kHttpPort) + i),
-                                "--db", pg_.conninfo(),
+                                "--db", db_.endpoint_conninfo(),
+                                "--db-endpoint", std::to_string(db_.endpoint().value),
                                 "--secret", secret_,
                                 "--epoch-ns", std::to_string(epoch_),
                                 "--offset-ns", std::to_string(offsets_[i].count()),
                                 "--seed", std::to_string(random_u64()),
                                 "--history", history};
+  for (const auto& [member, conninfo] : db_.conninfos()) {
+    argv.push_back("--db-member");
+    argv.push_back(std::to_string(member.value) + "=" + conninfo);
+  }
   ++incarnation_[i];
   children_[i] = live::spawn_child(argv, dir_ + "/" + name + ".log", error);
   return children_[i].running();
@@ -220,7 +238,8 @@ void LiveRun::plan_fault(std::size_t index, const Fault& f) {
                         }});
   };
   for (NodeId n : nodes) {
-    if (n.value >= layout_.launched && f.kind != FaultKind::partition) {
+    const bool db_member = std::find(layout_.db_members.begin(), layout_.db_members.end(), n) != layout_.db_members.end();
+    if (n.value >= layout_.launched && f.kind != FaultKind::partition && !db_member) {
       return skip("names " + layout_.names.at(n.value) + ", which live mode does not run");
     }
   }
@@ -338,6 +357,51 @@ void LiveRun::plan_fault(std::size_t index, const Fault& f) {
                           }});
       return;
     }
+    // The database's faults (harness/live_db.h says how each is done).
+    case FaultKind::db_crash:
+      actions_.push_back({at, [this, nodes, target, injected] {
+                            bool effective = false;
+                            for (NodeId n : nodes) effective = db_.crash(n) || effective;
+                            injected(target, effective);
+                          }});
+      if (s_.database.failover == Failover::automatic) {
+        // The simulator's controller promotes failover_detection after the
+        // primary stopped answering (a cluster constant: not time-scaled).
+        actions_.push_back({at + s_.database.failover_detection, [this] {
+                              if (!db_.primary_down()) return;
+                              NodeId promoted = kNoNode;
+                              const std::string why = db_.failover(&promoted);
+                              if (!why.empty()) err_ << "live: automatic failover: " << why << "\n";
+                            }});
+      }
+      return;
+    case FaultKind::db_failover:
+      actions_.push_back({at, [this, idx, kind] {
+                            NodeId promoted = kNoNode;
+                            const std::string why = db_.failover(&promoted);
+                            if (!why.empty()) err_ << "live: db_failover: " << why << "\n";
+                            const std::string detail =
+                                why.empty() ? "live: promote " + layout_.names.at(promoted.value) : "live: " + why;
+                            emit(promoted, FaultInjected{idx, kind, detail, {{promoted}}, why.empty()});
+                          }});
+      return;
+    case FaultKind::replica_lag:
+      actions_.push_back({at, [this, nodes, target, injected, lag = f.lag] {
+                            bool effective = false;
+                            for (NodeId n : nodes) {
+                              std::string error;
+                              if (db_.set_lag(n, lag, &error)) effective = true;
+                              else err_ << "live: replica_lag on " << layout_.names.at(n.value) << ": " << error << "\n";
+                            }
+                            injected(target, effective);
+                          }});
+      heal_after([this, nodes] {
+        for (NodeId n : nodes) {
+          std::string error;
+          db_.set_lag(n, Duration{0}, &error);
+        }
+      });
+      return;
     default:
       return skip("not injectable live yet (docs/live.md)");
   }
@@ -349,9 +413,6 @@ void LiveRun::plan() {
     skipped_.push_back("operation at " + format_duration(op.at.time_since_epoch()) +
                        ": operator runbooks and steps are not run live yet (docs/live.md)");
   }
-  if (s_.database.replicas > 0)
-    skipped_.push_back("database.replicas = " + std::to_string(s_.database.replicas) +
-                       ": live mode runs the primary only (no streaming standbys yet)");
   if (s_.clients.count > 0)
     skipped_.push_back("clients.count = " + std::to_string(s_.clients.count) +
                        ": clients, proxy and storage are not run live yet (no HTTP/websocket edge)");
@@ -380,6 +441,7 @@ void LiveRun::settle() {
   }
   paused_.clear();
   emit(kNoNode, SettleBegin{});
+  db_.settle();
   for (std::uint32_t n : crashed_) {
     std::string error;
     if (!start_node(n, &error)) err_ << error << "\n";
@@ -390,7 +452,7 @@ void LiveRun::settle() {
 void LiveRun::cleanup() {
   if (o_.keep) return;
   for (auto& c : children_) live::end_child(c, 500);
-  pg_.stop();
+  db_.stop();
   if (own_dir_ && !dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -426,9 +488,14 @@ LiveResult LiveRun::run() {
   base_port_ = o_.base_port ? o_.base_port : static_cast<std::uint16_t>(k::kGossipPort);
 
   std::string error;
-  if (!pg_.start(dir_ + "/pg", 0, &error)) return r.line = "faultline live: PostgreSQL: " + error, r;
-  if (!live::prepare_schema(pg_.conninfo(), layout_.spec->initial_schema(), &error))
-    return r.line = "faultline live: schema: " + error, r;
+  if (!db_.start(dir_, layout_.db_members, layout_.spec->initial_schema(), &error))
+    return r.line = "faultline live: PostgreSQL: " + error, r;
+  db_.set_hooks({[this](NodeId n, EventBody e) { emit(n, std::move(e)); },
+                 [this](NodeId member) {
+                   for (std::uint32_t i = 0; i < layout_.launched; ++i)
+                     if (children_[i].running()) live::send_line(children_[i], "endpoint " + std::to_string(member.value));
+                 },
+                 [this](const std::string& line) { err_ << line << "\n"; }});
 
   epoch_ = live::system_now_ns();
   r.pg_ready_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -454,7 +521,7 @@ LiveResult LiveRun::run() {
     return r;
   }
   if (o_.keep) {
-    err_ << "live: --keep: PostgreSQL (" << pg_.conninfo() << ") and the nodes run on; folder " << dir_
+    err_ << "live: --keep: PostgreSQL (" << db_.endpoint_conninfo() << ") and the nodes run on; folder " << dir_
          << "; Ctrl-C ends them\n";
     while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const_cast<LiveOptions&>(o_).keep = false;
@@ -495,7 +562,7 @@ LiveResult LiveRun::run() {
       n.role = inv::Role::app_server;
       n.server_id = server->id;
     } else {
-      n.role = inv::Role::db_primary;
+      n.role = NodeId{i} == layout_.db ? inv::Role::db_primary : inv::Role::db_replica;
     }
     info.nodes.push_back(n);
   }
@@ -542,7 +609,7 @@ LiveResult LiveRun::run() {
     const std::size_t more = unexpected.size() + missing.size() - 1;
     r.line = "FAIL " + stats + " " + first + (more ? " (+" + std::to_string(more) + " more)" : "") + " -> " + dir_;
     const_cast<LiveOptions&>(o_).keep = true;  // a failing run's folder stays for inspection (PostgreSQL stops)
-    pg_.stop();
+    db_.stop();
   }
   r.skipped = skipped_;
   r.history = std::move(all);
@@ -577,6 +644,15 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
   o.secret = f.secret;
   o.db_conninfo = f.db_conninfo;
   o.db_node = layout.db;
+  for (const auto& m : f.db_members) {
+    const auto eq = m.find('=');
+    if (eq == std::string::npos) {
+      err << "live-node: --db-member wants ID=conninfo, got " << m << "\n";
+      return kExitUsage;
+    }
+    o.db_members[NodeId{static_cast<std::uint32_t>(std::stoul(m.substr(0, eq)))}] = m.substr(eq + 1);
+  }
+  if (f.db_endpoint >= 0) o.db_endpoint = NodeId{static_cast<std::uint32_t>(f.db_endpoint)};
   o.epoch_ns = f.epoch_ns;
   o.clock_offset = Duration{f.offset_ns};
   o.seed = f.seed;

@@ -113,6 +113,10 @@ struct LiveNodeFlags {
   std::uint16_t http_port = 0;  // this node's own HTTP port (0: none)
   std::int64_t epoch_ns = 0, offset_ns = 0;
   std::uint64_t seed = 0;
+  // Every database member ("ID=conninfo", repeated) and the member the
+  // endpoint leads to at start (-1: the primary, --db).
+  std::vector<std::string> db_members;
+  std::int64_t db_endpoint = -1;
 };
 int command_live_node(const LiveNodeFlags& flags, std::ostream& err);
 

@@ -15,6 +15,8 @@
 #include <random>
 #include <sstream>
 
+#include <libpq-fe.h>
+
 #include "live/process.h"
 
 namespace fl::live {
@@ -113,7 +115,7 @@ bool PostgresServer::make_dir(const std::string& dir, std::uint16_t port, std::s
 bool PostgresServer::launch(std::string* error) {
   const std::string log = dir_ + "/../postgres-setup.log";
   const std::string opts = "-p " + std::to_string(port_) + " -k " + dir_ +
-                           " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50";
+                           " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100";
   if (run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-l", dir_ + "/server.log", "-w", "-t", "30",
                             "-o", opts, "start"}),
                   log) != 0)
@@ -231,6 +233,25 @@ bool PostgresServer::crash() {
   running_ = false;
   end_reaper();
   return true;
+}
+
+bool PostgresServer::restart(std::string* error) {
+  if (running_) return true;
+  if (dir_.empty()) return *error = "never started", false;
+  return launch(error);
+}
+
+bool run_sql(const std::string& conninfo, const std::string& statement, std::string* error) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  bool ok = PQstatus(conn) == CONNECTION_OK;
+  if (ok) {
+    PGresult* r = PQexec(conn, statement.c_str());
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+  }
+  if (!ok && error) *error = statement + ": " + PQerrorMessage(conn);
+  PQfinish(conn);
+  return ok;
 }
 
 void PostgresServer::stop() {
