@@ -416,6 +416,8 @@ void LiveRun::plan() {
   if (s_.clients.count > 0)
     skipped_.push_back("clients.count = " + std::to_string(s_.clients.count) +
                        ": clients, proxy and storage are not run live yet (no HTTP/websocket edge)");
+  if (s_.database.replicas > 0 && s_.database.replication == Replication::sync)
+    skipped_.push_back("database.replication = sync: live standbys stream asynchronously (no synchronous_standby_names yet)");
   if (s_.network.loss > 0 || s_.network.duplicate > 0 || s_.network.reorder > 0)
     skipped_.push_back("[network] loss/duplicate/reorder: loopback TCP has none");
   std::stable_sort(actions_.begin(), actions_.end(), [](const Action& a, const Action& b) { return a.at < b.at; });
