@@ -691,6 +691,7 @@ Outcomes outcomes_of(const std::vector<HistoryEvent>& history, const std::vector
   for (const auto& e : history) {
     if (e.is<LeaderBegin>()) o.leaders.push_back({name_of(names, e.node), e.at});
     if (const auto* m = e.get<MigrationApplied>()) o.migrations.push_back({name_of(names, e.node), m->schema, e.at});
+    if (e.is<Promoted>()) o.promotions.push_back({name_of(names, e.node), e.at});
     if (e.is<PostAcked>()) ++o.posts_acked;
     if (e.is<PostDelivered>()) ++o.posts_delivered;
     if (const auto* d = e.get<PeerDown>()) o.downs.push_back({name_of(names, e.node), name_of(names, d->peer), e.at});
@@ -738,6 +739,22 @@ std::vector<CompareRow> compare_outcomes(const Outcomes& sim, const Outcomes& li
       row.mark = Mark::differs, row.why = a ? "only in the simulator" : "only live";
     } else if (a->by != b->by || a->schema != b->schema) {
       row.mark = Mark::differs, row.why = a->schema != b->schema ? "another version" : "another server";
+    } else {
+      timed(row, a->at, b->at);
+    }
+    rows.push_back(row);
+  }
+  for (std::size_t i = 0; i < std::max(sim.promotions.size(), live.promotions.size()); ++i) {
+    CompareRow row;
+    row.what = "promotion #" + std::to_string(i + 1);
+    const auto* a = i < sim.promotions.size() ? &sim.promotions[i] : nullptr;
+    const auto* b = i < live.promotions.size() ? &live.promotions[i] : nullptr;
+    row.sim = a ? a->member + " at " + at_text(a->at) : none;
+    row.live = b ? b->member + " at " + at_text(b->at) : none;
+    if (!a || !b) {
+      row.mark = Mark::differs, row.why = a ? "only in the simulator" : "only live";
+    } else if (a->member != b->member) {
+      row.mark = Mark::differs, row.why = "another member";
     } else {
       timed(row, a->at, b->at);
     }

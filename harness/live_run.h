@@ -74,6 +74,8 @@ struct Outcomes {
   struct Down { std::string observer, peer; Time at{}; };
   std::vector<Term> leaders;          // LeaderBegin, in order
   std::vector<Migration> migrations;  // MigrationApplied, in order
+  struct Promotion { std::string member; Time at{}; };
+  std::vector<Promotion> promotions;  // Promoted (database failovers), in order
   std::uint64_t posts_acked = 0, posts_delivered = 0;
   std::vector<Down> downs;            // PeerDown, in order
   // invariant -> first violation time (nullopt: holds); only those judged.
