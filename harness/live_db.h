@@ -5,8 +5,9 @@
 //    in settle, as the simulator's; a deposed primary comes back as a standby
 //    of the current primary (a fresh base backup: live mode has no pg_rewind,
 //    which needs wal_log_hints). Under failover = "automatic", a crashed
-//    primary is failed over `failover_detection` after its crash, as the
-//    simulator's controller does (its pings: within one more ping interval).
+//    primary is failed over when the simulator's controller would promote:
+//    its pings every 5 s from the start, the first failing one after the
+//    crash, then failover_detection rounded up to pings (live_run.cc).
 //  - db_failover: the primary is crashed (a failover live must fence the old
 //    primary: nothing rewinds it), the standby that received the most WAL is
 //    promoted (pg_promote, through live/pg_db's DbPromote; Promoted with its

@@ -365,9 +365,15 @@ void LiveRun::plan_fault(std::size_t index, const Fault& f) {
                             injected(target, effective);
                           }});
       if (s_.database.failover == Failover::automatic) {
-        // The simulator's controller promotes failover_detection after the
-        // primary stopped answering (a cluster constant: not time-scaled).
-        actions_.push_back({at + s_.database.failover_detection, [this] {
+        // When the simulator's controller would promote: it pings the
+        // primary every k::kFailoverPingInterval from the run's start; the
+        // first ping after the crash fails, and it promotes at the first
+        // ping failing failover_detection after that one (cluster constants:
+        // not time-scaled).
+        const std::int64_t iv = k::kFailoverPingInterval.count();
+        const Duration first_failed{(at.count() / iv + 1) * iv};
+        const Duration detect{(s_.database.failover_detection.count() + iv - 1) / iv * iv};
+        actions_.push_back({first_failed + detect, [this] {
                               if (!db_.primary_down()) return;
                               NodeId promoted = kNoNode;
                               const std::string why = db_.failover(&promoted);
