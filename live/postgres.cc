@@ -119,7 +119,7 @@ bool PostgresServer::launch(std::string* error) {
   if (run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-l", dir_ + "/server.log", "-w", "-t", "30",
                             "-o", opts, "start"}),
                   log) != 0)
-    return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log"), false;
+    return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log") + tail_of(log, 600), false;
   running_ = true;
   start_reaper();
   return true;
@@ -216,6 +216,16 @@ bool PostgresServer::start_standby(const PostgresServer& primary, const std::str
                             "fast", "--no-sync"}),
                   log) != 0)
     return *error = "pg_basebackup failed:\n" + tail_of(log), false;
+  // The copy brings the source's own files along: its server.log (a failing
+  // start would show the source's log), and the lock files of the sockets it
+  // keeps in its folder (-k), naming its postmaster's pid: a standby rebuilt
+  // on the port of a member whose postmaster has not quite exited (a deposed
+  // primary) refused to start on one ("lock file already exists").
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "server.log" || name.rfind(".s.PGSQL.", 0) == 0) fs::remove(entry.path(), ec);
+  }
   return launch(error);
 }
 

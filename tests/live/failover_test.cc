@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -55,6 +56,14 @@ bool sees_post(const std::string& conninfo, std::uint64_t post, std::chrono::mil
   return false;
 }
 
+// The member's role as it says, or the error.
+std::string role_of(live::PgDatabase& db) {
+  const DbReply r = db.execute(DbMemberStatus{});
+  const auto* s = r.get<DbMemberState>();
+  if (!r.ok() || s == nullptr) return std::string("error: ") + db_status_name(r.status) + " " + db.last_error();
+  return s->role == DbRole::primary ? "primary" : "replica";
+}
+
 TEST(LiveDbFailover, LagThenPromoteTheMostAdvancedAndTheOtherFollows) {
   if (!fs::exists(std::string(live::kPgBin) + "/initdb")) GTEST_SKIP() << "postgresql-15 not installed (scripts/setup)";
   const std::string dir = (fs::temp_directory_path() / ("fl-livedb-" + std::to_string(::getpid()))).string();
@@ -66,7 +75,7 @@ TEST(LiveDbFailover, LagThenPromoteTheMostAdvancedAndTheOtherFollows) {
     std::string error;
     ASSERT_TRUE(db.start(dir, {primary, r1, r2}, 10004, &error)) << error;
     db.set_hooks({[&](NodeId n, EventBody e) { events.push_back(HistoryEvent{0, {}, {}, n, std::move(e)}); },
-                  [&](NodeId m) { moved.push_back(m); }, [](const std::string&) {}});
+                  [&](NodeId m) { moved.push_back(m); }, [](const std::string& line) { std::cerr << line << "\n"; }});
     auto info = db.conninfos();
     EXPECT_EQ(db.endpoint(), primary);
     live::PgDatabase p(info[primary], 0);
@@ -94,7 +103,7 @@ TEST(LiveDbFailover, LagThenPromoteTheMostAdvancedAndTheOtherFollows) {
     EXPECT_TRUE(db.primary_down() == false);
     EXPECT_EQ(p.execute(DbPing{}).status, DbStatus::connection_refused) << "the old primary is fenced";
     live::PgDatabase np(info[r1], 0);
-    EXPECT_EQ(np.execute(DbMemberStatus{}).get<DbMemberState>()->role, DbRole::primary);
+    EXPECT_EQ(role_of(np), "primary");
     ASSERT_TRUE(np.execute(DbPostInsert{PostRow{4, 0, 1, time_from_ns(1), 0}}).ok());
     // r2 was re-pointed: it streams the new primary's timeline.
     EXPECT_TRUE(sees_post(info[r2], 4, std::chrono::seconds(10))) << "r2 did not follow the new primary";
@@ -103,7 +112,7 @@ TEST(LiveDbFailover, LagThenPromoteTheMostAdvancedAndTheOtherFollows) {
 
     // settle: the deposed primary comes back as a standby of r1.
     db.settle();
-    EXPECT_EQ(p.execute(DbMemberStatus{}).get<DbMemberState>()->role, DbRole::replica);
+    EXPECT_EQ(role_of(p), "replica");
     EXPECT_TRUE(sees_post(info[primary], 4, std::chrono::seconds(5)));
     EXPECT_EQ(p.execute(DbPostInsert{PostRow{6, 0, 1, time_from_ns(1), 0}}).status, DbStatus::read_only);
   }  // every member stopped, folders removed
