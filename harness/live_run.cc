@@ -654,7 +654,7 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
   o.db_node = layout.db;
   for (const auto& m : f.db_members) {
     const auto eq = m.find('=');
-    if (eq == std::string::npos) {
+    if (eq == 0 || eq == std::string::npos || m.find_first_not_of("0123456789") != eq) {
       err << "live-node: --db-member wants ID=conninfo, got " << m << "\n";
       return kExitUsage;
     }
