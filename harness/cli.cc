@@ -734,6 +734,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_node_cmd->add_option("--base-port", live_node.base_port)->required();
   live_node_cmd->add_option("--http-port", live_node.http_port);
   live_node_cmd->add_option("--db", live_node.db_conninfo)->required();
+  live_node_cmd->add_option("--db-member", live_node.db_members);
+  live_node_cmd->add_option("--db-endpoint", live_node.db_endpoint);
   live_node_cmd->add_option("--secret", live_node.secret)->required();
   live_node_cmd->add_option("--epoch-ns", live_node.epoch_ns)->required();
   live_node_cmd->add_option("--offset-ns", live_node.offset_ns);

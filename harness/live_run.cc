@@ -23,6 +23,7 @@
 #include "harness/cluster_builder.h"
 #include "harness/live_ops.h"
 #include "harness/live_report.h"
+#include "harness/live_db.h"
 #include "harness/runner.h"
 #include "harness/scenario_writer.h"
 #include "harness/scenario_loader.h"
@@ -47,12 +48,14 @@ extern "C" void on_interrupt(int) { g_interrupted = true; }
 constexpr const char* kDbName = "db-primary";
 
 // Live mode's cluster: app servers first (ids 0..n-1, spares included so that
-// ids match the spec), then the primary. The simulator's other members do not
-// exist live (docs/live.md).
+// ids match the spec), then the primary and the replicas (db-replica1..N, as
+// the simulator names them). The simulator's other members (the failover
+// controller, the edge) do not exist live (docs/live.md).
 struct LiveLayout {
   std::shared_ptr<ClusterSpec> spec;
   std::vector<std::string> names;  // by NodeId
   NodeId db{kNoNode};
+  std::vector<NodeId> db_members;  // the primary, then the replicas
   std::uint32_t launched = 0;      // app1..app<launched> run; the rest are spares
   NodeId oper{kNoNode};            // the operator, when the scenario has operations
 };
@@ -64,9 +67,19 @@ LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
   for (const auto& server : l.spec->servers) l.names.push_back(server.name);
   l.db = NodeId{static_cast<std::uint32_t>(l.names.size())};
   l.names.push_back(kDbName);
+  l.db_members.push_back(l.db);
+  std::vector<NodeId> replicas;
+  for (std::uint32_t i = 1; i <= s.database.replicas; ++i) {
+    replicas.push_back(NodeId{static_cast<std::uint32_t>(l.names.size())});
+    l.names.push_back("db-replica" + std::to_string(i));
+    l.db_members.push_back(replicas.back());
+  }
+  // The DataSource as the simulator's builder sets it: the cluster endpoint
+  // under automatic failover, the primary's host under manual failover.
   for (auto& server : l.spec->servers) {
-    server.datasource = DbTarget::member(l.db);  // one primary, reached directly
-    server.replicas.clear();
+    server.datasource = s.database.failover == Failover::automatic ? DbTarget::cluster_endpoint()
+                                                                  : DbTarget::member(l.db);
+    server.replicas = replicas;
   }
   // No shared storage runs live: each server uses its own local file store
   // (what the real server does without one), so get_server_status checks the
@@ -165,7 +178,7 @@ class LiveRun {
   const LiveOptions& o_;
   std::ostream& err_;
   LiveLayout layout_;
-  live::PostgresServer pg_;
+  LiveDb db_;
   std::string dir_;
   std::string scenario_file_;  // the scenario as run, written into dir_ for the node processes
   bool own_dir_ = false;
@@ -193,7 +206,8 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
                                 "--name", name,
                                 "--base-port", std::to_string(base_port_),
                                 "--http-port", std::to_string((o_.http_port ? o_.http_port : kHttpPort) + i),
-                                "--db", pg_.conninfo(),
+                                "--db", db_.endpoint_conninfo(),
+                                "--db-endpoint", std::to_string(db_.endpoint().value),
                                 "--secret", secret_,
                                 "--epoch-ns", std::to_string(epoch_),
                                 "--offset-ns", std::to_string(offsets_[i].count()),
@@ -203,6 +217,10 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
   // edited config.json): a new process starts with them.
   if (operator_)
     for (const auto& edit : operator_->files_of(name)) argv.insert(argv.end(), {"--spec", edit});
+  for (const auto& [member, conninfo] : db_.conninfos()) {
+    argv.push_back("--db-member");
+    argv.push_back(std::to_string(member.value) + "=" + conninfo);
+  }
   ++incarnation_[i];
   children_[i] = live::spawn_child(argv, dir_ + "/" + name + ".log", error);
   // A cut is the network's, not the process's: a new process of a node behind
@@ -246,7 +264,8 @@ void LiveRun::plan_fault(std::size_t index, const Fault& f) {
                         }});
   };
   for (NodeId n : nodes) {
-    if (n.value >= layout_.launched && f.kind != FaultKind::partition) {
+    const bool db_member = std::find(layout_.db_members.begin(), layout_.db_members.end(), n) != layout_.db_members.end();
+    if (n.value >= layout_.launched && f.kind != FaultKind::partition && !db_member) {
       return skip("names " + layout_.names.at(n.value) + ", which live mode does not run");
     }
   }
@@ -364,6 +383,57 @@ void LiveRun::plan_fault(std::size_t index, const Fault& f) {
                           }});
       return;
     }
+    // The database's faults (harness/live_db.h says how each is done).
+    case FaultKind::db_crash:
+      actions_.push_back({at, [this, nodes, target, injected] {
+                            bool effective = false;
+                            for (NodeId n : nodes) effective = db_.crash(n) || effective;
+                            injected(target, effective);
+                          }});
+      if (s_.database.failover == Failover::automatic) {
+        // When the simulator's controller would promote: it pings the
+        // primary every k::kFailoverPingInterval from the run's start; the
+        // first ping after the crash fails, and it promotes at the first
+        // ping failing failover_detection after that one (cluster constants:
+        // not time-scaled).
+        const std::int64_t iv = k::kFailoverPingInterval.count();
+        const Duration first_failed{(at.count() / iv + 1) * iv};
+        const Duration detect{(s_.database.failover_detection.count() + iv - 1) / iv * iv};
+        actions_.push_back({first_failed + detect, [this] {
+                              if (!db_.primary_down()) return;
+                              NodeId promoted = kNoNode;
+                              const std::string why = db_.failover(&promoted);
+                              if (!why.empty()) err_ << "live: automatic failover: " << why << "\n";
+                            }});
+      }
+      return;
+    case FaultKind::db_failover:
+      actions_.push_back({at, [this, idx, kind] {
+                            NodeId promoted = kNoNode;
+                            const std::string why = db_.failover(&promoted);
+                            if (!why.empty()) err_ << "live: db_failover: " << why << "\n";
+                            const std::string detail =
+                                why.empty() ? "live: promote " + layout_.names.at(promoted.value) : "live: " + why;
+                            emit(promoted, FaultInjected{idx, kind, detail, {{promoted}}, why.empty()});
+                          }});
+      return;
+    case FaultKind::replica_lag:
+      actions_.push_back({at, [this, nodes, target, injected, lag = f.lag] {
+                            bool effective = false;
+                            for (NodeId n : nodes) {
+                              std::string error;
+                              if (db_.set_lag(n, lag, &error)) effective = true;
+                              else err_ << "live: replica_lag on " << layout_.names.at(n.value) << ": " << error << "\n";
+                            }
+                            injected(target, effective);
+                          }});
+      heal_after([this, nodes] {
+        for (NodeId n : nodes) {
+          std::string error;
+          db_.set_lag(n, Duration{0}, &error);
+        }
+      });
+      return;
     default:
       return skip("not injectable live yet (docs/live.md)");
   }
@@ -422,12 +492,11 @@ void LiveRun::plan() {
   if (!s_.operations.empty())
     operator_ = std::make_unique<LiveOperator>(*layout_.spec, layout_.names, layout_.oper, o_.time_scale, hands(),
                                                random_u64());
-  if (s_.database.replicas > 0)
-    skipped_.push_back("database.replicas = " + std::to_string(s_.database.replicas) +
-                       ": live mode runs the primary only (no streaming standbys yet)");
   if (s_.clients.count > 0)
     skipped_.push_back("clients.count = " + std::to_string(s_.clients.count) +
                        ": clients, proxy and storage are not run live yet (no HTTP/websocket edge)");
+  if (s_.database.replicas > 0 && s_.database.replication == Replication::sync)
+    skipped_.push_back("database.replication = sync: live standbys stream asynchronously (no synchronous_standby_names yet)");
   if (s_.network.loss > 0 || s_.network.duplicate > 0 || s_.network.reorder > 0)
     skipped_.push_back("[network] loss/duplicate/reorder: loopback TCP has none");
   std::stable_sort(actions_.begin(), actions_.end(), [](const Action& a, const Action& b) { return a.at < b.at; });
@@ -456,6 +525,7 @@ void LiveRun::settle() {
   }
   paused_.clear();
   emit(kNoNode, SettleBegin{});
+  db_.settle();
   for (std::uint32_t n : crashed_) {
     std::string error;
     if (!start_node(n, &error)) err_ << error << "\n";
@@ -466,7 +536,7 @@ void LiveRun::settle() {
 void LiveRun::cleanup() {
   if (o_.keep) return;
   for (auto& c : children_) live::end_child(c, 500);
-  pg_.stop();
+  db_.stop();
   if (own_dir_ && !dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -511,9 +581,14 @@ LiveResult LiveRun::run() {
   base_port_ = o_.base_port ? o_.base_port : static_cast<std::uint16_t>(k::kGossipPort);
 
   std::string error;
-  if (!pg_.start(dir_ + "/pg", 0, &error)) return r.line = "faultline live: PostgreSQL: " + error, r;
-  if (!live::prepare_schema(pg_.conninfo(), layout_.spec->initial_schema(), &error))
-    return r.line = "faultline live: schema: " + error, r;
+  if (!db_.start(dir_, layout_.db_members, layout_.spec->initial_schema(), &error))
+    return r.line = "faultline live: PostgreSQL: " + error, r;
+  db_.set_hooks({[this](NodeId n, EventBody e) { emit(n, std::move(e)); },
+                 [this](NodeId member) {
+                   for (std::uint32_t i = 0; i < layout_.launched; ++i)
+                     if (children_[i].running()) live::send_line(children_[i], "endpoint " + std::to_string(member.value));
+                 },
+                 [this](const std::string& line) { err_ << line << "\n"; }});
 
   epoch_ = live::system_now_ns();
   r.pg_ready_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -540,7 +615,7 @@ LiveResult LiveRun::run() {
     return r;
   }
   if (o_.keep) {
-    err_ << "live: --keep: PostgreSQL (" << pg_.conninfo() << ") and the nodes run on; folder " << dir_
+    err_ << "live: --keep: PostgreSQL (" << db_.endpoint_conninfo() << ") and the nodes run on; folder " << dir_
          << "; Ctrl-C ends them\n";
     while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const_cast<LiveOptions&>(o_).keep = false;
@@ -581,7 +656,9 @@ LiveResult LiveRun::run() {
       n.role = inv::Role::app_server;
       n.server_id = server->id;
     } else {
-      n.role = n.name == kOperatorName ? inv::Role::oper : inv::Role::db_primary;
+      n.role = n.name == kOperatorName ? inv::Role::oper
+               : NodeId{i} == layout_.db ? inv::Role::db_primary
+                                         : inv::Role::db_replica;
     }
     info.nodes.push_back(n);
   }
@@ -651,7 +728,7 @@ LiveResult LiveRun::run() {
     else
       r.report_dir = dir_;
     const_cast<LiveOptions&>(o_).keep = true;  // a failing run's folder stays for inspection (PostgreSQL stops)
-    pg_.stop();
+    db_.stop();
   }
   r.skipped = skipped_;
   r.history = std::move(all);
@@ -686,6 +763,15 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
   o.secret = f.secret;
   o.db_conninfo = f.db_conninfo;
   o.db_node = layout.db;
+  for (const auto& m : f.db_members) {
+    const auto eq = m.find('=');
+    if (eq == 0 || eq == std::string::npos || m.find_first_not_of("0123456789") != eq) {
+      err << "live-node: --db-member wants ID=conninfo, got " << m << "\n";
+      return kExitUsage;
+    }
+    o.db_members[NodeId{static_cast<std::uint32_t>(std::stoul(m.substr(0, eq)))}] = m.substr(eq + 1);
+  }
+  if (f.db_endpoint >= 0) o.db_endpoint = NodeId{static_cast<std::uint32_t>(f.db_endpoint)};
   o.epoch_ns = f.epoch_ns;
   o.clock_offset = Duration{f.offset_ns};
   o.seed = f.seed;
@@ -738,6 +824,7 @@ Outcomes outcomes_of(const std::vector<HistoryEvent>& history, const std::vector
   for (const auto& e : history) {
     if (e.is<LeaderBegin>()) o.leaders.push_back({name_of(names, e.node), e.at});
     if (const auto* m = e.get<MigrationApplied>()) o.migrations.push_back({name_of(names, e.node), m->schema, e.at});
+    if (e.is<Promoted>()) o.promotions.push_back({name_of(names, e.node), e.at});
     if (e.is<PostAcked>()) ++o.posts_acked;
     if (e.is<PostDelivered>()) ++o.posts_delivered;
     if (const auto* d = e.get<PeerDown>()) o.downs.push_back({name_of(names, e.node), name_of(names, d->peer), e.at});
@@ -785,6 +872,22 @@ std::vector<CompareRow> compare_outcomes(const Outcomes& sim, const Outcomes& li
       row.mark = Mark::differs, row.why = a ? "only in the simulator" : "only live";
     } else if (a->by != b->by || a->schema != b->schema) {
       row.mark = Mark::differs, row.why = a->schema != b->schema ? "another version" : "another server";
+    } else {
+      timed(row, a->at, b->at);
+    }
+    rows.push_back(row);
+  }
+  for (std::size_t i = 0; i < std::max(sim.promotions.size(), live.promotions.size()); ++i) {
+    CompareRow row;
+    row.what = "promotion #" + std::to_string(i + 1);
+    const auto* a = i < sim.promotions.size() ? &sim.promotions[i] : nullptr;
+    const auto* b = i < live.promotions.size() ? &live.promotions[i] : nullptr;
+    row.sim = a ? a->member + " at " + at_text(a->at) : none;
+    row.live = b ? b->member + " at " + at_text(b->at) : none;
+    if (!a || !b) {
+      row.mark = Mark::differs, row.why = a ? "only in the simulator" : "only live";
+    } else if (a->member != b->member) {
+      row.mark = Mark::differs, row.why = "another member";
     } else {
       timed(row, a->at, b->at);
     }

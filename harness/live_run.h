@@ -77,6 +77,8 @@ struct Outcomes {
   struct Down { std::string observer, peer; Time at{}; };
   std::vector<Term> leaders;          // LeaderBegin, in order
   std::vector<Migration> migrations;  // MigrationApplied, in order
+  struct Promotion { std::string member; Time at{}; };
+  std::vector<Promotion> promotions;  // Promoted (database failovers), in order
   std::uint64_t posts_acked = 0, posts_delivered = 0;
   std::vector<Down> downs;            // PeerDown, in order
   // invariant -> first violation time (nullopt: holds); only those judged.
@@ -117,6 +119,10 @@ struct LiveNodeFlags {
   std::int64_t epoch_ns = 0, offset_ns = 0;
   std::uint64_t seed = 0;
   std::vector<std::string> spec;  // the machine's files as edited: "KEY=VALUE" (--spec, repeated)
+  // Every database member ("ID=conninfo", repeated) and the member the
+  // endpoint leads to at start (-1: the primary, --db).
+  std::vector<std::string> db_members;
+  std::int64_t db_endpoint = -1;
 };
 int command_live_node(const LiveNodeFlags& flags, std::ostream& err);
 

@@ -1,8 +1,6 @@
-// The live runtime (see node_runtime.h). One io_context; the database is a
-// worker thread doing blocking libpq calls in order and posting each answer
-// back to the io_context (the first slice's choice: simple and correct; a
-// non-blocking PQsendQuery driven by the socket's readiness is what is left,
-// docs/live.md). Nothing of a node ever runs on the worker.
+// The live runtime (see node_runtime.h). One io_context, one thread: the
+// database too is driven by it (live/pg_async.h: non-blocking libpq sessions
+// awaited on their sockets' readiness, one pool per database member).
 #include "live/node_runtime.h"
 
 // <utility> first: Boost 1.74's asio/awaitable.hpp uses std::exchange without it under C++20.
@@ -13,16 +11,13 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <iostream>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "base/env.h"
 #include "live/frame.h"
-#include "live/pg_db.h"
+#include "live/pg_async.h"
 #include "nodes/app_server.h"
 #include "nodes/constants.h"
 
@@ -86,8 +81,12 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 class Runtime final : public Env {
  public:
   explicit Runtime(const NodeRunOptions& o)
-      : o_(o), rng_(o.seed), acceptor_(io_), control_(io_), db_(o.db_conninfo, o.epoch_ns) {
+      : o_(o), rng_(o.seed), acceptor_(io_), control_(io_) {
     offset_ = o.clock_offset;
+    std::map<NodeId, std::string> members = o.db_members;
+    if (members.empty()) members[o.db_node] = o.db_conninfo;
+    db_ = std::make_unique<DbRouter>(io_, std::move(members), o.db_endpoint == kNoNode ? o.db_node : o.db_endpoint,
+                                     o.epoch_ns, [this](const std::string& line) { log(line); });
   }
 
   int run();
@@ -161,7 +160,7 @@ class Runtime final : public Env {
   void http_answer(const HealthPong& pong);
   void read_control();
   void on_control(const std::string& line);
-  void db_worker();
+  void db_answer(RequestId id, const DbRequest& request, const DbReply& reply);
   void stop_gracefully();
 
   NodeRunOptions o_;
@@ -187,14 +186,9 @@ class Runtime final : public Env {
   asio::posix::stream_descriptor control_;
   asio::streambuf control_buf_;
 
-  // database worker
-  PgDatabase db_;
+  // the database (after io_: its sessions' sockets are registered with it)
+  std::unique_ptr<DbRouter> db_;
   std::uint64_t next_request_ = 0;
-  std::mutex db_mutex_;
-  std::condition_variable db_cv_;
-  std::deque<std::pair<RequestId, DbRequest>> db_queue_;
-  bool db_quit_ = false;
-  std::thread db_thread_;
 };
 
 // ---- PeerLink ------------------------------------------------------------------------
@@ -354,37 +348,19 @@ void Runtime::send(NodeId to, const Message& message) {
 
 RequestId Runtime::db(const DbRequest& request) {
   const RequestId id{++next_request_};
-  {
-    std::lock_guard lock(db_mutex_);
-    db_queue_.emplace_back(id, request);
-  }
-  db_cv_.notify_one();
+  db_->submit(id, request, [this](RequestId id, const DbRequest& r, const DbReply& reply) { db_answer(id, r, reply); });
   return id;
 }
 
-void Runtime::db_worker() {
-  for (;;) {
-    std::pair<RequestId, DbRequest> item;
-    {
-      std::unique_lock lock(db_mutex_);
-      db_cv_.wait(lock, [&] { return db_quit_ || !db_queue_.empty(); });
-      if (db_queue_.empty()) return;  // quit, and everything asked was run
-      item = std::move(db_queue_.front());
-      db_queue_.pop_front();
-    }
-    DbReply reply = db_.execute(item.second.op);
-    if (!reply.ok() && reply.status != DbStatus::conflict) log("database: " + db_.last_error());
-    const auto* post = std::get_if<DbPostInsert>(&item.second.op);
-    asio::post(io_, [this, id = item.first, reply = std::move(reply), post = post ? std::optional(*post) : std::nullopt] {
-      // The simulated primary records each committed post; live, the runtime
-      // that saw the commit records it for the database member.
-      if (post && reply.ok()) {
-        if (const auto* r = reply.get<DbPostResult>(); r && !r->duplicate)
-          emit_as(o_.db_node, PostCommitted{post->row.post, post->row.channel, r->lsn});
-      }
-      if (alive()) node_->on_db_reply(*this, id, reply);
-    });
+void Runtime::db_answer(RequestId id, const DbRequest& request, const DbReply& reply) {
+  // The simulated primary records each committed post; live, the runtime
+  // that saw the commit records it for the database member that took it.
+  if (const auto* post = std::get_if<DbPostInsert>(&request.op); post && reply.ok()) {
+    if (const auto* r = reply.get<DbPostResult>(); r && !r->duplicate)
+      emit_as(request.target.endpoint ? db_->endpoint() : request.target.node,
+              PostCommitted{post->row.post, post->row.channel, r->lsn});
   }
+  if (alive()) node_->on_db_reply(*this, id, reply);
 }
 
 void Runtime::accept() {
@@ -632,6 +608,8 @@ void Runtime::on_control(const std::string& line) {
     cuts_.clear();
   } else if (cmd == "offset") {
     offset_ = Duration{std::stoll(arg)};
+  } else if (cmd == "endpoint") {  // a failover moved the cluster endpoint
+    db_->set_endpoint(NodeId{static_cast<std::uint32_t>(std::stoul(arg))});
   } else if (cmd == "stop") {
     stop_gracefully();
   } else if (cmd == "spec") {
@@ -652,7 +630,10 @@ void Runtime::stop_gracefully() {
   node_->on_stop(*this);
   emit(ProcessStopped{});
   stopping_ = true;
-  io_.stop();  // run() then drains the database requests on_stop made
+  // The database requests on_stop made are answered first (at most 5 s).
+  auto limit = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+  limit->async_wait([this, limit](const boost::system::error_code&) { io_.stop(); });
+  db_->when_idle([this, limit] { io_.stop(); });
 }
 
 int Runtime::run() {
@@ -667,19 +648,12 @@ int Runtime::run() {
     return 3;
   }
   control_.assign(::dup(o_.control_fd));
-  db_thread_ = std::thread([this] { db_worker(); });
   node_ = std::make_unique<AppServer>(o_.spec, o_.name);
   emit(ProcessStarted{});
   node_->on_start(*this);
   accept();
   read_control();
   io_.run();
-  {
-    std::lock_guard lock(db_mutex_);
-    db_quit_ = true;
-  }
-  db_cv_.notify_one();
-  db_thread_.join();
   return 0;
 }
 

@@ -13,7 +13,8 @@
 //  - A frame that fails decoding (wrong HMAC, version, length, random bytes)
 //    is logged and its connection closed; the node never sees it.
 //  - Control lines on `control_fd` (the harness's pipe): "cut ID", "uncut ID",
-//    "heal", "offset NS" (clock fault: now() = system clock + NS), "stop"
+//    "heal", "offset NS" (clock fault: now() = system clock + NS), "endpoint
+//    ID" (the database's cluster endpoint moved to member ID), "stop"
 //    (graceful: on_stop, the database requests it made are run, then exit),
 //    "spec KEY VALUE" (an operator's ControlOp set_spec: on_spec, then the
 //    node's on_control).
@@ -47,6 +48,11 @@ struct NodeRunOptions {
   std::string secret;                        // the cluster's HMAC key
   std::string db_conninfo;                   // libpq connection string of the primary
   NodeId db_node{kNoNode};                   // the id the database's events carry
+  // Every database member's connection string by its id (empty: db_node's
+  // alone), and the member the cluster endpoint leads to (kNoNode: db_node);
+  // the control line "endpoint ID" moves it (a failover).
+  std::map<NodeId, std::string> db_members;
+  NodeId db_endpoint{kNoNode};
   std::int64_t epoch_ns = 0;                 // the run's time origin (system clock, ns)
   Duration clock_offset{};                   // clock fault at start
   std::uint64_t seed = 0;                    // this process start's generator seed

@@ -17,8 +17,11 @@
 
 namespace fl::live {
 
-// One blocking libpq connection, opened lazily and reopened after a failure.
-// Not thread-safe: one thread uses it (live/node_runtime.cc's database worker).
+// One libpq connection, opened lazily and reopened after a failure, with a
+// blocking face: each call runs live/pg_session.h's non-blocking session on a
+// private io_context until it answered (tests, the harness's failover). The
+// node runtime uses the sessions themselves (live/pg_async.h). Not
+// thread-safe.
 class PgDatabase {
  public:
   PgDatabase(std::string conninfo, std::int64_t epoch_ns);
@@ -39,12 +42,11 @@ class PgDatabase {
   std::optional<DbReply> open_create_once(const DbJobCreate& op);
   DbReply finish_create_once();
   // The last error's text (for logs).
-  const std::string& last_error() const { return last_error_; }
+  const std::string& last_error() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::string last_error_;
 };
 
 // Creates the schema (idempotent) and, when initial_schema > 0, the version row

@@ -15,6 +15,8 @@
 #include <random>
 #include <sstream>
 
+#include <libpq-fe.h>
+
 #include "live/process.h"
 
 namespace fl::live {
@@ -113,11 +115,11 @@ bool PostgresServer::make_dir(const std::string& dir, std::uint16_t port, std::s
 bool PostgresServer::launch(std::string* error) {
   const std::string log = dir_ + "/../postgres-setup.log";
   const std::string opts = "-p " + std::to_string(port_) + " -k " + dir_ +
-                           " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50";
+                           " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100";
   if (run_command(as_owner({std::string(kPgBin) + "/pg_ctl", "-D", dir_, "-l", dir_ + "/server.log", "-w", "-t", "30",
                             "-o", opts, "start"}),
                   log) != 0)
-    return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log"), false;
+    return *error = "pg_ctl start failed:\n" + tail_of(dir_ + "/server.log") + tail_of(log, 600), false;
   running_ = true;
   start_reaper();
   return true;
@@ -214,6 +216,16 @@ bool PostgresServer::start_standby(const PostgresServer& primary, const std::str
                             "fast", "--no-sync"}),
                   log) != 0)
     return *error = "pg_basebackup failed:\n" + tail_of(log), false;
+  // The copy brings the source's own files along: its server.log (a failing
+  // start would show the source's log), and the lock files of the sockets it
+  // keeps in its folder (-k), naming its postmaster's pid: a standby rebuilt
+  // on the port of a member whose postmaster has not quite exited (a deposed
+  // primary) refused to start on one ("lock file already exists").
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "server.log" || name.rfind(".s.PGSQL.", 0) == 0) fs::remove(entry.path(), ec);
+  }
   return launch(error);
 }
 
@@ -231,6 +243,25 @@ bool PostgresServer::crash() {
   running_ = false;
   end_reaper();
   return true;
+}
+
+bool PostgresServer::restart(std::string* error) {
+  if (running_) return true;
+  if (dir_.empty()) return *error = "never started", false;
+  return launch(error);
+}
+
+bool run_sql(const std::string& conninfo, const std::string& statement, std::string* error) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  bool ok = PQstatus(conn) == CONNECTION_OK;
+  if (ok) {
+    PGresult* r = PQexec(conn, statement.c_str());
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+  }
+  if (!ok && error) *error = statement + ": " + PQerrorMessage(conn);
+  PQfinish(conn);
+  return ok;
 }
 
 void PostgresServer::stop() {

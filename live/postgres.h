@@ -34,6 +34,9 @@ class PostgresServer {
   // pg_ctl stop -m immediate, keeping the folder (a crash of the member: the
   // data stays, as a DbDisk does). False when it was not running.
   bool crash();
+  // pg_ctl start again on the same folder and port after crash(): a standby
+  // comes back a standby (its standby.signal stays), a primary a primary.
+  bool restart(std::string* error);
   bool running() const { return running_; }
   void stop();          // pg_ctl stop -m immediate, then remove the folder
   void keep() {  // --keep: the destructor leaves it running, also after this process
@@ -58,6 +61,10 @@ class PostgresServer {
   int reaper_pid_ = -1;  // stops the server if this process dies (postgres.cc)
   int reaper_fd_ = -1;
 };
+
+// Runs one SQL statement on `conninfo` outside a transaction (ALTER SYSTEM
+// needs that), blocking; false and *error when it fails.
+bool run_sql(const std::string& conninfo, const std::string& statement, std::string* error);
 
 // A loopback TCP port that was free a moment ago (bind to port 0).
 std::uint16_t free_port();

@@ -72,6 +72,18 @@ TEST(LiveCompare, EachKindOfDifferenceIsFlagged) {
     EXPECT_EQ(row(compare_outcomes(story(), live), "migration #1").why, "another server");
   }
   {
+    // A database failover: the same member within noise is not flagged;
+    // another member, or a promotion on one side only, is.
+    Outcomes sim = story(), live = story();
+    sim.promotions = {{"db-replica1", at(12.0)}};
+    live.promotions = {{"db-replica1", at(12.9)}};
+    EXPECT_EQ(row(compare_outcomes(sim, live), "promotion #1").mark, CompareRow::Mark::noise);
+    live.promotions[0].member = "db-replica2";
+    EXPECT_EQ(row(compare_outcomes(sim, live), "promotion #1").why, "another member");
+    live.promotions.clear();
+    EXPECT_EQ(row(compare_outcomes(sim, live), "promotion #1").why, "only in the simulator");
+  }
+  {
     Outcomes live = story();
     live.downs.push_back({"app1", "app3", at(30)});
     const auto rows = compare_outcomes(story(), live);

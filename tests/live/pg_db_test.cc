@@ -9,6 +9,11 @@
 #include <unistd.h>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <libpq-fe.h>
+
+#include "live/pg_async.h"
 #include "live/pg_db.h"
 #include "live/postgres.h"
 #include "nodes/constants.h"
@@ -121,6 +126,76 @@ TEST_F(PgDbTest, LeaseByTheDatabasesClockAndPostsIdempotent) {
   EXPECT_EQ(p1.lsn, p2.lsn);
   EXPECT_EQ(as<DbPosts>(db.execute(DbPostsSince{1ULL << 2, time_from_ns(0)})).posts.size(), 1u);
   EXPECT_TRUE(as<DbPosts>(db.execute(DbPostsSince{1ULL << 3, time_from_ns(0)})).posts.empty());
+}
+
+// ChannelMembers (issue 14), as nodes/database.cc: an insert is idempotent by
+// (user, channel); the channels of a user come back as a mask (channel c =
+// bit c), another user's not included.
+TEST_F(PgDbTest, ChannelMembersIdempotentAndReadAsAMask) {
+  PgDatabase db(server_->conninfo(), 0);
+  const std::uint64_t user = 0xfedcba9876543210ULL;  // bit pattern kept through bigint
+  EXPECT_EQ(as<DbChannelMask>(db.execute(DbChannelMembersOf{user})).mask, 0u);
+  as<DbOk>(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 3, 0}}));
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 3, 0}}).ok());  // a retry
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 63, 0}}).ok());
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{7, 5, 0}}).ok());
+  EXPECT_EQ(as<DbChannelMask>(db.execute(DbChannelMembersOf{user})).mask, (1ULL << 3) | (1ULL << 63));
+  EXPECT_EQ(as<DbChannelMask>(db.execute(DbChannelMembersOf{7})).mask, 1ULL << 5);
+  // The retry took no new position in the write stream: the next post's lsn
+  // follows the three memberships' (a shared sequence, as the model's log).
+  PgDatabase fresh(server_->conninfo(), 0);
+  const auto before = as<DbPostResult>(fresh.execute(DbPostInsert{PostRow{901, 0, 1, time_from_ns(1), 0}})).lsn;
+  ASSERT_TRUE(db.execute(DbChannelMemberInsert{ChannelMemberRow{user, 3, 0}}).ok());
+  const auto after = as<DbPostResult>(fresh.execute(DbPostInsert{PostRow{902, 0, 1, time_from_ns(1), 0}})).lsn;
+  EXPECT_EQ(after, before + 1);
+}
+
+// The node runtime's database (live/pg_async.h) on one thread: a query held
+// by a lock another client keeps does not hold the node's next request (it
+// takes another session of the pool), nor the io_context (a timer fires
+// meanwhile); once the lock goes, the held one is answered too. Requests to
+// a member nobody runs answer connection_refused, never inside submit().
+TEST_F(PgDbTest, RouterAnswersOthersWhileOneQueryWaits) {
+  PGconn* holder = PQconnectdb(server_->conninfo().c_str());
+  ASSERT_EQ(PQstatus(holder), CONNECTION_OK);
+  PQclear(PQexec(holder, "BEGIN"));
+  PGresult* locked = PQexec(holder, "LOCK TABLE Jobs IN ACCESS EXCLUSIVE MODE");
+  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK);
+  PQclear(locked);
+
+  boost::asio::io_context io;
+  const NodeId member{5};
+  DbRouter router(io, {{member, server_->conninfo()}}, member, 0, [](const std::string&) {});
+  std::vector<std::string> order;
+  bool inside_submit = true;
+  router.submit(RequestId{1}, DbRequest{DbTarget::cluster_endpoint(), DbJobListPending{}},
+                [&](RequestId, const DbRequest&, const DbReply& r) {
+                  EXPECT_TRUE(r.ok()) << db_status_name(r.status);
+                  order.push_back("held");
+                });
+  router.submit(RequestId{2}, DbRequest{DbTarget::member(member), DbPing{}},
+                [&](RequestId, const DbRequest&, const DbReply& r) {
+                  EXPECT_TRUE(r.ok()) << db_status_name(r.status);
+                  order.push_back("ping");
+                });
+  router.submit(RequestId{3}, DbRequest{DbTarget::member(NodeId{9}), DbPing{}},
+                [&](RequestId, const DbRequest&, const DbReply& r) {
+                  EXPECT_FALSE(inside_submit);
+                  EXPECT_EQ(r.status, DbStatus::connection_refused);
+                  order.push_back("nobody");
+                });
+  inside_submit = false;
+  EXPECT_EQ(router.in_flight(), 3u);
+  boost::asio::steady_timer timer(io, std::chrono::milliseconds(700));
+  timer.async_wait([&](const boost::system::error_code&) {
+    order.push_back("timer");
+    PQclear(PQexec(holder, "COMMIT"));  // the lock goes: the held query runs
+  });
+  io.run();
+  PQfinish(holder);
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order.back(), "held") << "the held query answered before the lock went";
+  EXPECT_EQ(router.in_flight(), 0u);
 }
 
 // Replicas live: a pg_basebackup standby streams the primary's commits, answers
