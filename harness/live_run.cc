@@ -23,6 +23,7 @@
 #include "harness/scenario_loader.h"
 #include "invariants/invariant_set.h"
 #include "invariants/registry.h"
+#include "live/edge_process.h"
 #include "live/node_runtime.h"
 #include "live/pg_db.h"
 #include "live/postgres.h"
@@ -49,6 +50,9 @@ struct LiveLayout {
   std::vector<std::string> names;  // by NodeId
   NodeId db{kNoNode};
   std::uint32_t launched = 0;      // app1..app<launched> run; the rest are spares
+  // The edge (live/edge_process.h): the proxy and the clients, after the primary.
+  NodeId proxy{kNoNode};
+  std::vector<NodeId> clients;
 };
 
 LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
@@ -67,8 +71,21 @@ LiveLayout layout_of(const Scenario& s, const std::string& conninfo_unused) {
   // database alone.
   l.spec->storage.node = kNoNode;
   l.spec->directory.clear();
-  for (std::uint32_t i = 0; i < l.names.size(); ++i) l.spec->directory[l.names[i]] = NodeId{i};
   l.launched = std::min<std::uint32_t>(s.cluster.app_servers, static_cast<std::uint32_t>(l.spec->servers.size()));
+  // The edge as the simulator builds it (harness/edge_builder.cc): the proxy's
+  // upstream is every server started (not the spares), the clients client1..N.
+  l.proxy = NodeId{static_cast<std::uint32_t>(l.names.size())};
+  l.names.push_back("proxy");
+  l.spec->proxy.node = l.spec->clients.proxy = l.proxy;
+  l.spec->proxy.upstream.clear();
+  for (std::uint32_t i = 0; i < l.launched; ++i) l.spec->proxy.upstream.push_back(NodeId{i});
+  l.spec->clients.nodes.clear();
+  for (std::uint32_t i = 1; i <= l.spec->clients.count; ++i) {
+    l.clients.push_back(NodeId{static_cast<std::uint32_t>(l.names.size())});
+    l.names.push_back("client" + std::to_string(i));
+  }
+  l.spec->clients.nodes = l.clients;
+  for (std::uint32_t i = 0; i < l.names.size(); ++i) l.spec->directory[l.names[i]] = NodeId{i};
   return l;
 }
 
@@ -138,6 +155,8 @@ class LiveRun {
     return kNoNode;
   }
   bool start_node(std::uint32_t i, std::string* error);
+  bool start_edge(std::string* error);
+  void report_contents();
   void plan();
   void plan_fault(std::size_t index, const Fault& f);
   void cut(NodeId from, NodeId to);
@@ -184,6 +203,39 @@ bool LiveRun::start_node(std::uint32_t i, std::string* error) {
   ++incarnation_[i];
   children_[i] = live::spawn_child(argv, dir_ + "/" + name + ".log", error);
   return children_[i].running();
+}
+
+// The proxy and the clients: one process (`live-node FILE --name edge`), its
+// child slot the proxy's. It is never crashed or restarted live.
+bool LiveRun::start_edge(std::string* error) {
+  const std::uint32_t i = layout_.proxy.value;
+  const std::string history = dir_ + "/edge-" + std::to_string(incarnation_[i]++) + ".jsonl";
+  std::vector<std::string> argv{o_.node_binary.empty() ? self_exe() : o_.node_binary,
+                                "live-node", s_.path,
+                                "--name", "edge",
+                                "--base-port", std::to_string(base_port_),
+                                "--http-port", std::to_string(o_.http_port ? o_.http_port : kHttpPort),
+                                "--db", pg_.conninfo(),
+                                "--secret", secret_,
+                                "--epoch-ns", std::to_string(epoch_),
+                                "--seed", std::to_string(random_u64()),
+                                "--history", history};
+  children_[i] = live::spawn_child(argv, dir_ + "/edge.log", error);
+  return children_[i].running();
+}
+
+// The primary's contents at the end (the simulator's PostPresent dump at the
+// end of settle, harness/runner.cc): every post in the Posts table, read after
+// every process ended so that no commit can follow the dump.
+void LiveRun::report_contents() {
+  live::PgDatabase db(pg_.conninfo(), epoch_);
+  const DbReply reply = db.execute(DbPostsSince{~0ULL, time_from_ns(INT64_MIN / 2)});
+  const auto* posts = reply.get<DbPosts>();
+  if (!reply.ok() || !posts) {
+    err_ << "live: cannot read the primary's posts at the end: " << db.last_error() << "\n";
+    return;
+  }
+  for (const PostRow& row : posts->posts) emit(layout_.db, PostPresent{row.post});
 }
 
 void LiveRun::cut(NodeId from, NodeId to) {
@@ -352,9 +404,6 @@ void LiveRun::plan() {
   if (s_.database.replicas > 0)
     skipped_.push_back("database.replicas = " + std::to_string(s_.database.replicas) +
                        ": live mode runs the primary only (no streaming standbys yet)");
-  if (s_.clients.count > 0)
-    skipped_.push_back("clients.count = " + std::to_string(s_.clients.count) +
-                       ": clients, proxy and storage are not run live yet (no HTTP/websocket edge)");
   if (s_.network.loss > 0 || s_.network.duplicate > 0 || s_.network.reorder > 0)
     skipped_.push_back("[network] loss/duplicate/reorder: loopback TCP has none");
   std::stable_sort(actions_.begin(), actions_.end(), [](const Action& a, const Action& b) { return a.at < b.at; });
@@ -437,6 +486,7 @@ LiveResult LiveRun::run() {
   for (std::uint32_t i = 0; i < layout_.launched; ++i) {
     if (!start_node(i, &error)) return r.line = "faultline live: " + error, r;
   }
+  if (!start_edge(&error)) return r.line = "faultline live: the edge: " + error, r;
   const Duration duration = scaled(s_.duration);
   for (auto& a : actions_) {
     if (a.at > duration) break;
@@ -460,6 +510,7 @@ LiveResult LiveRun::run() {
     const_cast<LiveOptions&>(o_).keep = false;
   }
   for (auto& c : children_) live::end_child(c, 500);
+  report_contents();
 
   // Merge the per-process histories by time; seq renumbered in that order.
   std::vector<HistoryEvent> all;
@@ -494,6 +545,10 @@ LiveResult LiveRun::run() {
     if (const ServerSpec* server = layout_.spec->server(n.name)) {
       n.role = inv::Role::app_server;
       n.server_id = server->id;
+    } else if (NodeId{i} == layout_.proxy) {
+      n.role = inv::Role::proxy;
+    } else if (std::find(layout_.clients.begin(), layout_.clients.end(), NodeId{i}) != layout_.clients.end()) {
+      n.role = inv::Role::client;
     } else {
       n.role = inv::Role::db_primary;
     }
@@ -563,6 +618,23 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
     return kExitUsage;
   }
   LiveLayout layout = layout_of(*loaded.scenario, f.db_conninfo);
+  if (f.name == "edge") {  // the proxy and the clients (live/edge_process.h)
+    live::EdgeRunOptions e;
+    e.spec = layout.spec;
+    for (std::uint32_t i = 0; i < layout.spec->servers.size(); ++i)
+      e.http_ports[NodeId{i}] = static_cast<std::uint16_t>(f.http_port + i);
+    e.epoch_ns = f.epoch_ns;
+    e.seed = f.seed;
+    LineSink sink(f.history, layout.names);
+    if (!sink.ok()) {
+      err << "live-node: cannot write " << f.history << "\n";
+      return kExitInternal;
+    }
+    e.sink = [&sink](const HistoryEvent& ev) { sink.write(ev); };
+    e.control_fd = 0;
+    signal(SIGPIPE, SIG_IGN);
+    return live::run_edge(e);
+  }
   live::NodeRunOptions o;
   o.spec = layout.spec;
   o.name = f.name;
