@@ -75,6 +75,12 @@ struct Outcomes {
   std::vector<Term> leaders;          // LeaderBegin, in order
   std::vector<Migration> migrations;  // MigrationApplied, in order
   std::uint64_t posts_acked = 0, posts_delivered = 0;
+  // Clients seen (their ClientChannels): the counts' noise. Each client draws
+  // its own post times (the simulator's stream on one side, a fresh seed live),
+  // so where each client's last post falls against the end of posting is a
+  // draw: posts acknowledged may differ by up to one per client, and posts
+  // delivered by that times the members a post reaches (at most the clients).
+  std::uint32_t clients = 0;
   std::vector<Down> downs;            // PeerDown, in order
   // invariant -> first violation time (nullopt: holds); only those judged.
   std::map<std::string, std::optional<Time>> verdicts;
