@@ -213,6 +213,7 @@ bool LiveRun::start_edge(std::string* error) {
   std::vector<std::string> argv{o_.node_binary.empty() ? self_exe() : o_.node_binary,
                                 "live-node", s_.path,
                                 "--name", "edge",
+                                "--time-scale", std::to_string(o_.time_scale),
                                 "--base-port", std::to_string(base_port_),
                                 "--http-port", std::to_string(o_.http_port ? o_.http_port : kHttpPort),
                                 "--db", pg_.conninfo(),
@@ -617,6 +618,9 @@ int command_live_node(const LiveNodeFlags& f, std::ostream& err) {
     for (const auto& e : loaded.errors) err << e.str() << "\n";
     return kExitUsage;
   }
+  // The scenario's own times as the harness runs them (--time-scale): the
+  // clients stop posting at the scaled duration, as in the simulator's run.
+  if (f.time_scale != 1.0) *loaded.scenario = time_scaled(*loaded.scenario, f.time_scale);
   LiveLayout layout = layout_of(*loaded.scenario, f.db_conninfo);
   if (f.name == "edge") {  // the proxy and the clients (live/edge_process.h)
     live::EdgeRunOptions e;

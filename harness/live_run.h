@@ -119,6 +119,7 @@ struct LiveNodeFlags {
   std::uint16_t http_port = 0;  // this node's own HTTP port (0: none)
   std::int64_t epoch_ns = 0, offset_ns = 0;
   std::uint64_t seed = 0;
+  double time_scale = 1.0;  // --time-scale: the clients post until the scaled duration
 };
 int command_live_node(const LiveNodeFlags& flags, std::ostream& err);
 
