@@ -83,8 +83,9 @@ TEST(LiveEdge, PostsTomlDeliversEveryPostAcrossAKill9) {
   std::map<std::uint64_t, std::uint32_t> acked;       // post -> channel
   std::set<std::pair<NodeId, std::uint64_t>> delivered;
   std::set<std::uint64_t> present;
-  bool crashed = false, reconnected_after_crash = false;
-  std::set<NodeId> on_app2;  // clients whose websocket app2 held before the crash
+  bool crashed = false;
+  std::set<NodeId> on_app2;      // clients whose websocket app2 held before the crash
+  std::set<NodeId> reconnected;  // of those, the ones that connected again after it
   for (const auto& e : r.history) {
     if (const auto* c = e.get<ClientChannels>()) mask[e.node] = c->channel_mask;
     if (const auto* a = e.get<PostAcked>()) acked.emplace(a->post, a->channel);
@@ -93,12 +94,16 @@ TEST(LiveEdge, PostsTomlDeliversEveryPostAcrossAKill9) {
     if (e.is<ProcessCrashed>() && name(e.node) == "app2") crashed = true;
     if (const auto* c = e.get<ClientConnected>()) {
       if (!crashed && name(c->server) == "app2") on_app2.insert(e.node);
-      if (crashed && on_app2.count(e.node)) reconnected_after_crash = true;
+      if (crashed && on_app2.count(e.node)) reconnected.insert(e.node);
     }
   }
   EXPECT_EQ(mask.size(), 6u);
   EXPECT_TRUE(crashed);
-  EXPECT_TRUE(reconnected_after_crash) << "no client of app2 reconnected after its kill -9";
+  // The proxy spreads the first websockets round robin over the servers that
+  // passed a health check: on a loaded machine app2 may have served too late
+  // for any (then this holds vacuously and the run still judges delivery).
+  if (on_app2.empty()) std::cerr << "note: no client was on app2 when it was killed\n";
+  EXPECT_EQ(reconnected, on_app2) << "a client of app2 did not reconnect after its kill -9";
   ASSERT_GT(acked.size(), 0u);
   std::size_t owed = 0, missing = 0;
   for (const auto& [post, channel] : acked) {
