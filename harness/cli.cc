@@ -742,6 +742,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_node_cmd->add_option("--seed", live_node.seed);
   live_node_cmd->add_option("--history", live_node.history)->required();
   live_node_cmd->add_option("--spec", live_node.spec);  // repeated: the operator's edits (harness/live_ops.h)
+  live_node_cmd->add_option("--time-scale", live_node.time_scale);
   ReplayFlags replay_flags;
   CLI::App* replay_cmd = app.add_subcommand(
       "replay", "Re-run a reported run from its report.json, check its trace hash, show node state at a time");

@@ -217,8 +217,8 @@ struct LiveOperator::Impl final : Env {
 
 void LiveOperator::Impl::control(NodeId target, const ControlOp& c) {
   if (!is_server(target)) {
-    skip(target, target == proxy ? "no proxy runs live (docs/live.md)"
-                                 : "only the app servers and the primary run live (docs/live.md)");
+    skip(target, target == proxy ? "the live proxy takes no operator commands yet (docs/live.md)"
+                                 : "live, the operator drives the app servers only (docs/live.md)");
     return;
   }
   switch (c.kind) {

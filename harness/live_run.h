@@ -80,6 +80,12 @@ struct Outcomes {
   struct Promotion { std::string member; Time at{}; };
   std::vector<Promotion> promotions;  // Promoted (database failovers), in order
   std::uint64_t posts_acked = 0, posts_delivered = 0;
+  // Clients seen (their ClientChannels): the counts' noise. Each client draws
+  // its own post times (the simulator's stream on one side, a fresh seed live),
+  // so where each client's last post falls against the end of posting is a
+  // draw: posts acknowledged may differ by up to one per client, and posts
+  // delivered by that times the members a post reaches (at most the clients).
+  std::uint32_t clients = 0;
   std::vector<Down> downs;            // PeerDown, in order
   // invariant -> first violation time (nullopt: holds); only those judged.
   std::map<std::string, std::optional<Time>> verdicts;
@@ -123,6 +129,7 @@ struct LiveNodeFlags {
   // endpoint leads to at start (-1: the primary, --db).
   std::vector<std::string> db_members;
   std::int64_t db_endpoint = -1;
+  double time_scale = 1.0;  // --time-scale: the clients post until the scaled duration
 };
 int command_live_node(const LiveNodeFlags& flags, std::ostream& err);
 

@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <memory>
 #include <type_traits>
 
 namespace fl::live {
@@ -23,6 +24,13 @@ enum WireId : std::uint16_t {
   kWireCoordinator = 6,
   kWireSessionInvalidate = 7,
   kWireCacheInvalidate = 8,
+  // The edge's cluster messages (docs/live.md, The edge): a post for the other
+  // servers' websockets, channel membership, reliable websockets' queues.
+  kWireHubPostBroadcast = 9,
+  kWireHubUserAdded = 10,
+  kWireHubInvalidateMember = 11,
+  kWireWsQueueRequest = 12,
+  kWireWsQueueReply = 13,
 };
 
 class Writer {
@@ -80,7 +88,35 @@ template <class T> constexpr std::uint16_t wire_id() {
   else if constexpr (std::is_same_v<T, Coordinator>) return kWireCoordinator;
   else if constexpr (std::is_same_v<T, SessionInvalidate>) return kWireSessionInvalidate;
   else if constexpr (std::is_same_v<T, CacheInvalidate>) return kWireCacheInvalidate;
+  else if constexpr (std::is_same_v<T, HubPostBroadcast>) return kWireHubPostBroadcast;
+  else if constexpr (std::is_same_v<T, HubUserAdded>) return kWireHubUserAdded;
+  else if constexpr (std::is_same_v<T, HubInvalidateMember>) return kWireHubInvalidateMember;
+  else if constexpr (std::is_same_v<T, WsQueueRequest>) return kWireWsQueueRequest;
+  else if constexpr (std::is_same_v<T, WsQueueReply>) return kWireWsQueueReply;
   else return 0;
+}
+
+void write_post(Writer& w, const PostEvent& p) {
+  w.u64(p.id), w.u32(p.channel), w.u32(p.author.value), w.u64(static_cast<std::uint64_t>(ns(p.create_at)));
+}
+PostEvent read_post(Reader& r) {
+  PostEvent p;
+  p.id = r.u64(), p.channel = r.u32(), p.author = NodeId{r.u32()};
+  p.create_at = time_from_ns(static_cast<std::int64_t>(r.u64()));
+  return p;
+}
+void write_event(Writer& w, const WsEvent& e) {
+  w.u32(e.client.value), w.u64(e.conn_id), w.u64(e.seq), w.u8(static_cast<std::uint8_t>(e.kind));
+  write_post(w, e.post), w.version(e.server_version), w.u32(e.channel), w.u32(e.user.value);
+}
+std::optional<WsEvent> read_event(Reader& r) {
+  WsEvent e;
+  e.client = NodeId{r.u32()}, e.conn_id = r.u64(), e.seq = r.u64();
+  const std::uint8_t kind = r.u8();
+  if (kind > static_cast<std::uint8_t>(WsEventKind::user_added)) return std::nullopt;
+  e.kind = static_cast<WsEventKind>(kind);
+  e.post = read_post(r), e.server_version = r.version(), e.channel = r.u32(), e.user = NodeId{r.u32()};
+  return e;
 }
 
 // Writes the message's wire id and fields; false when it has no wire form.
@@ -105,6 +141,21 @@ bool write_message(Writer& w, const Message& message) {
             w.u64(m.session);
           } else if constexpr (std::is_same_v<T, CacheInvalidate>) {
             w.u64(m.key);
+          } else if constexpr (std::is_same_v<T, HubPostBroadcast>) {
+            write_post(w, m.post);
+          } else if constexpr (std::is_same_v<T, HubUserAdded>) {
+            w.u32(m.user.value), w.u32(m.channel), w.u8(m.direct ? 1 : 0), w.u8(m.invalidate ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, HubInvalidateMember>) {
+            w.u32(m.user.value);
+          } else if constexpr (std::is_same_v<T, WsQueueRequest>) {
+            w.u64(m.token), w.u32(m.client.value), w.u64(m.conn_id), w.u64(m.next_seq);
+          } else if constexpr (std::is_same_v<T, WsQueueReply>) {
+            w.u64(m.token), w.u8(m.found ? 1 : 0), w.u64(m.next_seq);
+            const std::size_t n = m.events ? m.events->size() : 0;
+            if (n > 0xFFFF) return false;
+            w.u8(m.events ? 1 : 0), w.u16(static_cast<std::uint16_t>(n));
+            if (m.events)
+              for (const WsEvent& e : *m.events) write_event(w, e);
           }
           return true;
         }
@@ -127,6 +178,44 @@ std::optional<Message> read_message(Reader& r) {
     case kWireCoordinator: out.body = Coordinator{r.u32()}; break;
     case kWireSessionInvalidate: out.body = SessionInvalidate{r.u64()}; break;
     case kWireCacheInvalidate: out.body = CacheInvalidate{r.u64()}; break;
+    case kWireHubPostBroadcast: out.body = HubPostBroadcast{read_post(r)}; break;
+    case kWireHubUserAdded: {
+      HubUserAdded m;
+      m.user = NodeId{r.u32()}, m.channel = r.u32();
+      const std::uint8_t direct = r.u8(), invalidate = r.u8();
+      if (direct > 1 || invalidate > 1) return std::nullopt;
+      m.direct = direct == 1, m.invalidate = invalidate == 1;
+      out.body = m;
+      break;
+    }
+    case kWireHubInvalidateMember: out.body = HubInvalidateMember{NodeId{r.u32()}}; break;
+    case kWireWsQueueRequest: {
+      WsQueueRequest m;
+      m.token = r.u64(), m.client = NodeId{r.u32()}, m.conn_id = r.u64(), m.next_seq = r.u64();
+      out.body = m;
+      break;
+    }
+    case kWireWsQueueReply: {
+      WsQueueReply m;
+      m.token = r.u64();
+      const std::uint8_t found = r.u8();
+      m.next_seq = r.u64();
+      const std::uint8_t has = r.u8();
+      const std::uint16_t n = r.u16();
+      if (found > 1 || has > 1 || (!has && n != 0) || !r.ok()) return std::nullopt;
+      m.found = found == 1;
+      if (has) {
+        auto events = std::make_shared<std::vector<WsEvent>>();
+        for (std::uint16_t i = 0; i < n && r.ok(); ++i) {
+          auto e = read_event(r);
+          if (!e) return std::nullopt;
+          events->push_back(*e);
+        }
+        m.events = std::move(events);
+      }
+      out.body = m;
+      break;
+    }
     default: return std::nullopt;
   }
   if (!r.ok()) return std::nullopt;
@@ -157,6 +246,7 @@ std::optional<std::vector<std::uint8_t>> encode_frame(const Frame& frame, std::s
   w.u32(frame.from.value);
   w.u64(frame.seq);
   if (frame.type == FrameType::message && !write_message(w, frame.message)) return std::nullopt;
+  if (out.size() - 4 + kFrameTagSize > kMaxFrameBody) return std::nullopt;  // the peer would reject it
   const auto tag = tag_of(std::span(out).subspan(4), secret);
   out.insert(out.end(), tag.begin(), tag.end());
   const std::uint32_t length = static_cast<std::uint32_t>(out.size() - 4);

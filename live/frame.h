@@ -35,9 +35,10 @@ inline constexpr std::uint32_t kFrameMagic = 0x464C4731;  // "FLG1"
 inline constexpr std::uint16_t kProtocolVersion = 1;
 inline constexpr std::size_t kFrameHeaderSize = 4 + 4 + 2 + 1 + 1 + 4 + 8;  // with the length field
 inline constexpr std::size_t kFrameTagSize = 32;
-// Gossip messages are tens of bytes; a larger length is garbage or an attack,
-// rejected before anything is buffered for it.
-inline constexpr std::size_t kMaxFrameBody = 4096;
+// Gossip messages are tens of bytes; the largest, a websocket queue handed
+// over (WsQueueReply, up to 128 events of ~70 bytes), about 9 KiB. A larger
+// length is garbage or an attack, rejected before anything is buffered for it.
+inline constexpr std::size_t kMaxFrameBody = 32768;
 
 enum class FrameType : std::uint8_t { message = 1, ack = 2 };
 
@@ -49,8 +50,10 @@ struct Frame {
 };
 
 // Whether the live transport carries this alternative (the cluster's gossip:
-// pings, election, cache invalidations). Edge and WAL messages have no live
-// route yet (docs/live.md).
+// pings, election, cache invalidations, and the edge's cluster messages:
+// HubPostBroadcast, HubUserAdded, HubInvalidateMember, WsQueueRequest/Reply).
+// The client edge travels over HTTP and websockets (live/ws_edge.h); WAL
+// messages have no live route yet (docs/live.md).
 bool transportable(const Message& message);
 
 // The wire bytes of a frame; nullopt when the message is not transportable.

@@ -18,6 +18,8 @@
 #include "base/env.h"
 #include "live/frame.h"
 #include "live/pg_async.h"
+#include "live/pg_db.h"
+#include "live/ws_edge.h"
 #include "nodes/app_server.h"
 #include "nodes/constants.h"
 
@@ -146,6 +148,8 @@ class Runtime final : public Env {
   }
   // An HTTP ping for the node (HttpConn); answered through send(kHttpEdge, ...).
   void http_ping(const std::shared_ptr<HttpConn>& conn, bool with_status);
+  // The websocket and the posts API (live/ws_edge.h): the node's edge inputs from the proxy.
+  void edge_http(const std::shared_ptr<HttpConn>& conn, std::string_view path);
 
  private:
   void emit_as(NodeId node, EventBody event) {
@@ -183,6 +187,7 @@ class Runtime final : public Env {
     bool with_status = false;
   };
   std::map<std::uint64_t, HttpWaiting> http_waiting_;  // by HealthPing seq
+  std::unique_ptr<ServerEdge> edge_;  // the websocket and the posts API
   asio::posix::stream_descriptor control_;
   asio::streambuf control_buf_;
 
@@ -316,6 +321,7 @@ void PeerLink::read_acks() {
 // ---- Runtime ----------------------------------------------------------------------
 
 void Runtime::send(NodeId to, const Message& message) {
+  if (edge_ && edge_->route(to, message)) return;  // to the proxy: a websocket frame or an API answer
   if (to == kHttpEdge) {
     if (const auto* pong = message.get<HealthPong>()) {
       const HealthPong copy = *pong;
@@ -481,6 +487,9 @@ class HttpConn : public std::enable_shared_from_this<HttpConn> {
     boost::system::error_code ignored;
     stream_.socket().close(ignored);
   }
+  // For the edge (live/ws_edge.h): the request read, and the stream it becomes a websocket on.
+  const http::request<http::string_body>& request() const { return req_; }
+  beast::tcp_stream release_stream() { return std::move(stream_); }
 
  private:
   void handle() {
@@ -488,6 +497,10 @@ class HttpConn : public std::enable_shared_from_this<HttpConn> {
     const auto q = target.find('?');
     const std::string_view path = target.substr(0, q);
     const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    if (ServerEdge::takes(path)) {
+      rt_.edge_http(shared_from_this(), path);
+      return;
+    }
     if (path != "/api/v4/system/ping") {
       answer(404, R"({"id":"api.context.404.app_error","message":"Sorry, we could not find the page.","status_code":404})");
       return;
@@ -557,6 +570,19 @@ void Runtime::http_ping(const std::shared_ptr<HttpConn>& conn, bool with_status)
   const std::uint64_t seq = ++next_http_;
   http_waiting_[seq] = HttpWaiting{conn, with_status};
   node_->on_message(*this, kHttpEdge, Message{HealthPing{seq, with_status}});
+}
+
+void Runtime::edge_http(const std::shared_ptr<HttpConn>& conn, std::string_view path) {
+  if (!alive() || !http_acceptor_ || !edge_) {
+    conn->refuse();
+    return;
+  }
+  if (path == kWebsocketPath) {
+    edge_->upgrade(conn->release_stream(), conn->request());
+    return;
+  }
+  edge_->api(conn->request(), ServerEdge::Responder{[conn](unsigned status, std::string body) { conn->answer(status, body); },
+                                                    [conn] { conn->refuse(); }});
 }
 
 void Runtime::http_answer(const HealthPong& pong) {
@@ -648,6 +674,15 @@ int Runtime::run() {
     return 3;
   }
   control_.assign(::dup(o_.control_fd));
+  edge_ = std::make_unique<ServerEdge>(
+      io_,
+      EdgeHooks{[this](NodeId from, const Message& m) {
+                  if (!alive()) return false;
+                  node_->on_message(*this, from, m);
+                  return true;
+                },
+                [this](NodeId to, const Message& m) { send_failed(to, m); }, [this](const std::string& line) { log(line); }},
+      o_.spec->clients.proxy);
   node_ = std::make_unique<AppServer>(o_.spec, o_.name);
   emit(ProcessStarted{});
   node_->on_start(*this);

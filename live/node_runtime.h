@@ -24,6 +24,9 @@
 //    answer: 200 {"status":"OK"...}, or 500 {"status":"UNHEALTHY"} when the
 //    status probe failed (REFERENCE.md, Health check); other paths 404, other
 //    methods 405. A ping never waits on another ping.
+//  - The edge (live/ws_edge.h): the websocket endpoint and the posts API on
+//    the same port, the node's inputs from the proxy (o.spec->clients.proxy);
+//    its WsOpened/WsEvent/WsClose/ApiResponse to the proxy go back on them.
 #pragma once
 
 #include <cstdint>

@@ -96,6 +96,21 @@ TEST(LiveCompare, EachKindOfDifferenceIsFlagged) {
     EXPECT_EQ(row(compare_outcomes(story(), live), "posts acknowledged").mark, CompareRow::Mark::differs);
   }
   {
+    // With clients, each side draws its own post times: counts within one
+    // post per client (deliveries: times the clients) are noise, beyond differ.
+    Outcomes sim = story(), live = story();
+    sim.clients = live.clients = 6;
+    sim.posts_acked = 63, live.posts_acked = 62;
+    sim.posts_delivered = 378, live.posts_delivered = 372;
+    auto rows = compare_outcomes(sim, live);
+    EXPECT_EQ(row(rows, "posts acknowledged").mark, CompareRow::Mark::noise);
+    EXPECT_EQ(row(rows, "posts delivered").mark, CompareRow::Mark::noise);
+    live.posts_acked = 56, live.posts_delivered = 341;
+    rows = compare_outcomes(sim, live);
+    EXPECT_EQ(row(rows, "posts acknowledged").mark, CompareRow::Mark::differs);
+    EXPECT_EQ(row(rows, "posts delivered").mark, CompareRow::Mark::differs);
+  }
+  {
     Outcomes live = story();
     live.verdicts["single_leader"] = at(12);
     const auto r = row(compare_outcomes(story(), live), "single_leader");

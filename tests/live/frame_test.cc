@@ -28,6 +28,16 @@ TEST(Frame, EveryGossipMessageRoundTrips) {
       Message{SessionInvalidate{77}},
       Message{CacheInvalidate{78}},
       Message{Heartbeat{5}},
+      // The edge's cluster messages (wire ids 9-13).
+      Message{HubPostBroadcast{PostEvent{(3ULL << 32) | 4, 1, NodeId{9}, time_from_ns(-12345)}}},
+      Message{HubUserAdded{NodeId{8}, 3, true, false}},
+      Message{HubInvalidateMember{NodeId{8}}},
+      Message{WsQueueRequest{11, NodeId{8}, 0x1234567890ULL, 17}},
+      Message{WsQueueReply{11, false, 0, nullptr}},
+      Message{WsQueueReply{12, true, 20, std::make_shared<const std::vector<WsEvent>>(std::vector<WsEvent>(
+                                                 128, WsEvent{NodeId{8}, 5, 19, WsEventKind::posted,
+                                                              PostEvent{7, 2, NodeId{9}, time_from_ns(99)},
+                                                              Version{10, 6, 0}, 0, kNoNode}))}},
   };
   for (const auto& m : messages) {
     const auto bytes = encode(m);
@@ -42,6 +52,30 @@ TEST(Frame, EveryGossipMessageRoundTrips) {
   }
 }
 
+TEST(Frame, EdgeClusterMessagesKeepEveryField) {
+  const PostEvent post{(3ULL << 32) | 4, 1, NodeId{9}, time_from_ns(-12345)};
+  Decoded d = decode_frame(encode(Message{HubPostBroadcast{post}}), kSecret);
+  ASSERT_EQ(d.status, DecodeStatus::ok);
+  EXPECT_EQ(d.frame.message.get<HubPostBroadcast>()->post, post);
+  const WsEvent e{NodeId{8}, 5, 19, WsEventKind::user_added, post, Version{10, 6, 0}, 3, NodeId{4}};
+  d = decode_frame(encode(Message{WsQueueReply{12, true, 20, std::make_shared<const std::vector<WsEvent>>(1, e)}}),
+                   kSecret);
+  ASSERT_EQ(d.status, DecodeStatus::ok);
+  const auto* r = d.frame.message.get<WsQueueReply>();
+  ASSERT_TRUE(r && r->events && r->events->size() == 1);
+  const WsEvent& back = r->events->front();
+  EXPECT_EQ(back.client, e.client);
+  EXPECT_EQ(back.seq, e.seq);
+  EXPECT_EQ(back.kind, e.kind);
+  EXPECT_EQ(back.post, e.post);
+  EXPECT_EQ(back.server_version, e.server_version);
+  EXPECT_EQ(back.user, e.user);
+  // A queue too long for one frame is not sent (the peer would reject its length).
+  EXPECT_FALSE(encode_frame(Frame{FrameType::message, NodeId{2}, 1,
+                                  Message{WsQueueReply{1, true, 0, std::make_shared<const std::vector<WsEvent>>(1000, e)}}},
+                            kSecret));
+}
+
 TEST(Frame, AckRoundTrips) {
   auto bytes = encode_frame(Frame{FrameType::ack, NodeId{1}, 99, {}}, kSecret);
   ASSERT_TRUE(bytes);
@@ -51,7 +85,7 @@ TEST(Frame, AckRoundTrips) {
   EXPECT_EQ(d.frame.seq, 99u);
 }
 
-TEST(Frame, EdgeMessagesHaveNoLiveRoute) {
+TEST(Frame, WalMessagesHaveNoGossipRoute) {
   EXPECT_FALSE(transportable(Message{WalStatus{}}));
   EXPECT_FALSE(encode_frame(Frame{FrameType::message, NodeId{0}, 1, Message{WalStatus{}}}, kSecret).has_value());
 }

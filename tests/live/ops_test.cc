@@ -201,7 +201,7 @@ TEST(LiveOperator, StepsAndARunbookBecomeProcessControlFilesAndLinesAndSkipsAreN
   EXPECT_TRUE(op.files_of("app3").empty());  // set_datasource was skipped
   EXPECT_GE(app4_http.accepted(), 1);        // wait_serving asked app4 over HTTP
   ASSERT_EQ(skipped.size(), 3u);
-  EXPECT_EQ(skipped[0], "operation step: proxy_route app1 (on proxy): no proxy runs live (docs/live.md)");
+  EXPECT_EQ(skipped[0], "operation step: proxy_route app1 (on proxy): the live proxy takes no operator commands yet (docs/live.md)");
   EXPECT_NE(skipped[1].find("operation step: set_datasource app3 db-primary (on app3): live mode runs the primary only"),
             std::string::npos)
       << skipped[1];
