@@ -255,12 +255,13 @@ bool LiveRun::start_edge(std::string* error) {
   const std::uint32_t i = layout_.proxy.value;
   const std::string history = dir_ + "/edge-" + std::to_string(incarnation_[i]++) + ".jsonl";
   std::vector<std::string> argv{o_.node_binary.empty() ? self_exe() : o_.node_binary,
-                                "live-node", s_.path,
+                                "live-node", scenario_file_,
                                 "--name", "edge",
                                 "--time-scale", std::to_string(o_.time_scale),
                                 "--base-port", std::to_string(base_port_),
                                 "--http-port", std::to_string(o_.http_port ? o_.http_port : kHttpPort),
-                                "--db", pg_.conninfo(),
+                                "--db", db_.endpoint_conninfo(),
+                                "--db-endpoint", std::to_string(db_.endpoint().value),
                                 "--secret", secret_,
                                 "--epoch-ns", std::to_string(epoch_),
                                 "--seed", std::to_string(random_u64()),
@@ -273,14 +274,15 @@ bool LiveRun::start_edge(std::string* error) {
 // end of settle, harness/runner.cc): every post in the Posts table, read after
 // every process ended so that no commit can follow the dump.
 void LiveRun::report_contents() {
-  live::PgDatabase db(pg_.conninfo(), epoch_);
+  // The current primary: after a failover, the promoted standby.
+  live::PgDatabase db(db_.endpoint_conninfo(), epoch_);
   const DbReply reply = db.execute(DbPostsSince{~0ULL, time_from_ns(INT64_MIN / 2)});
   const auto* posts = reply.get<DbPosts>();
   if (!reply.ok() || !posts) {
     err_ << "live: cannot read the primary's posts at the end: " << db.last_error() << "\n";
     return;
   }
-  for (const PostRow& row : posts->posts) emit(layout_.db, PostPresent{row.post});
+  for (const PostRow& row : posts->posts) emit(db_.endpoint(), PostPresent{row.post});
 }
 
 void LiveRun::cut(NodeId from, NodeId to) {
