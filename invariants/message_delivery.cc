@@ -91,6 +91,8 @@ class MessageDelivery final : public Invariant {
  public:
   MessageDelivery(const ClusterInfo& c, Duration bound) : Invariant("message_delivery", c), bound_(bound) {
     FL_ASSERT(bound_ >= Duration{0});
+    read_only(event_mask<PostAcked, PostCommitted, PostDelivered, ClientChannels, MembershipChanged, ClientConnected,
+                         ClientDisconnected, ProcessCrashed, ProcessStopped, ProcessStarted>());
   }
 
  private:
