@@ -56,6 +56,12 @@ class SessionRevocation final : public Invariant {
   };
 
   void handle(const HistoryEvent& e) override {
+    // First, and without the node's role: most of a run's history (none of the
+    // branches below applies to it).
+    if (const auto* d = e.get<PostDelivered>()) {
+      judge(e, e.node, [&] { return "received " + post_text(d->post) + " (via " + d->via + ")"; });
+      return;
+    }
     const bool server = cluster().is_server(e.node);
     if (const auto* r = e.get<SessionRevoked>()) {
       Revocation rev;
@@ -91,8 +97,6 @@ class SessionRevocation final : public Invariant {
       after_[e.node] = in->after;
     } else if (!server && e.is<ProcessStarted>()) {
       after_[e.node] = 0;  // a new client process starts with its first session
-    } else if (const auto* d = e.get<PostDelivered>()) {
-      judge(e, e.node, [&] { return "received " + post_text(d->post) + " (via " + d->via + ")"; });
     } else if (const auto* c = e.get<ClientConnected>()) {
       judge(e, e.node, [&] { return "had a websocket accepted by " + name_of(c->server); });
     } else if (const auto* p = e.get<PostAcked>()) {
