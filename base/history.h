@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -264,6 +265,23 @@ using EventBody = std::variant<
     MembershipChanged, ClientAddedToChannel,
     DiscoveryRowRejected, SessionRevoked, SessionRevocationApplied, ClientLoggedOut, ClientLoggedIn,
     WsQueueTransferred>;
+
+inline constexpr std::size_t kEventTypes = std::variant_size_v<EventBody>;
+
+namespace detail {
+template <class T, class V> struct EventIndex;
+template <class T, class... Ts> struct EventIndex<T, std::variant<Ts...>> {
+  static constexpr std::size_t value = [] {
+    constexpr bool same[] = {std::is_same_v<T, Ts>...};
+    for (std::size_t i = 0; i < sizeof...(Ts); ++i)
+      if (same[i]) return i;
+    return sizeof...(Ts);
+  }();
+};
+}  // namespace detail
+// The position of event type T in EventBody (HistoryEvent::body.index()):
+// lets a reader route events by type without visiting them.
+template <class T> inline constexpr std::size_t event_index = detail::EventIndex<T, EventBody>::value;
 
 // One entry of the history: what happened, where, and when on both clocks.
 struct HistoryEvent {

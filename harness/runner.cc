@@ -1,6 +1,7 @@
 #include "harness/runner.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -259,6 +260,9 @@ class Run {
   BuiltCluster cluster_;
   inv::ClusterInfo info_;
   std::vector<std::unique_ptr<inv::Invariant>> checks_;
+  // By event type (EventBody index): the checkers that read it, in checks_
+  // order. Most of a run's history is PostDelivered, which few checkers read.
+  std::array<std::vector<inv::Invariant*>, kEventTypes> readers_;
   sim::LinkConfig base_link_;
   // The one fault injector (sim/fault_injector.h); the database and storage
   // faults, which need this cluster's knowledge, are its custom faults.
@@ -367,6 +371,9 @@ void Run::build() {
     FL_ASSERT_MSG(made.invariant != nullptr, "the loader validates invariant names and options");
     checks_.push_back(std::move(made.invariant));
   }
+  for (std::size_t t = 0; t < kEventTypes; ++t)
+    for (const auto& c : checks_)
+      if (c->reads(t)) readers_[t].push_back(c.get());
   injector_ = std::make_unique<sim::FaultInjector>(sim_, fault_records());
   injector_->set_custom_handler(sim::CustomFaultHandler{
       [this](std::size_t i, const sim::FaultRecord&, sim::FaultOutcome& out) { return apply_custom(i, out); },
@@ -403,7 +410,7 @@ void Run::on_event(const HistoryEvent& e) {
   for (auto& w : writers_) w->write(e);
   if (tap_) tap_(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
-  for (auto& c : checks_) {
+  for (inv::Invariant* c : readers_[e.body.index()]) {
     c->on_event(e);
     // --stop-at-first only: otherwise the run goes on, so that a later
     // violation (and the end-of-run judgement) is still seen.

@@ -36,6 +36,9 @@ class HealthRouting final : public Invariant {
         life_(cluster()),
         servers_(c.with_role(Role::app_server)) {
     FL_ASSERT(bound_ >= Duration{0});
+    read_only(FaultBook::reads() | LifeBook::reads() |
+              event_mask<Promoted, DbCrashed, ProcessStarted, HealthChecked, ProxyRouted, ClientConnected,
+                         PostAckReceived, ClientRequestFailed>());
     const auto primaries = c.with_role(Role::db_primary);
     primary_ = primaries.empty() ? kNoNode : primaries.front();
     const auto proxies = c.with_role(Role::proxy);

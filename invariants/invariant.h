@@ -15,6 +15,7 @@
 //    detection); a run with more says how many were dropped.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -84,6 +85,15 @@ inline constexpr std::size_t kMaxViolations = 100;
 // caught by make_invariant (registry.h).
 using OptionValues = std::map<std::string, Duration, std::less<>>;
 
+// A set of history event types, by EventBody index.
+using EventMask = std::bitset<kEventTypes>;
+template <class... Ts> EventMask event_mask() {
+  static_assert(((event_index<Ts> < kEventTypes) && ...), "not a history event type");
+  EventMask m;
+  (m.set(event_index<Ts>), ...);
+  return m;
+}
+
 class Invariant {
  public:
   Invariant(std::string name, const ClusterInfo& cluster);
@@ -94,6 +104,14 @@ class Invariant {
   const std::string& name() const { return name_; }
   // Feeds one event (in history order).
   void on_event(const HistoryEvent& e);
+  // Whether on_event does anything with events of this EventBody index: the
+  // types handle() reads, and the clock and pause events every checker keeps
+  // for its violations' skew note. A feeder may skip the others (the runner
+  // does: most of a run's history is PostDelivered, which two checkers read).
+  bool reads(std::size_t event_type) const {
+    return wants_[event_type] || event_type == event_index<ClockChanged> ||
+           event_type == event_index<ProcessPaused>;
+  }
   // Ends the run: offline judgement. Call once, after the last on_event.
   void finish(const RunEnd& end);
 
@@ -103,6 +121,11 @@ class Invariant {
 
  protected:
   virtual void handle(const HistoryEvent& e) = 0;
+  // Declares the event types handle() reads (default: all; event_mask below).
+  // Only a checker whose handle() does nothing for the other types may say so:
+  // one that acts on the time of any event (a deadline checked at every event)
+  // must read all, so that its violations are found at the same event.
+  void read_only(const EventMask& types) { wants_ = types; }
   virtual void judge_at_end(const RunEnd&) {}
 
   // Records a violation: fills `invariant`, sorts and dedups witnesses, adds the
@@ -129,6 +152,7 @@ class Invariant {
   std::map<NodeId, ClockFacts> clocks_;
   Time now_{};
   std::uint64_t next_seq_ = 0;
+  EventMask wants_ = EventMask().set();
   bool finished_ = false;
 };
 

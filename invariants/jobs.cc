@@ -25,7 +25,9 @@ std::string job_text(std::uint64_t job, const std::string& type) {
 
 class JobExactlyOnce final : public Invariant {
  public:
-  explicit JobExactlyOnce(const ClusterInfo& c) : Invariant("job_exactly_once", c) {}
+  explicit JobExactlyOnce(const ClusterInfo& c) : Invariant("job_exactly_once", c) {
+    read_only(event_mask<JobRunStarted, JobClaimed, JobCreated, JobFinished>());
+  }
 
  private:
   void handle(const HistoryEvent& e) override {
@@ -78,6 +80,7 @@ class JobProgress final : public Invariant {
  public:
   JobProgress(const ClusterInfo& c, Duration bound) : Invariant("job_progress", c), bound_(bound) {
     FL_ASSERT(bound_ >= Duration{0});
+    read_only(event_mask<JobClaimed, JobFinished, ProcessCrashed, ProcessStopped>());
   }
 
  private:

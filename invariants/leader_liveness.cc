@@ -22,6 +22,7 @@ class LeaderLiveness final : public Invariant {
   LeaderLiveness(const ClusterInfo& c, Duration bound)
       : Invariant("leader_liveness", c), bound_(bound), faults_(cluster()), life_(cluster()) {
     FL_ASSERT(bound_ >= Duration{0});
+    read_only(FaultBook::reads() | LifeBook::reads() | event_mask<LeaderBegin, LeaderEnd>());
   }
 
  private:

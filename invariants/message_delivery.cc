@@ -36,6 +36,7 @@
 // client's interval set. So memory grows with posts and with (client, channel)
 // pairs, never with clients x authors (10,000 clients: issue 12).
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -48,49 +49,72 @@ namespace {
 
 constexpr std::uint32_t kNoIndex = UINT32_MAX;
 
-// Disjoint half-open intervals [start, end) of channel positions.
+// Disjoint half-open intervals [start, end) of channel positions, sorted, none
+// touching. The greatest span is kept inline and the others in a vector: in-order
+// delivery (the common case, for every delivered post) reads and extends only the
+// inline one, with no second memory access.
 class IntervalSet {
  public:
   bool contains(std::uint32_t x) const {
-    if (spans_.empty() || x >= spans_.rbegin()->second) return false;  // the common case: a new post
-    auto it = spans_.upper_bound(x);
-    if (it == spans_.begin()) return false;
+    if (x >= last_.end) return false;  // the common case: a new post
+    if (x >= last_.start) return true;
+    // The last earlier span starting at or before x.
+    auto it = std::upper_bound(earlier_.begin(), earlier_.end(), x, [](std::uint32_t v, const Span& s) { return v < s.start; });
+    if (it == earlier_.begin()) return false;
     --it;
-    return x < it->second;
+    return x < it->end;
   }
   void insert(std::uint32_t x) {
     FL_ASSERT(!contains(x));
-    // Deliveries mostly come in channel order: extend the last span in place.
-    if (!spans_.empty() && x == spans_.rbegin()->second) {
-      ++spans_.rbegin()->second;
-      return;
-    }
-    std::uint32_t lo = x, hi = x + 1;
-    auto next = spans_.lower_bound(x);
-    if (next != spans_.end() && next->first == hi) {
-      hi = next->second;
-      next = spans_.erase(next);
-    }
-    if (next != spans_.begin()) {
-      auto prev = std::prev(next);
-      if (prev->second == lo) {
-        lo = prev->first;
-        spans_.erase(prev);
+    if (last_.end == 0) {  // empty
+      last_ = Span{x, x + 1};
+    } else if (x == last_.end) {  // in order: extend the greatest span
+      ++last_.end;
+    } else if (x > last_.end) {  // a gap: the greatest span becomes an earlier one
+      earlier_.push_back(last_);
+      last_ = Span{x, x + 1};
+    } else if (x + 1 == last_.start) {  // just before the greatest span
+      last_.start = x;
+      if (!earlier_.empty() && earlier_.back().end == x) {
+        last_.start = earlier_.back().start;
+        earlier_.pop_back();
+      }
+    } else {  // among the earlier spans (x + 1 < last_.start: it cannot touch last_)
+      auto next = std::upper_bound(earlier_.begin(), earlier_.end(), x, [](std::uint32_t v, const Span& s) { return v < s.start; });
+      const bool joins_next = next != earlier_.end() && next->start == x + 1;
+      const bool joins_prev = next != earlier_.begin() && std::prev(next)->end == x;
+      if (joins_prev && joins_next) {
+        std::prev(next)->end = next->end;
+        earlier_.erase(next);
+      } else if (joins_prev) {
+        std::prev(next)->end = x + 1;
+      } else if (joins_next) {
+        next->start = x;
+      } else {
+        earlier_.insert(next, Span{x, x + 1});
       }
     }
-    spans_.emplace(lo, hi);
     FL_ASSERT(contains(x));
   }
-  void clear() { spans_.clear(); }
+  void clear() {
+    earlier_.clear();
+    last_ = Span{};
+  }
 
  private:
-  std::map<std::uint32_t, std::uint32_t> spans_;
+  struct Span {
+    std::uint32_t start = 0, end = 0;  // end == 0: none (a span is never empty)
+  };
+  Span last_;
+  std::vector<Span> earlier_;
 };
 
 class MessageDelivery final : public Invariant {
  public:
   MessageDelivery(const ClusterInfo& c, Duration bound) : Invariant("message_delivery", c), bound_(bound) {
     FL_ASSERT(bound_ >= Duration{0});
+    read_only(event_mask<PostAcked, PostCommitted, PostDelivered, ClientChannels, MembershipChanged, ClientConnected,
+                         ClientDisconnected, ProcessCrashed, ProcessStopped, ProcessStarted>());
   }
 
  private:
@@ -116,13 +140,42 @@ class MessageDelivery final : public Invariant {
     std::vector<std::uint32_t> next_same_author;
   };
   struct Client {
+    // By channel: a client is in a few, so the first kInline are kept in place
+    // (read with the client: one memory access per delivery) and any others in
+    // a vector searched in order.
+    static constexpr std::uint32_t kInline = 4;
+    std::uint32_t inline_count = 0;
+    std::array<std::uint32_t, kInline> inline_ids{};
+    std::array<Channel, kInline> inline_state;
+    std::vector<std::pair<std::uint32_t, Channel>> more;
+    Channel& channel(std::uint32_t ch) {
+      for (std::uint32_t i = 0; i < inline_count; ++i)
+        if (inline_ids[i] == ch) return inline_state[i];
+      if (inline_count < kInline) {
+        inline_ids[inline_count] = ch;
+        return inline_state[inline_count++];
+      }
+      for (auto& [id, state] : more)
+        if (id == ch) return state;
+      return more.emplace_back(ch, Channel{}).second;
+    }
+    const Channel* find_channel(std::uint32_t ch) const {
+      for (std::uint32_t i = 0; i < inline_count; ++i)
+        if (inline_ids[i] == ch) return &inline_state[i];
+      for (const auto& [id, state] : more)
+        if (id == ch) return &state;
+      return nullptr;
+    }
+    template <class F> void each_channel(F&& f) {
+      for (std::uint32_t i = 0; i < inline_count; ++i) f(inline_state[i]);
+      for (auto& [id, state] : more) f(state);
+    }
     bool known = false;
     std::uint64_t mask = 0;
     bool running = true;
     bool connected = false;
     Time last_connect{};
     HistoryEvent connect_event;  // the last ClientConnected
-    std::map<std::uint32_t, Channel> channels;
     // Channels it was added to (MembershipChanged): the channel position from
     // which it is owed their posts.
     struct Added {
@@ -135,9 +188,22 @@ class MessageDelivery final : public Invariant {
   };
 
   Post& post(std::uint64_t id) {
-    auto [it, fresh] = index_.try_emplace(id, posts_.size());
-    if (fresh) posts_.push_back(Post{id});
-    return posts_[it->second];
+    const std::uint64_t author = id >> 32, n = id & 0xffffffffULL;
+    std::uint32_t* slot;
+    if (author < kDenseLimit && n < kDenseLimit) {
+      if (author >= by_author_.size()) by_author_.resize(author + 1);
+      std::vector<std::uint32_t>& of = by_author_[author];
+      if (n >= of.size()) of.resize(std::max<std::size_t>(n + 1, of.size() * 2), kNoIndex);
+      slot = &of[n];
+    } else {
+      slot = &sparse_.try_emplace(id, kNoIndex).first->second;
+    }
+    if (*slot == kNoIndex) {
+      FL_ASSERT(posts_.size() < kNoIndex);
+      *slot = std::uint32_t(posts_.size());
+      posts_.push_back(Post{id});
+    }
+    return posts_[*slot];
   }
   // Node ids are dense from 0 (sim/simulation.h), so clients index a vector.
   Client& client(NodeId id) {
@@ -165,10 +231,11 @@ class MessageDelivery final : public Invariant {
     } else if (const auto* c = e.get<PostCommitted>()) {
       Post& p = post(c->post);
       if (p.index == kNoIndex) {
+        if (c->channel >= order_.size()) order_.resize(c->channel + 1);
         Order& order = order_[c->channel];
         p.channel = c->channel;
         p.index = std::uint32_t(order.posts.size());
-        order.posts.push_back(index_.at(c->post));
+        order.posts.push_back(std::size_t(&p - posts_.data()));
         order.next_same_author.push_back(kNoIndex);
         const std::uint64_t author_key = std::uint64_t(c->channel) << 32 | (c->post >> 32);
         auto [last, fresh] = last_by_author_.try_emplace(author_key, p.index);
@@ -184,8 +251,7 @@ class MessageDelivery final : public Invariant {
     } else if (const auto* m = e.get<MembershipChanged>()) {
       // Posts committed from here on in the channel are owed (the first
       // commit of a membership counts: the database commits it once).
-      const auto order = order_.find(m->channel);
-      const std::uint32_t from = order == order_.end() ? 0 : std::uint32_t(order->second.posts.size());
+      const std::uint32_t from = m->channel < order_.size() ? std::uint32_t(order_[m->channel].posts.size()) : 0;
       client(m->client).added.try_emplace(m->channel, Client::Added{from, e});
     } else if (e.is<ClientConnected>()) {
       Client& c = client(e.node);
@@ -202,7 +268,7 @@ class MessageDelivery final : public Invariant {
         c.running = true;
         c.connected = false;
         c.uncommitted.clear();
-        for (auto& [ch, state] : c.channels) state.this_process.clear();
+        c.each_channel([](Channel& state) { state.this_process.clear(); });
       }
     }
   }
@@ -214,14 +280,15 @@ class MessageDelivery final : public Invariant {
       if (!c.uncommitted.insert(d.post).second) duplicate(e, d, p, c);
       return;
     }
-    Channel& ch = c.channels[p.channel];
+    Channel& ch = c.channel(p.channel);
     if (ch.this_process.contains(p.index)) {
       duplicate(e, d, p, c);
       return;
     }
     // The latest post of the same author in this channel that this process has
     // received, if it comes after p: the chain of the author's later posts.
-    const Order& order = order_.at(p.channel);
+    FL_ASSERT(p.channel < order_.size());  // p.index is set: its commit made the channel's order
+    const Order& order = order_[p.channel];
     std::uint32_t seen = kNoIndex;
     if (!c.order_reported) {
       for (std::uint32_t q = order.next_same_author[p.index]; q != kNoIndex; q = order.next_same_author[q])
@@ -288,11 +355,11 @@ class MessageDelivery final : public Invariant {
           if (added == c.added.end()) continue;
           from = added->second.from;
         }
-        auto order = order_.find(ch);
-        if (order != order_.end()) {
-          const Channel* state = c.channels.count(ch) ? &c.channels.at(ch) : nullptr;
-          for (std::uint32_t i = from; i < order->second.posts.size(); ++i)
-            if (!state || !state->ever.contains(i)) consider(posts_[order->second.posts[i]]);
+        if (ch < order_.size()) {
+          const Order& order = order_[ch];
+          const Channel* state = c.find_channel(ch);
+          for (std::uint32_t i = from; i < order.posts.size(); ++i)
+            if (!state || !state->ever.contains(i)) consider(posts_[order.posts[i]]);
         }
       }
       // Acknowledged posts of the client's channels that the primary never committed.
@@ -326,8 +393,13 @@ class MessageDelivery final : public Invariant {
 
   Duration bound_;
   std::vector<Post> posts_;
-  std::unordered_map<std::uint64_t, std::size_t> index_;  // lookups only
-  std::map<std::uint32_t, Order> order_;  // by channel
+  // Post id -> posts_ index. Post ids are author << 32 | n, n counting the
+  // author's posts (history.h), so a vector per author finds them without
+  // hashing (this runs for every delivered post); other ids go to a map.
+  static constexpr std::uint64_t kDenseLimit = 1 << 20;
+  std::vector<std::vector<std::uint32_t>> by_author_;
+  std::unordered_map<std::uint64_t, std::uint32_t> sparse_;  // lookups only
+  std::vector<Order> order_;  // by channel (channels are small numbers: < 64 in scenarios)
   // (channel << 32 | author) -> channel position of the author's latest post there; lookups only.
   std::unordered_map<std::uint64_t, std::uint32_t> last_by_author_;
   std::vector<Client> clients_;  // by NodeId value; `known` once an event named it

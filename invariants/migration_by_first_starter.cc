@@ -45,7 +45,10 @@ constexpr Duration kStartTieWindow = seconds(1);
 class MigrationByFirstStarter final : public Invariant {
  public:
   explicit MigrationByFirstStarter(const ClusterInfo& c)
-      : Invariant("migration_by_first_starter", c), life_(cluster()), initial_schema_(c.initial_schema) {}
+      : Invariant("migration_by_first_starter", c), life_(cluster()), initial_schema_(c.initial_schema) {
+    read_only(LifeBook::reads() | event_mask<ServerStarting, MigrationLockAcquired, MigrationStarted, MigrationApplied,
+                                             ProcessCrashed, ProcessStopped, ProcessStarted, ServerServing>());
+  }
 
  private:
   struct Start {

@@ -17,7 +17,9 @@ namespace {
 
 class NoLostWrites final : public Invariant {
  public:
-  explicit NoLostWrites(const ClusterInfo& c) : Invariant("no_lost_writes", c) {}
+  explicit NoLostWrites(const ClusterInfo& c) : Invariant("no_lost_writes", c) {
+    read_only(event_mask<PostAcked, PostCommitted, CommitsLost, Promoted, PostPresent>());
+  }
 
  private:
   // Compact records (a long run acknowledges hundreds of thousands of posts);

@@ -51,6 +51,11 @@ class ServiceAvailable final : public Invariant {
         clients_(c.with_role(Role::client)),
         clients_view_(c.nodes.size()) {
     FL_ASSERT(bound_ >= Duration{0});
+    // Everything but the busiest types that none of its views reads: a client's
+    // post traffic (client_event only trims recent_fails by the event's time,
+    // which judge_clients filters again) and the database's.
+    read_only(~event_mask<PostDelivered, PostSent, PostAckReceived, PostAcked, PostCommitted, ReplicaApplied,
+                          PostPresent>());
   }
 
  private:

@@ -40,6 +40,8 @@ class SessionRevocation final : public Invariant {
  public:
   SessionRevocation(const ClusterInfo& c, Duration bound) : Invariant("session_revocation", c), bound_(bound) {
     FL_ASSERT(bound_ >= Duration{0});
+    read_only(event_mask<SessionRevoked, SessionRevocationApplied, ServerServing, ProcessStarted, ProcessCrashed,
+                         ProcessStopped, ClientLoggedIn, PostDelivered, ClientConnected, PostAcked>());
   }
 
  private:
@@ -54,6 +56,12 @@ class SessionRevocation final : public Invariant {
   };
 
   void handle(const HistoryEvent& e) override {
+    // First, and without the node's role: most of a run's history (none of the
+    // branches below applies to it).
+    if (const auto* d = e.get<PostDelivered>()) {
+      judge(e, e.node, [&] { return "received " + post_text(d->post) + " (via " + d->via + ")"; });
+      return;
+    }
     const bool server = cluster().is_server(e.node);
     if (const auto* r = e.get<SessionRevoked>()) {
       Revocation rev;
@@ -89,12 +97,10 @@ class SessionRevocation final : public Invariant {
       after_[e.node] = in->after;
     } else if (!server && e.is<ProcessStarted>()) {
       after_[e.node] = 0;  // a new client process starts with its first session
-    } else if (const auto* d = e.get<PostDelivered>()) {
-      judge(e, e.node, "received " + post_text(d->post) + " (via " + d->via + ")");
     } else if (const auto* c = e.get<ClientConnected>()) {
-      judge(e, e.node, "had a websocket accepted by " + name_of(c->server));
+      judge(e, e.node, [&] { return "had a websocket accepted by " + name_of(c->server); });
     } else if (const auto* p = e.get<PostAcked>()) {
-      judge(e, p->client, "had " + post_text(p->post) + " accepted by " + name_of(e.node));
+      judge(e, p->client, [&] { return "had " + post_text(p->post) + " accepted by " + name_of(e.node); });
     }
   }
 
@@ -106,7 +112,10 @@ class SessionRevocation final : public Invariant {
     }
   }
 
-  void judge(const HistoryEvent& e, NodeId client, const std::string& what) {
+  // `what` says what the client did, built only for a violation (this runs
+  // for every delivered post).
+  template <class What>
+  void judge(const HistoryEvent& e, NodeId client, const What& what) {
     if (client == kNoNode || revocations_.empty()) return;
     const auto after = after_.find(client);
     const std::uint64_t created_after = after == after_.end() ? 0 : after->second;
@@ -120,7 +129,7 @@ class SessionRevocation final : public Invariant {
       v.nodes = {client, rev.ordered.node};
       if (e.node != client && e.node != rev.ordered.node) v.nodes.push_back(e.node);
       v.witnesses = {rev.ordered, rev.last_applied, e};
-      v.message = name_of(client) + " " + what + " at " + at_text(e.at) + " on a session revoked by revocation " +
+      v.message = name_of(client) + " " + what() + " at " + at_text(e.at) + " on a session revoked by revocation " +
                   std::to_string(n) + " (" + (rev.client == kNoNode ? "every session" : "the sessions of " +
                   name_of(rev.client)) + ", ordered on " + name_of(rev.ordered.node) + " at " +
                   at_text(rev.ordered.at) + "), which had reached every server by " + at_text(*rev.since) +

@@ -41,6 +41,8 @@ class FaultBook {
   explicit FaultBook(const ClusterInfo& cluster) : cluster_(&cluster) {}
   // Returns true when the set of active faults changed.
   bool observe(const HistoryEvent& e);
+  // The event types observe() reads (Invariant::read_only).
+  static EventMask reads() { return event_mask<FaultInjected, FaultHealed, SettleBegin>(); }
 
   bool any_active() const { return !active_.empty(); }
   // Virtual time of the last injection or heal (kTimeZero if none).
@@ -85,6 +87,11 @@ class LifeBook {
   explicit LifeBook(const ClusterInfo& cluster) : nodes_(cluster.nodes.size()) {}
   // Returns true when the event changed a node's running/serving/paused state.
   bool observe(const HistoryEvent& e);
+  // The event types observe() reads (Invariant::read_only).
+  static EventMask reads() {
+    return event_mask<ProcessStarted, ProcessCrashed, ProcessStopped, ProcessPaused, ProcessResumed, ServerStarting,
+                      ServerServing, ServerStopping, ServerRefusedStart, ConfigChanged>();
+  }
   const NodeLife& at(NodeId id) const;
   bool running(NodeId id) const { return at(id).running; }
   bool serving(NodeId id) const { return at(id).serving; }

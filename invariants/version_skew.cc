@@ -23,7 +23,10 @@ namespace {
 
 class VersionSkew final : public Invariant {
  public:
-  explicit VersionSkew(const ClusterInfo& c) : Invariant("version_skew", c) {}
+  explicit VersionSkew(const ClusterInfo& c) : Invariant("version_skew", c) {
+    read_only(event_mask<ServerStarting, ProcessCrashed, ProcessStopped, ProcessStarted, ServerRefusedStart,
+                         ServerServing>());
+  }
 
  private:
   struct Running {

@@ -70,17 +70,20 @@ void TraceHasher::add_word(std::uint64_t word) {
 
 void TraceHasher::add_string(std::string_view text) {
   add_word(text.size());
-  std::uint64_t word = 0;
-  int filled = 0;
-  for (unsigned char c : text) {
-    word |= static_cast<std::uint64_t>(c) << (8 * filled);
-    if (++filled == 8) {
-      add_word(word);
-      word = 0;
-      filled = 0;
-    }
+  // Byte i of each 8-byte group at bits 8 i (a little-endian load), the last
+  // group zero-padded: whole groups are read as one word each.
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word = 0;
+    for (int b = 0; b < 8; ++b) word |= static_cast<std::uint64_t>(static_cast<unsigned char>(text[i + b])) << (8 * b);
+    add_word(word);
   }
-  if (filled > 0) add_word(word);
+  if (i < text.size()) {
+    std::uint64_t word = 0;
+    for (int b = 0; i + b < text.size(); ++b)
+      word |= static_cast<std::uint64_t>(static_cast<unsigned char>(text[i + b])) << (8 * b);
+    add_word(word);
+  }
 }
 
 void TraceHasher::add(const HistoryEvent& event) {

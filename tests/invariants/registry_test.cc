@@ -113,3 +113,69 @@ TEST(FaultBook, OneWayHealPartitionAndGossipSendFailure) {
 
 }  // namespace
 }  // namespace fl::inv::testing
+
+namespace fl::inv::testing {
+
+// Invariant::read_only (issue 12): a checker declares the event types it
+// reads; on_event skips the others (the runner does not even feed them), but
+// every checker still reads the clock and pause events for its skew note.
+namespace {
+
+class Counting final : public Invariant {
+ public:
+  explicit Counting(const ClusterInfo& c, bool only_posts) : Invariant("counting", c) {
+    if (only_posts) read_only(event_mask<PostAcked, PostCommitted>());
+  }
+  int handled = 0;
+
+ private:
+  void handle(const HistoryEvent&) override { ++handled; }
+};
+}  // namespace
+
+TEST(EventMask, IndexesAreEventBodyPositions) {
+  EXPECT_EQ(event_index<ProcessStarted>, 0u);
+  const HistoryEvent delivered{0, {}, {}, kNoNode, PostDelivered{}};
+  EXPECT_EQ(delivered.body.index(), event_index<PostDelivered>);
+  EXPECT_EQ(event_index<WsQueueTransferred>, kEventTypes - 1);
+  const EventMask m = event_mask<PostAcked, PostDelivered>();
+  EXPECT_EQ(m.count(), 2u);
+  EXPECT_TRUE(m[event_index<PostDelivered>]);
+}
+
+TEST(EventMask, ACheckerReadsOnlyWhatItDeclaresPlusClockAndPause) {
+  ClusterInfo info;
+  info.nodes.resize(2);
+  Counting all(info, false), posts(info, true);
+  EXPECT_TRUE(all.reads(event_index<PostDelivered>));
+  EXPECT_FALSE(posts.reads(event_index<PostDelivered>));
+  EXPECT_TRUE(posts.reads(event_index<PostAcked>));
+  EXPECT_TRUE(posts.reads(event_index<ClockChanged>));   // the skew note
+  EXPECT_TRUE(posts.reads(event_index<ProcessPaused>));  // the pause note
+  std::uint64_t seq = 0;
+  auto feed = [&](EventBody body) {
+    const HistoryEvent e{seq++, Time{} + std::chrono::seconds(seq), Time{}, NodeId{1}, std::move(body)};
+    all.on_event(e);
+    posts.on_event(e);
+  };
+  feed(PostDelivered{1, 0, "ws"});
+  feed(PostAcked{1, 0, NodeId{1}});
+  feed(ClockChanged{});
+  feed(PostCommitted{1, 0, 1});
+  EXPECT_EQ(all.handled, 4);
+  EXPECT_EQ(posts.handled, 2);  // the clock change is kept for the note, not handled
+}
+
+TEST(EventMask, MessageDeliveryIgnoresWhatItDoesNotRead) {
+  Hist h;
+  auto delivery = make_invariant("message_delivery", h.info, {});
+  ASSERT_NE(delivery, nullptr);
+  EXPECT_TRUE(delivery->reads(event_index<PostDelivered>));
+  EXPECT_FALSE(delivery->reads(event_index<ReplicaApplied>));
+  // status_accuracy checks its deadlines at every event: it reads all of them.
+  auto status = make_invariant("status_accuracy", h.info, {});
+  ASSERT_NE(status, nullptr);
+  EXPECT_TRUE(status->reads(event_index<PostDelivered>));
+}
+
+}  // namespace fl::inv::testing
