@@ -547,18 +547,8 @@ void LiveRun::plan() {
   if (!s_.operations.empty())
     operator_ = std::make_unique<LiveOperator>(*layout_.spec, layout_.names, layout_.oper, o_.time_scale, hands(),
                                                random_u64());
-  if (s_.clients.count > 0)
-    skipped_.push_back("clients.count = " + std::to_string(s_.clients.count) +
-                       ": clients, proxy and storage are not run live yet (no HTTP/websocket edge)");
   if (s_.database.replicas > 0 && s_.database.replication == Replication::sync)
     skipped_.push_back("database.replication = sync: live standbys stream asynchronously (no synchronous_standby_names yet)");
-  for (const auto& op : s_.operations) {
-    skipped_.push_back("operation at " + format_duration(op.at.time_since_epoch()) +
-                       ": operator runbooks and steps are not run live yet (docs/live.md)");
-  }
-  if (s_.database.replicas > 0)
-    skipped_.push_back("database.replicas = " + std::to_string(s_.database.replicas) +
-                       ": live mode runs the primary only (no streaming standbys yet)");
   if (s_.network.loss > 0 || s_.network.duplicate > 0 || s_.network.reorder > 0)
     skipped_.push_back("[network] loss/duplicate/reorder: loopback TCP has none");
   std::stable_sort(actions_.begin(), actions_.end(), [](const Action& a, const Action& b) { return a.at < b.at; });
@@ -659,11 +649,8 @@ LiveResult LiveRun::run() {
   for (std::uint32_t i = 0; i < layout_.launched; ++i) {
     if (!start_node(i, &error)) return r.line = "faultline live: " + error, r;
   }
-  if (!s_.operations.empty())
-    operator_ = std::make_unique<LiveOperator>(*layout_.spec, layout_.names, layout_.oper, o_.time_scale, hands(),
-                                               random_u64());
-  if (s_.database.replicas > 0 && s_.database.replication == Replication::sync)
-    skipped_.push_back("database.replication = sync: live standbys stream asynchronously (no synchronous_standby_names yet)");
+  if (!start_edge(&error)) return r.line = "faultline live: the edge: " + error, r;
+  if (operator_) operator_->start();
   const Duration duration = scaled(s_.duration);
   for (auto& a : actions_) {
     if (a.at > duration) break;
