@@ -742,12 +742,10 @@ void Simulation::Impl::reevaluate_timers(NodeId id) {
 // History
 
 void Simulation::Impl::emit(NodeId node_id, EventBody&& body) {
-  HistoryEvent e;
-  e.seq = history_seq++;
-  e.at = time_from_ns(now);
-  e.local = node_id == kNoNode ? e.at : time_from_ns(node(node_id).clock.local(now));
-  e.node = node_id;
-  e.body = std::move(body);
+  const Time at = time_from_ns(now);
+  // Built in place (not default-built, then assigned): one variant move.
+  HistoryEvent e{history_seq++, at, node_id == kNoNode ? at : time_from_ns(node(node_id).clock.local(now)), node_id,
+                 std::move(body)};
   hasher.add(e);
   for (const auto& listener : listeners) listener(e);
   if (keep) history.push_back(std::move(e));
