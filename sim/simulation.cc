@@ -99,9 +99,12 @@ struct InFlightDb {
 // (FloorTable), so memory grows with the links that carry traffic, never with
 // nodes squared.
 struct LinkState {
-  // Set when every message over the link is delivered after `fixed_latency`
-  // with no draw: not cut, FIFO, lossless, no set_link override, lo == hi.
-  // send() then skips every per-fault test (all of which would pass).
+  // Set when no fault or unkindness applies: not cut, FIFO, lossless, no
+  // set_link override (so the default link's config), the simulator kind.
+  // send() then skips every per-fault test (all of which would pass) and only
+  // draws the latency.
+  bool plain = false;
+  // Set (>= 0) when the link is plain and its latency needs no draw (lo == hi).
   std::int64_t fixed_latency = -1;
   bool cut = false;
   bool fifo = true;            // neither reordering nor duplicating
@@ -149,13 +152,16 @@ class FloorTable {
     k ^= k >> 33;
     return k;
   }
-  // Drops the floors at or before now, then resizes to twice what is left.
+  // Drops the floors at or before now, then resizes to eight times what is
+  // left (at least 256 slots): a connection's floor is dropped only here, so
+  // a table just big enough filled again after a few dozen sends, and the
+  // compaction (a pass over every slot) ran every few dozen sends.
   void compact(std::int64_t now) {
     std::vector<Entry> old = std::move(slots_);
     std::size_t live = 0;
     for (const Entry& e : old) live += (e.key != 0 && e.floor > now);
-    std::size_t size = 64;
-    while (size < (live + 1) * 2) size *= 2;
+    std::size_t size = 256;
+    while (size < (live + 1) * 8) size *= 2;
     slots_.assign(size, Entry{});
     mask_ = size - 1;
     used_ = 0;
@@ -251,6 +257,7 @@ struct Simulation::Impl {
   // (from, to) -> request timeout in ns; absent means none. Read only off the
   // hot path (a paused receiver, a lost or long-delayed message).
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> timeout_of;
+  std::vector<std::uint32_t> timeouts_from;  // by NodeId value: how many pairs from it have one
 
   std::uint64_t cut = 0, sent = 0, lost = 0, duplicated = 0, reordered = 0, delayed = 0, failed = 0, timed_out = 0;
 
@@ -321,6 +328,8 @@ struct Simulation::Impl {
   void cancel(NodeId self_id, TimerId id);
   void send(NodeId from, NodeId to, const Message& message);
   std::int64_t request_timeout(NodeId from, NodeId to) const {
+    // Most senders have none (only the app servers' gossip does): skip the map.
+    if (from.value >= timeouts_from.size() || timeouts_from[from.value] == 0) return 0;
     const auto it = timeout_of.find({from.value, to.value});
     return it == timeout_of.end() ? 0 : it->second;
   }
@@ -419,8 +428,8 @@ void Simulation::Impl::rebuild_links() {
   const LinkConfig& cfg = configs[0];
   default_state = LinkState{};
   default_state.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
-  const bool plain = default_state.fifo && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi;
-  default_state.fixed_latency = plain && !unkind ? cfg.latency.lo.count() : -1;
+  default_state.plain = default_state.fifo && cfg.loss <= 0.0 && !unkind;
+  default_state.fixed_latency = default_state.plain && cfg.latency.lo == cfg.latency.hi ? cfg.latency.lo.count() : -1;
   links_dirty = false;
 }
 
@@ -438,8 +447,8 @@ LinkState Simulation::Impl::faulty_link_state(std::uint32_t from, std::uint32_t 
   }
   const LinkConfig& cfg = configs[l.config];
   l.fifo = cfg.reorder <= 0.0 && cfg.duplicate <= 0.0;
-  const bool plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && cfg.latency.lo == cfg.latency.hi && !unkind;
-  l.fixed_latency = plain ? cfg.latency.lo.count() : -1;
+  l.plain = !l.cut && l.fifo && !l.overridden && cfg.loss <= 0.0 && !unkind;
+  l.fixed_latency = l.plain && cfg.latency.lo == cfg.latency.hi ? cfg.latency.lo.count() : -1;
   return l;
 }
 
@@ -448,11 +457,12 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   ++sent;
   const LinkState link = link_state(from.value, to.value);
   NodeState& dst = nodes[to.value];
-  if (link.fixed_latency < 0 || !dst.object) [[unlikely]] {
+  if (!link.plain || !dst.object) [[unlikely]] {
     send_faulty(from, to, message, link);
     return;
   }
-  // The plain link: exactly what send_faulty does when no fault applies.
+  // The plain link: exactly what send_faulty does when no fault applies (the
+  // same draws in the same order: the latency, when lo != hi, and nothing else).
   std::uint32_t slot;
   MessageSlot& m = messages.alloc_slot(slot);
   m.message = message;
@@ -465,11 +475,21 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   m.id = next_message++;
   m.timeout_armed = false;
   m.sender_told = false;
-  std::int64_t at = now + link.fixed_latency;
+  FL_ASSERT(link.config == 0);
+  std::int64_t at = now + (link.fixed_latency >= 0 ? link.fixed_latency : net_rng.duration(configs[0].latency).count());
   std::int64_t& last = floor(from.value, to.value);
   if (at < last) at = last;  // FIFO per connection
   last = at;
   push(at, kDeliver, to.value, slot);
+  // Delayed past the request timeout (a slow link): the sender gives up first.
+  // Only on a drawn latency, as before this path took drawn links: a fixed
+  // latency never checked it (a fixed latency above a request timeout is a
+  // scenario nobody runs; changing it would change such a run's history).
+  if (link.fixed_latency < 0) {
+    if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) {
+      arm_request_timeout(slot);
+    }
+  }
 }
 
 void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& message, const LinkState& link) {
@@ -538,8 +558,13 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
   }
   push(at, kDeliver, to.value, slot);
   // Delayed past the request timeout (a slow link): the sender gives up first.
-  if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) {
-    arm_request_timeout(slot);
+  // Only on a drawn latency, as before this path took drawn links: a fixed
+  // latency never checked it (a fixed latency above a request timeout is a
+  // scenario nobody runs; changing it would change such a run's history).
+  if (link.fixed_latency < 0) {
+    if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) {
+      arm_request_timeout(slot);
+    }
   }
 }
 
@@ -717,12 +742,10 @@ void Simulation::Impl::reevaluate_timers(NodeId id) {
 // History
 
 void Simulation::Impl::emit(NodeId node_id, EventBody&& body) {
-  HistoryEvent e;
-  e.seq = history_seq++;
-  e.at = time_from_ns(now);
-  e.local = node_id == kNoNode ? e.at : time_from_ns(node(node_id).clock.local(now));
-  e.node = node_id;
-  e.body = std::move(body);
+  const Time at = time_from_ns(now);
+  // Built in place (not default-built, then assigned): one variant move.
+  HistoryEvent e{history_seq++, at, node_id == kNoNode ? at : time_from_ns(node(node_id).clock.local(now)), node_id,
+                 std::move(body)};
   hasher.add(e);
   for (const auto& listener : listeners) listener(e);
   if (keep) history.push_back(std::move(e));
@@ -1208,8 +1231,10 @@ NodeId Simulation::db_endpoint() const { return impl_->db_endpoint; }
 void Simulation::set_request_timeout(NodeId from, NodeId to, Duration timeout) {
   FL_ASSERT(from.value < impl_->nodes.size() && to.value < impl_->nodes.size());
   FL_ASSERT(timeout.count() >= 0);
-  if (timeout.count() == 0) impl_->timeout_of.erase({from.value, to.value});
-  else impl_->timeout_of[{from.value, to.value}] = timeout.count();
+  auto& counts = impl_->timeouts_from;
+  if (counts.size() < impl_->nodes.size()) counts.resize(impl_->nodes.size(), 0);
+  if (timeout.count() == 0) counts[from.value] -= static_cast<std::uint32_t>(impl_->timeout_of.erase({from.value, to.value}));
+  else if (impl_->timeout_of.insert_or_assign({from.value, to.value}, timeout.count()).second) ++counts[from.value];
 }
 
 Duration Simulation::request_timeout(NodeId from, NodeId to) const {

@@ -15,13 +15,12 @@ enum Tag : std::uint64_t {
   kTagDuration = 0x15, kTagTime = 0x16, kTagString = 0x17,
 };
 
-constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 struct FieldHasher {
   TraceHasher* h;
-  template <class V>
-  void operator()(std::string_view name, const V& value) const {
-    h->add_string(name);
+  // Field names are string literals in every fields() visitor (base/history.h).
+  template <std::size_t N, class V>
+  [[gnu::always_inline]] void operator()(const char (&name)[N], const V& value) const {
+    h->add_literal(name);
     using T = std::decay_t<V>;
     if constexpr (std::is_same_v<T, bool>) {
       h->add_word(kTagBool);
@@ -60,14 +59,6 @@ struct FieldHasher {
 
 }  // namespace
 
-void TraceHasher::add_word(std::uint64_t word) {
-  // One round of a multiply-rotate mix per 64-bit word (the structure of
-  // xxHash64's round, with its primes): order-sensitive and cheap.
-  state_ ^= rotl(word * 0xC2B2AE3D27D4EB4FULL, 31) * 0x9E3779B185EBCA87ULL;
-  state_ = rotl(state_, 27) * 0x9E3779B185EBCA87ULL + 0x85EBCA77C2B2AE63ULL;
-  ++words_;
-}
-
 void TraceHasher::add_string(std::string_view text) {
   add_word(text.size());
   // Byte i of each 8-byte group at bits 8 i (a little-endian load), the last
@@ -92,8 +83,12 @@ void TraceHasher::add(const HistoryEvent& event) {
   add_word(static_cast<std::uint64_t>(ns(event.at)));
   add_word(static_cast<std::uint64_t>(ns(event.local)));
   add_word(event.node.value);
-  add_string(event.name());
-  std::visit([this](const auto& body) { body.fields(FieldHasher{this}); }, event.body);
+  std::visit(
+      [this](const auto& body) {
+        add_words(kNameWords<std::decay_t<decltype(body)>>);  // add_string(event.name())
+        body.fields(FieldHasher{this});
+      },
+      event.body);
 }
 
 std::uint64_t TraceHasher::value() const {

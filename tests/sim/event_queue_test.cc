@@ -66,6 +66,20 @@ RC_GTEST_PROP(EventQueueProp, PopsInTimeThenInsertionOrderManyInstants, ()) {
   check_against_model(ops);
 }
 
+// Pushes on both sides of the near heap's span (and at its edge), with ties:
+// runs in the near and the far heap must interleave in exactly the model's
+// order, whichever heap each landed in.
+RC_GTEST_PROP(EventQueueProp, PopsInTimeThenInsertionOrderAcrossNearAndFar, ()) {
+  constexpr std::int64_t kSpan = EventQueue::kNearSpan;
+  const auto ops = *rc::gen::container<std::vector<std::pair<bool, std::int64_t>>>(
+      rc::gen::pair(rc::gen::arbitrary<bool>(),
+                    rc::gen::oneOf(rc::gen::inRange<std::int64_t>(0, 3),
+                                   rc::gen::inRange<std::int64_t>(kSpan - 2, kSpan + 2),
+                                   rc::gen::element<std::int64_t>(kSpan / 2, kSpan, 2 * kSpan, 3 * kSpan),
+                                   rc::gen::inRange<std::int64_t>(0, 4 * kSpan))));
+  check_against_model(ops);
+}
+
 // Many instants pending at once (more than the time cache holds), each
 // revisited later: pushes to an evicted instant open a second run of that
 // time, which must still pop after the first run's events.
