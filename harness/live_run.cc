@@ -673,7 +673,10 @@ LiveResult LiveRun::run() {
     while (!g_interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const_cast<LiveOptions&>(o_).keep = false;
   }
-  for (auto& c : children_) live::end_child(c, 500);
+  // The edge first (its index is after every server's): the proxy must not
+  // watch the servers end, or its last health checks fail and the end of the
+  // run looks like an outage to service_available.
+  for (auto c = children_.rbegin(); c != children_.rend(); ++c) live::end_child(*c, 500);
   report_contents();
 
   // Merge the per-process histories by time; seq renumbered in that order.
