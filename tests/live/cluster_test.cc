@@ -21,16 +21,15 @@
 #include "harness/scenario_loader.h"
 #include "live/frame.h"
 #include "live/postgres.h"
+#include "tests/live/live_helpers.h"
 
 namespace fl::harness {
 namespace {
 
-namespace fs = std::filesystem;
+using live_test::source_dir;
+using live_test::read_all;
 
-std::string source_dir() {
-  const char* d = std::getenv("FL_SOURCE_DIR");
-  return d ? d : FL_SOURCE_DIR_DEFAULT;
-}
+namespace fs = std::filesystem;
 
 // Connects to 127.0.0.1:port and writes `bytes`; true when written.
 bool send_raw(std::uint16_t port, const std::vector<std::uint8_t>& bytes) {
@@ -44,13 +43,6 @@ bool send_raw(std::uint16_t port, const std::vector<std::uint8_t>& bytes) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ::close(fd);
   return ok;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::size_t count_of(const std::string& text, const std::string& what) {

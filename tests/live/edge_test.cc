@@ -38,9 +38,13 @@
 #include "live/pg_db.h"
 #include "live/postgres.h"
 #include "live/process.h"
+#include "tests/live/live_helpers.h"
 
 namespace fl::harness {
 namespace {
+
+using live_test::source_dir;
+using live_test::read_all;
 
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
@@ -48,18 +52,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-
-std::string source_dir() {
-  const char* d = std::getenv("FL_SOURCE_DIR");
-  return d ? d : FL_SOURCE_DIR_DEFAULT;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(LiveEdge, PostsTomlDeliversEveryPostAcrossAKill9) {
   if (!fs::exists(std::string(live::kPgBin) + "/initdb")) GTEST_SKIP() << "postgresql-15 not installed (scripts/setup)";

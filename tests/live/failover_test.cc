@@ -27,22 +27,15 @@
 #include "harness/scenario_loader.h"
 #include "live/pg_db.h"
 #include "live/postgres.h"
+#include "tests/live/live_helpers.h"
 
 namespace fl::harness {
 namespace {
 
-namespace fs = std::filesystem;
+using live_test::source_dir;
+using live_test::read_all;
 
-std::string source_dir() {
-  const char* d = std::getenv("FL_SOURCE_DIR");
-  return d ? d : FL_SOURCE_DIR_DEFAULT;
-}
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace fs = std::filesystem;
 
 // Polls `member` until `post` is there or `limit` passed; true when seen.
 bool sees_post(const std::string& conninfo, std::uint64_t post, std::chrono::milliseconds limit) {

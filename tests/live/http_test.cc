@@ -24,20 +24,18 @@
 #include "live/postgres.h"
 #include "live/process.h"
 #include "nodes/spec.h"
+#include "tests/live/live_helpers.h"
 
 namespace fl::harness {
 namespace {
+
+using live_test::source_dir;
 
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-
-std::string source_dir() {
-  const char* d = std::getenv("FL_SOURCE_DIR");
-  return d ? d : FL_SOURCE_DIR_DEFAULT;
-}
 
 struct Got {
   int status = -1;  // -1: no connection (refused); -2: connected, no answer

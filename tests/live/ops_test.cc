@@ -34,23 +34,15 @@
 #include "harness/scenario_loader.h"
 #include "live/postgres.h"
 #include "nodes/spec.h"
+#include "tests/live/live_helpers.h"
 
 namespace fl::harness {
 namespace {
 
+using live_test::source_dir;
+using live_test::read_all;
+
 namespace fs = std::filesystem;
-
-std::string source_dir() {
-  const char* d = std::getenv("FL_SOURCE_DIR");
-  return d ? d : FL_SOURCE_DIR_DEFAULT;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A loopback listener on a port of the kernel's choosing; answers each
 // connection with `answer` (or, when empty, accepts and never answers).
