@@ -909,6 +909,7 @@ Outcomes outcomes_of(const std::vector<HistoryEvent>& history, const std::vector
     if (e.is<PostAcked>()) ++o.posts_acked;
     if (e.is<PostDelivered>()) ++o.posts_delivered;
     if (e.is<ClientChannels>()) ++o.clients;
+    if (e.is<PostSent>() && !o.first_post) o.first_post = e.at;
     if (const auto* d = e.get<PeerDown>()) o.downs.push_back({name_of(names, e.node), name_of(names, d->peer), e.at});
   }
   return o;
@@ -975,16 +976,28 @@ std::vector<CompareRow> compare_outcomes(const Outcomes& sim, const Outcomes& li
     }
     rows.push_back(row);
   }
+  if (sim.first_post || live.first_post) {
+    CompareRow row;
+    row.what = "clients begin posting";
+    row.sim = sim.first_post ? "at " + at_text(*sim.first_post) : none;
+    row.live = live.first_post ? "at " + at_text(*live.first_post) : none;
+    if (!sim.first_post || !live.first_post) row.mark = Mark::differs, row.why = sim.first_post ? "only in the simulator" : "only live";
+    else timed(row, *sim.first_post, *live.first_post);
+    rows.push_back(row);
+  }
   for (const auto& [what, x, y] : {std::tuple{"posts acknowledged", sim.posts_acked, live.posts_acked},
                                    std::tuple{"posts delivered", sim.posts_delivered, live.posts_delivered}}) {
     CompareRow row{what, std::to_string(x), std::to_string(y)};
     // Within the counts' noise (Outcomes::clients): "~".
     const std::uint64_t n = std::max(sim.clients, live.clients);
-    const std::uint64_t noise_count = std::string(what) == "posts acknowledged" ? n : n * n;
+    const Duration interval = std::max(sim.post_interval, live.post_interval);
+    const std::uint64_t per_client = 1 + (interval > Duration{0} ? static_cast<std::uint64_t>(noise / interval) : 0);
+    const std::uint64_t acked_noise = n * per_client;
+    const std::uint64_t noise_count = std::string(what) == "posts acknowledged" ? acked_noise : acked_noise * n;
     const std::uint64_t gap = x > y ? x - y : y - x;
     if (gap != 0 && gap <= noise_count)
       row.mark = Mark::noise, row.why = "live " + std::string(y > x ? "+" : "-") + std::to_string(gap) + " (within " +
-                                        std::to_string(noise_count) + ": each client draws its own post times)";
+                                        std::to_string(noise_count) + ": each client draws its own post times, from its own start)";
     else if (gap != 0)
       row.mark = Mark::differs, row.why = "another count";
     rows.push_back(row);
@@ -1101,6 +1114,7 @@ CompareResult compare_live(const Scenario& scenario, const LiveOptions& options,
     return result;
   }
   Outcomes live = outcomes_of(lr.history, lr.node_names);
+  sim.post_interval = live.post_interval = scaled.clients.post_interval;
   for (const auto& spec : inv::invariant_specs()) {
     if (!scenario.invariants.checks(spec.name)) continue;
     sim.verdicts[spec.name] = std::nullopt;

@@ -83,9 +83,17 @@ struct Outcomes {
   // Clients seen (their ClientChannels): the counts' noise. Each client draws
   // its own post times (the simulator's stream on one side, a fresh seed live),
   // so where each client's last post falls against the end of posting is a
-  // draw: posts acknowledged may differ by up to one per client, and posts
-  // delivered by that times the members a post reaches (at most the clients).
+  // draw: posts acknowledged may differ by up to one per client. And a client
+  // posts from its first websocket open, which waits for the proxy's first
+  // passed health check: where the servers' start falls in the proxy's 5-s
+  // check cycle is a draw too (the wall clock's live), so posting begins up to
+  // the timing noise apart, and each client may make noise / post_interval
+  // posts more or fewer (post_interval: the scenario's, set by the caller;
+  // zero leaves only the one post per client). Posts delivered: that times
+  // the members a post reaches (at most the clients).
   std::uint32_t clients = 0;
+  Duration post_interval{};
+  std::optional<Time> first_post;     // the first PostSent: when posting began
   std::vector<Down> downs;            // PeerDown, in order
   // invariant -> first violation time (nullopt: holds); only those judged.
   std::map<std::string, std::optional<Time>> verdicts;
