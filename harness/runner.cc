@@ -263,6 +263,11 @@ class Run {
   // By event type (EventBody index): the checkers that read it, in checks_
   // order. Most of a run's history is PostDelivered, which few checkers read.
   std::array<std::vector<inv::Invariant*>, kEventTypes> readers_;
+  // The timed checkers (Invariant::read_timed), and the earliest of their
+  // wakes: events of types they do not read reach them from then on.
+  std::vector<inv::Invariant*> timed_;
+  Time wake_ = kTimeMax;
+  void next_wake();
   sim::LinkConfig base_link_;
   // The one fault injector (sim/fault_injector.h); the database and storage
   // faults, which need this cluster's knowledge, are its custom faults.
@@ -369,11 +374,15 @@ void Run::build() {
       for (const auto& [k, v] : it->second.values) options[k] = format_duration(v);
     inv::MadeInvariant made = inv::make_invariant(spec.name, options, info_);
     FL_ASSERT_MSG(made.invariant != nullptr, "the loader validates invariant names and options");
+    if (o_.check_every_event) made.invariant->take_every_event();
     checks_.push_back(std::move(made.invariant));
   }
   for (std::size_t t = 0; t < kEventTypes; ++t)
     for (const auto& c : checks_)
       if (c->reads(t)) readers_[t].push_back(c.get());
+  for (const auto& c : checks_)
+    if (c->timed()) timed_.push_back(c.get());
+  next_wake();
   injector_ = std::make_unique<sim::FaultInjector>(sim_, fault_records());
   injector_->set_custom_handler(sim::CustomFaultHandler{
       [this](std::size_t i, const sim::FaultRecord&, sim::FaultOutcome& out) { return apply_custom(i, out); },
@@ -410,15 +419,30 @@ void Run::on_event(const HistoryEvent& e) {
   for (auto& w : writers_) w->write(e);
   if (tap_) tap_(e);
   if (notable(e) && timeline_.size() < kMaxTimelineEvents) timeline_.push_back(e);
-  for (inv::Invariant* c : readers_[e.body.index()]) {
+  const std::size_t type = e.body.index();
+  bool timed_called = false;
+  auto feed = [&](inv::Invariant* c) {
     c->on_event(e);
+    timed_called = timed_called || c->timed();
     // --stop-at-first only: otherwise the run goes on, so that a later
     // violation (and the end-of-run judgement) is still seen.
     if (o_.stop_at_first && !stopping_ && c->failed()) {
       stopping_ = true;
       sim_.stop_run();
     }
-  }
+  };
+  for (inv::Invariant* c : readers_[type]) feed(c);
+  // Timed checkers whose wake has come take this event whatever its type (the
+  // ones that read it had it above). One comparison per event otherwise.
+  if (e.at >= wake_)
+    for (inv::Invariant* c : timed_)
+      if (!c->reads(type) && e.at >= c->wake()) feed(c);
+  if (timed_called) next_wake();
+}
+
+void Run::next_wake() {
+  wake_ = kTimeMax;
+  for (const inv::Invariant* c : timed_) wake_ = std::min(wake_, c->wake());
 }
 
 void Run::schedule() { injector_->schedule(); }

@@ -67,6 +67,10 @@ struct RunOptions {
   // Called with every history event as it is recorded (fuzz --guided records
   // the abstract states a run reached, harness/fuzz.h). Reads, never decides.
   std::function<void(const HistoryEvent&)> listen;
+  // Feed every checker every event, none skipped by the types it reads or a
+  // timed checker's wake (Invariant::read_timed): the control of the test that
+  // the skipping changes no verdict (tests/harness/runner_test.cc).
+  bool check_every_event = false;
 };
 inline constexpr std::uint64_t kWatchEvery = 16'384;
 

@@ -86,7 +86,7 @@ void Invariant::on_event(const HistoryEvent& e) {
     facts.paused = true;
     facts.pause = e;
   }
-  if (wants_[e.body.index()]) handle(e);
+  if (wants_[e.body.index()] || e.at >= wake_) handle(e);
 }
 
 void Invariant::finish(const RunEnd& end) {

@@ -34,6 +34,7 @@
 // from the database loses its lease (no leader: not judged). A leader that is
 // configured not to schedule (JobSettings.RunScheduler false) is no excuse: that
 // is the hazard of mattermost/docs#3845.
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,6 +58,9 @@ class JobSchedule final : public Invariant {
       FL_ASSERT_MSG(period > Duration{0}, "a recurring job type has a positive period");
       types_[type].period = period;
     }
+    // Time alone acts in check_deadlines(): see wake().
+    read_timed(event_mask<JobScheduled, LeaderBegin, LeaderEnd, ProcessCrashed, ProcessStopped, ProcessStarted,
+                          ProcessPaused, ProcessResumed, ClockChanged, ConfigChanged>());
   }
 
  private:
@@ -72,6 +76,21 @@ class JobSchedule final : public Invariant {
   };
 
   void handle(const HistoryEvent& e) override {
+    update(e);
+    wake_at(wake());
+  }
+
+  // The first time at which check_deadlines would report: one nanosecond past
+  // the earliest deadline it judges now.
+  Time wake() const {
+    Time t = kTimeMax;
+    if (sole_ == kNoNode) return t;
+    for (const auto& [name, s] : types_)
+      if (s.anchor && !s.suspended) t = std::min(t, *s.anchor + s.period + bound_ + Duration{1});
+    return t;
+  }
+
+  void update(const HistoryEvent& e) {
     check_deadlines(e.at);
     if (const auto* s = e.get<JobScheduled>()) {
       auto it = types_.find(s->type);

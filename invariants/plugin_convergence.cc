@@ -24,10 +24,17 @@ class PluginConvergence final : public Invariant {
   PluginConvergence(const ClusterInfo& c, Duration bound)
       : Invariant("plugin_convergence", c), bound_(bound), faults_(cluster()), life_(cluster()) {
     FL_ASSERT(bound_ >= Duration{0});
+    // Time alone acts in check(), past next_.
+    read_timed(FaultBook::reads() | LifeBook::reads() | event_mask<PluginLoaded>());
   }
 
  private:
   void handle(const HistoryEvent& e) override {
+    update(e);
+    wake_at(next_ == kTimeMax ? kTimeMax : next_ + Duration{1});
+  }
+
+  void update(const HistoryEvent& e) {
     check(e.at);
     if (!cluster().shared_storage) return;
     bool changed = faults_.observe(e);

@@ -11,6 +11,7 @@
 // a violation at the instant it begins. With `grace` > 0, an overlap is a
 // violation only once it has lasted longer than `grace` (a hand-over window some
 // deployments accept); the violation's time is then the instant the grace ran out.
+#include <algorithm>
 #include <map>
 
 #include "base/assert.h"
@@ -24,10 +25,28 @@ class SingleLeader final : public Invariant {
  public:
   SingleLeader(const ClusterInfo& c, Duration grace) : Invariant("single_leader", c), grace_(grace), faults_(cluster()) {
     FL_ASSERT(grace_ >= Duration{0});
+    // Time alone acts in rejoin_thawed and check_grace: see wake().
+    read_timed(FaultBook::reads() | event_mask<LeaderBegin, LeaderEnd, ProcessCrashed, ProcessStopped, ProcessStarted,
+                                               ProcessPaused, ProcessResumed, JobCreated>());
   }
 
  private:
   void handle(const HistoryEvent& e) override {
+    update(e);
+    wake_at(wake());
+  }
+
+  // The first time at which an event of any type would act: a thawed leader
+  // rejoins once time moves past its resume; an overlap is reported once it
+  // outlives the grace (both strictly after: one nanosecond on).
+  Time wake() const {
+    Time t = kTimeMax;
+    for (const auto& [node, thawed] : thawed_) t = std::min(t, thawed.resumed.at + Duration{1});
+    if (overlapping_ && !reported_ && grace_ > Duration{0}) t = std::min(t, overlap_since_ + grace_ + Duration{1});
+    return t;
+  }
+
+  void update(const HistoryEvent& e) {
     faults_.observe(e);
     rejoin_thawed(e.at, e.is<JobCreated>() ? e.node : kNoNode);
     check_grace(e.at, /*at_end=*/false);

@@ -58,6 +58,9 @@ class StatusAccuracy final : public Invariant {
         life_(cluster()),
         servers_(c.with_role(Role::app_server)) {
     FL_ASSERT(epsilon >= Duration{0});
+    // Time alone acts in check_deadlines(), past next_deadline_.
+    read_timed(FaultBook::reads() | LifeBook::reads() |
+               event_mask<PeerStatus, PeerDown, PeerUp, SendFailed, ServerStarting, ConfigChanged>());
   }
 
  private:
@@ -147,6 +150,11 @@ class StatusAccuracy final : public Invariant {
   }
 
   void handle(const HistoryEvent& e) override {
+    update(e);
+    wake_at(next_deadline_ == kTimeMax ? kTimeMax : next_deadline_ + Duration{1});
+  }
+
+  void update(const HistoryEvent& e) {
     check_deadlines(e.at);
     bool all = faults_.observe(e);
     if (const auto* s = e.get<PeerStatus>()) {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <vector>
+
 #include <algorithm>
 
 #include "base/suggest.h"
@@ -131,7 +134,56 @@ class Counting final : public Invariant {
  private:
   void handle(const HistoryEvent&) override { ++handled; }
 };
+
+// A deadline checker in miniature: a PostAcked sets a deadline 10 s on, judged
+// at the first event of any type past it (Invariant::read_timed).
+class Deadline final : public Invariant {
+ public:
+  explicit Deadline(const ClusterInfo& c) : Invariant("deadline", c) { read_timed(event_mask<PostAcked>()); }
+  std::vector<Time> handled;
+  std::vector<Time> fired;
+
+ private:
+  void handle(const HistoryEvent& e) override {
+    handled.push_back(e.at);
+    if (deadline_ && e.at > *deadline_) fired.push_back(e.at), deadline_.reset();
+    if (e.is<PostAcked>()) deadline_ = e.at + std::chrono::seconds(10);
+    wake_at(deadline_ ? *deadline_ + Duration{1} : kTimeMax);
+  }
+  std::optional<Time> deadline_;
+};
 }  // namespace
+
+TEST(EventMask, ATimedCheckerTakesOtherTypesOnlyFromItsWake) {
+  ClusterInfo info;
+  info.nodes.resize(2);
+  Deadline timed(info), every(info);
+  every.take_every_event();
+  EXPECT_TRUE(timed.timed());
+  EXPECT_FALSE(every.timed());
+  EXPECT_FALSE(timed.reads(event_index<PostDelivered>));
+  EXPECT_EQ(timed.wake(), kTimeMax);  // nothing pending: no other type is taken
+  std::uint64_t seq = 0;
+  auto at = [](int s) { return Time{} + std::chrono::seconds(s); };
+  auto feed = [&](int s, EventBody body) {
+    const HistoryEvent e{seq++, at(s), at(s), NodeId{1}, std::move(body)};
+    timed.on_event(e);
+    every.on_event(e);
+  };
+  feed(1, PostDelivered{1, 0, "ws"});  // before any deadline: skipped
+  feed(2, PostAcked{1, 0, NodeId{1}});  // deadline 12 s: wake at 12 s + 1 ns
+  EXPECT_EQ(timed.wake(), at(12) + Duration{1});
+  feed(5, PostDelivered{1, 0, "ws"});   // before the wake: skipped
+  feed(12, PostDelivered{1, 0, "ws"});  // at the deadline, not past it: skipped
+  feed(13, PostDelivered{1, 0, "ws"});  // past it: taken, and the deadline fires here
+  feed(14, PostDelivered{1, 0, "ws"});  // nothing pending again: skipped
+  EXPECT_EQ(timed.handled, (std::vector<Time>{at(2), at(13)}));
+  EXPECT_EQ(every.handled.size(), 6u);
+  // The same judgement either way: fired at the same event.
+  EXPECT_EQ(timed.fired, (std::vector<Time>{at(13)}));
+  EXPECT_EQ(every.fired, timed.fired);
+  EXPECT_EQ(timed.wake(), kTimeMax);
+}
 
 TEST(EventMask, IndexesAreEventBodyPositions) {
   EXPECT_EQ(event_index<ProcessStarted>, 0u);
@@ -172,10 +224,19 @@ TEST(EventMask, MessageDeliveryIgnoresWhatItDoesNotRead) {
   ASSERT_NE(delivery, nullptr);
   EXPECT_TRUE(delivery->reads(event_index<PostDelivered>));
   EXPECT_FALSE(delivery->reads(event_index<ReplicaApplied>));
-  // status_accuracy checks its deadlines at every event: it reads all of them.
+  // status_accuracy judges its deadlines at the first event past them, of any
+  // type: it is timed, and reads PostDelivered only from its wake on.
   auto status = make_invariant("status_accuracy", h.info, {});
   ASSERT_NE(status, nullptr);
-  EXPECT_TRUE(status->reads(event_index<PostDelivered>));
+  EXPECT_FALSE(status->reads(event_index<PostDelivered>));
+  EXPECT_TRUE(status->timed());
+  EXPECT_TRUE(status->reads(event_index<PeerStatus>));
+  for (const char* name : {"single_leader", "job_schedule", "plugin_convergence"}) {
+    auto c = make_invariant(name, h.info, {});
+    ASSERT_NE(c, nullptr) << name;
+    EXPECT_TRUE(c->timed()) << name;
+    EXPECT_FALSE(c->reads(event_index<PostDelivered>)) << name;
+  }
 }
 
 }  // namespace fl::inv::testing
