@@ -21,10 +21,11 @@ int main(int argc, char** argv) {
   engine_cmd->add_flag("--engine-only", engine.engine_only, "skip the bare loop (for profiling)");
 
   fl::bench::ScenarioBenchOptions scenario;
-  CLI::App* scenario_cmd = app.add_subcommand("scenario", "one scenario through the real runner, history streamed");
+  CLI::App* scenario_cmd = app.add_subcommand("scenario", "one scenario through the real runner, as `faultline run` runs it");
   scenario_cmd->add_option("FILE", scenario.file, "scenario file (.toml)")->required();
   scenario_cmd->add_option("--seed", scenario.seed, "the run's seed (default: the scenario's)");
-  scenario_cmd->add_option("--history", scenario.history, "stream the history here (default: a temporary file)");
+  scenario_cmd->add_option("--history", scenario.history,
+                          "also stream the whole history here as JSON Lines, as `--history full` does (default: none)");
 
   fl::bench::FuzzBenchOptions fuzz;
   CLI::App* fuzz_cmd = app.add_subcommand("fuzz", "fuzzing throughput: seeds per second of a [fuzz] scenario");
