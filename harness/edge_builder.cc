@@ -34,9 +34,11 @@ void build_edge(sim::Simulation& sim, BuiltCluster& c) {
 
   spec.clients.nodes.clear();
   spec.clients.proxy = c.proxy;
+  // One store of shown posts for all the clients (nodes/shown_posts.h).
+  auto shown = spec.clients.count > 0 ? std::make_shared<ShownPosts>(spec.clients.count) : nullptr;
   for (std::uint32_t i = 1; i <= spec.clients.count; ++i) {
     const std::string name = "client" + std::to_string(i);
-    const NodeId id = sim.add_node(name, [file, i] { return std::make_unique<Client>(file, i); });
+    const NodeId id = sim.add_node(name, [file, i, shown] { return std::make_unique<Client>(file, i, shown); });
     c.clients.push_back(id);
     c.by_name.emplace(name, id);
     spec.clients.nodes.push_back(id);

@@ -426,9 +426,13 @@ int EdgeRuntime::run() {
   // Each node's own generator stream, drawn from the process's seed.
   Rng seeds(o_.seed);
   nodes_.emplace(proxy, std::make_unique<LocalEnv>(*this, proxy, std::make_unique<Proxy>(file), seeds.next()));
+  // One store of shown posts for the clients, as in the simulator (harness/edge_builder.cc).
+  const auto shown = spec.clients.nodes.empty()
+                         ? nullptr
+                         : std::make_shared<ShownPosts>(static_cast<std::uint32_t>(spec.clients.nodes.size()));
   for (std::uint32_t i = 0; i < spec.clients.nodes.size(); ++i) {
     const NodeId c = spec.clients.nodes[i];
-    nodes_.emplace(c, std::make_unique<LocalEnv>(*this, c, std::make_unique<Client>(file, i + 1), seeds.next()));
+    nodes_.emplace(c, std::make_unique<LocalEnv>(*this, c, std::make_unique<Client>(file, i + 1, shown), seeds.next()));
   }
   control_.assign(::dup(o_.control_fd));
   // The simulator starts the proxy before the clients (harness/edge_builder.cc).

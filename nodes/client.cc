@@ -17,10 +17,18 @@ Duration client_reconnect_wait(std::uint32_t failures) {
   return std::min<Duration>(k::kWsReconnectMin * (n * n), k::kWsReconnectMax);
 }
 
-Client::Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index)
-    : file_(std::move(file)), index_(index) {
+Client::Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index, std::shared_ptr<ShownPosts> shown)
+    : file_(std::move(file)), shown_store_(std::move(shown)), index_(index) {
   FL_ASSERT(file_ != nullptr);
   FL_ASSERT(index_ >= 1 && index_ <= file_->clients.nodes.size());
+  if (shown_store_) {
+    shown_slot_ = index_ - 1;
+    FL_ASSERT(shown_slot_ < shown_store_->clients());
+    shown_store_->forget(shown_slot_);  // a new process has shown nothing
+  } else {
+    shown_store_ = std::make_shared<ShownPosts>(1);
+  }
+  shown_ = shown_store_.get();
   proxy_ = file_->clients.proxy;
   post_interval_ = file_->clients.post_interval;
   FL_ASSERT(file_->clients.channels >= 1 && file_->clients.channels <= 64);
@@ -118,7 +126,8 @@ void Client::handle_event(Env& env, const WsEvent& event) {
 
 void Client::deliver(Env& env, const PostEvent& post, const char* via, bool received) {
   if ((mask_ & (1ULL << post.channel)) == 0) return;  // not a member: not shown
-  if (!delivered_.insert(post.id)) return;     // already held
+  if (!shown_->insert(shown_slot_, post.id)) return;  // already held
+  ++shown_count_;
   env.emit(PostDelivered{post.id, post.channel, via});
   if (received && post.create_at >= newest_at_) {
     newest_at_ = post.create_at;
@@ -409,7 +418,7 @@ void Client::describe(StateWriter& out) const {
   if (fail_count_ > 0) out.field("failures", std::to_string(fail_count_));
   out.field("posts_made", std::to_string(posts_made_));
   out.field("pending_posts", std::to_string(pending_.size()));
-  out.field("delivered", std::to_string(delivered_.size()));
+  out.field("delivered", std::to_string(shown_count_));
   if (resync_pending()) out.field("resync", "pending");
 }
 

@@ -35,7 +35,7 @@
 #include <set>
 
 #include "base/env.h"
-#include "nodes/post_id_set.h"
+#include "nodes/shown_posts.h"
 #include "nodes/spec.h"
 
 namespace fl {
@@ -46,8 +46,10 @@ Duration client_reconnect_wait(std::uint32_t failures);
 
 class alignas(64) Client : public Node {
  public:
-  // `index` is the client's 1-based number (client7 -> 7).
-  Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index);
+  // `index` is the client's 1-based number (client7 -> 7). `shown`: the store
+  // of shown posts shared by the run's clients (nodes/shown_posts.h), with a
+  // slot for index - 1; null: one of its own.
+  Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index, std::shared_ptr<ShownPosts> shown = nullptr);
 
   void on_start(Env& env) override;
   void on_message(Env& env, NodeId from, const Message& message) override;
@@ -61,7 +63,7 @@ class alignas(64) Client : public Node {
   std::uint64_t channel_mask() const { return mask_; }
   std::uint64_t conn_id() const { return conn_id_; }
   std::size_t pending_posts() const { return pending_.size(); }
-  std::size_t delivered() const { return delivered_.size(); }
+  std::size_t delivered() const { return shown_count_; }
 
  private:
   enum TimerKind : std::uint32_t { kReconnect = 1, kPostTick, kRequestTimeout, kRetry, kPing, kConnectTimeout, kRelogin };
@@ -103,9 +105,13 @@ class alignas(64) Client : public Node {
   std::uint64_t next_seq_ = 0;  // websocket
   Time newest_at_{};  // create_at of the newest post held (server clocks)
   std::uint64_t newest_post_ = 0;  // the resync point's post (for the history)
-  PostIdSet delivered_;  // received
+  // Posts shown (received or acknowledged): this client's slot of the store.
+  ShownPosts* shown_ = nullptr;
+  std::uint32_t shown_slot_ = 0;
+  std::size_t shown_count_ = 0;
 
   std::shared_ptr<const ClusterSpec> file_;
+  std::shared_ptr<ShownPosts> shown_store_;  // owns what shown_ points at
   std::uint32_t index_ = 0;
   NodeId proxy_{kNoNode};
   Duration post_interval_{};

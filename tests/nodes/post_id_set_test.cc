@@ -1,13 +1,16 @@
 // The client's post-id set against std::set: the compact 8-byte words, the
 // 16-byte overflow table (author 0 or >= 65,536, post number >= 2^21), and
-// growth, on the same ids.
+// growth, on the same ids. And the clients' shared store of shown posts
+// (nodes/shown_posts.h) against a std::set per client, with forget.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <random>
 #include <set>
+#include <vector>
 
 #include "nodes/post_id_set.h"
+#include "nodes/shown_posts.h"
 
 namespace fl {
 namespace {
@@ -49,6 +52,60 @@ TEST(PostIdSet, SameNumberOfAnotherAuthorIsAnotherPost) {
   EXPECT_FALSE(set.contains(id_of(3, 5 + 32)));
   EXPECT_TRUE(set.insert(id_of(4, 5)));
   EXPECT_EQ(set.size(), 2u);
+}
+
+TEST(ShownPosts, AgreesWithASetPerClientAndForgetClearsOneClientOnly) {
+  std::mt19937_64 rng(11);
+  constexpr std::uint32_t kClients = 130;  // three words per record, the last one partly used
+  ShownPosts store(kClients);
+  std::vector<std::set<std::uint64_t>> ref(kClients);
+  auto check_all = [&](std::uint64_t id) {
+    for (std::uint32_t c = 0; c < kClients; ++c) ASSERT_EQ(store.contains(c, id), ref[c].count(id) == 1) << c << " " << id;
+  };
+  for (int i = 0; i < 60000; ++i) {
+    std::uint64_t author = 1 + rng() % 200, number = 1 + rng() % 40;
+    switch (rng() % 20) {
+      case 0: author = 0; break;                                // another shape: author 0
+      case 1: author = (1u << 16) - 1 + rng() % 3; break;       // the last author, then beyond
+      case 2: number = (1u << 16) - 2 + rng() % 4; break;       // the last numbers, then beyond
+      case 3: number = 0xffffffffULL - rng() % 3; break;
+      default: break;
+    }
+    const std::uint64_t id = id_of(author, number);
+    const auto c = static_cast<std::uint32_t>(rng() % kClients);
+    ASSERT_EQ(store.contains(c, id), ref[c].count(id) == 1);
+    ASSERT_EQ(store.insert(c, id), ref[c].insert(id).second) << c << " " << author << " " << number;
+    ASSERT_TRUE(store.contains(c, id));
+    if (i % 5000 == 0) {
+      check_all(id);
+      // A client restarts: it holds nothing; the others keep theirs.
+      const auto gone = static_cast<std::uint32_t>(rng() % kClients);
+      store.forget(gone);
+      ref[gone].clear();
+      check_all(id);
+    }
+  }
+  // Every id any client holds, asked of every client (more than one chunk of
+  // records: 200 authors x 40 numbers).
+  std::set<std::uint64_t> all;
+  for (const auto& r : ref) all.insert(r.begin(), r.end());
+  EXPECT_GT(all.size(), 2048u);
+  for (std::uint64_t id : all) check_all(id);
+}
+
+TEST(ShownPosts, OneClientsPostIsNotAnothers) {
+  ShownPosts store(70);
+  EXPECT_TRUE(store.insert(69, id_of(3, 5)));
+  EXPECT_FALSE(store.insert(69, id_of(3, 5)));
+  EXPECT_FALSE(store.contains(5, id_of(3, 5)));   // another word of the record
+  EXPECT_FALSE(store.contains(68, id_of(3, 5)));  // the same word, another bit
+  EXPECT_FALSE(store.contains(69, id_of(4, 5)));
+  EXPECT_FALSE(store.contains(69, id_of(3, 6)));
+  EXPECT_TRUE(store.insert(68, id_of(3, 5)));
+  store.forget(69);
+  EXPECT_FALSE(store.contains(69, id_of(3, 5)));
+  EXPECT_TRUE(store.contains(68, id_of(3, 5)));
+  EXPECT_TRUE(store.insert(69, id_of(3, 5)));
 }
 
 }  // namespace
