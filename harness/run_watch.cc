@@ -168,9 +168,12 @@ void RunWatch::done() {
 //                each 2 x (members of its channel) + 10 events (hub -> proxy -> client
 //                per member, plus the post's own path), members = clients x 3 / channels
 // (a client joins its home channel and each other with probability 2/(channels-1)).
-// Speed: 400k events/s up to 2,000 clients, 280k beyond (cache misses grow).
-// Memory: 8 MiB + 25 KiB per client (hub buffers, proxy, invariants) + 17 bytes
-// per delivery (the clients' post sets, message_delivery's intervals).
+// Speed: 1.2M events/s up to 2,000 clients, 700k beyond (cache misses grow);
+// measured 1.7-2.4M and 1.0M on a quiet machine (30 Nov), halved under load.
+// Memory: 8 MiB + 16 KiB per client (hub buffers, proxy, invariants) + 12 bytes
+// per delivery (message_delivery's intervals, the database's rows) + a bit per
+// client per post (the clients' store of shown posts, nodes/shown_posts.h).
+// Within 10% on 500 and 2,000 clients; 40% high at 10,000 (30 Nov).
 Estimate estimate(const Scenario& s) {
   const double t = std::chrono::duration<double>(s.duration + s.settle).count();
   const double servers = s.cluster.app_servers;
@@ -184,8 +187,8 @@ Estimate estimate(const Scenario& s) {
   const double deliveries = posts * members;
   Estimate e;
   e.events = t * (1.5 * servers * servers + 10 + 0.09 * clients) + posts * (2 * members + 10);
-  e.wall_seconds = e.events / (clients <= 2000 ? 400e3 : 280e3);
-  e.memory_bytes = 8.0 * (1 << 20) + clients * 25.0 * 1024 + deliveries * 17;
+  e.wall_seconds = e.events / (clients <= 2000 ? 1.2e6 : 700e3);
+  e.memory_bytes = 8.0 * (1 << 20) + clients * 16.0 * 1024 + deliveries * 12 + posts * clients / 8;
   return e;
 }
 
