@@ -723,6 +723,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   live_cmd->add_option("--base-port", live.base_port, "app i gossips on BASE + i - 1 (default 8074)");
   live_cmd->add_option("--http-port", live.http_port,
                        "app i serves GET /api/v4/system/ping on HTTP port P + i - 1 (default 8065)");
+  live_cmd->add_option("--out", live.out_dir,
+                       "Write a failing run's report folder to DIR/<scenario>-live (as run --out); the run's own "
+                       "folder keeps the node logs");
   bool live_compare = false;
   live_cmd->add_flag("--compare", live_compare,
                      "Run it in the simulator too and print both outcomes side by side (docs/live.md)");

@@ -33,6 +33,7 @@
 #include "live/node_runtime.h"
 #include "live/pg_db.h"
 #include "live/postgres.h"
+#include "reports/report.h"
 #include "live/process.h"
 #include "nodes/constants.h"
 #include "nodes/spec.h"
@@ -776,7 +777,11 @@ LiveResult LiveRun::run() {
     r.exit_code = kExitFailed;
     std::string first = !unexpected.empty() ? unexpected.front() : "expected " + missing.front() + " not found";
     const std::size_t more = unexpected.size() + missing.size() - 1;
-    r.line = "FAIL " + stats + " " + first + (more ? " (+" + std::to_string(more) + " more)" : "") + " -> " + dir_;
+    const std::string report_dir =
+        o_.out_dir.empty()
+            ? dir_
+            : (fs::absolute(o_.out_dir) / (reports::report_folder_stems({s_.path}).front() + "-live")).string();
+    r.line = "FAIL " + stats + " " + first + (more ? " (+" + std::to_string(more) + " more)" : "") + " -> " + report_dir;
     // The report folder, as `run --out` writes it (harness/live_report.h),
     // beside the raw histories and the node logs.
     LiveReportInput in;
@@ -789,10 +794,15 @@ LiveResult LiveRun::run() {
     in.end = end;
     in.wall_seconds = wall;
     in.time_scale = o_.time_scale;
-    if (const std::string error = write_live_report(dir_, in); !error.empty())
+    std::error_code ec;
+    fs::create_directories(report_dir, ec);
+    if (ec)
+      err_ << "faultline live: cannot create " << report_dir << ": " << ec.message() << "\n";
+    else if (const std::string error = write_live_report(report_dir, in); !error.empty())
       err_ << "faultline live: the report folder: " << error << "\n";
     else
-      r.report_dir = dir_;
+      r.report_dir = report_dir;
+    if (report_dir != dir_) err_ << "live: the run's folder (node logs, raw histories): " << dir_ << "\n";
     const_cast<LiveOptions&>(o_).keep = true;  // a failing run's folder stays for inspection (PostgreSQL stops)
     db_.stop();
   }

@@ -28,6 +28,11 @@ struct LiveOptions {
   std::uint16_t http_port = 0;   // app i serves HTTP on http_port + i - 1; 0: 8065 (Mattermost's)
   std::string node_binary;       // the faultline binary ("" : this process's own)
   std::string work_dir;          // run folder ("" : a new one under the temp dir, removed unless kept)
+  // --out: a failing run's report folder (report.json/md/html, summary.txt,
+  // the merged history) goes to out_dir/<scenario stem>-live, as `run --out`
+  // writes its folders; the run folder keeps the node logs and raw histories.
+  // "": the report is written into the run folder.
+  std::string out_dir;
 };
 
 struct LiveResult {

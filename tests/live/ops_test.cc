@@ -310,18 +310,26 @@ TEST(LiveReport, FailingLiveRunWritesTheReportFolderNamingTheViolation) {
   const Ports p = free_ports();
   o.base_port = p.gossip;
   o.http_port = p.http;
-  const std::string dir = (fs::temp_directory_path() / ("fl-livereport-" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
-  o.work_dir = dir;
+  const std::string run_dir = (fs::temp_directory_path() / ("fl-livereport-" + std::to_string(::getpid()))).string();
+  const std::string out = run_dir + "-out";
+  fs::remove_all(run_dir);
+  fs::remove_all(out);
+  o.work_dir = run_dir;
+  o.out_dir = out;  // --out: the report folder there, as `run --out` writes it
   std::stringstream err;
   const LiveResult r = run_live(s, o, err);
   EXPECT_EQ(r.exit_code, 1) << r.line << "\n" << err.str();
   EXPECT_EQ(r.line.rfind("FAIL ", 0), 0u) << r.line;
   EXPECT_NE(r.line.find("migration_by_first_starter"), std::string::npos) << r.line;
-  EXPECT_EQ(r.report_dir, fs::absolute(dir).string());
-  for (const char* f : {"report.json", "report.md", "report.html", "summary.txt", "history.jsonl", "harness.jsonl",
-                        "app1.log", "app2.log", "app3.log", "app1-0.jsonl", "app1-1.jsonl"})
+  const std::string dir = out + "/migration_without_lock-live";
+  EXPECT_EQ(r.report_dir, dir);
+  EXPECT_NE(r.line.find("-> " + dir), std::string::npos) << r.line;  // the FAIL line names it
+  for (const char* f : {"report.json", "report.md", "report.html", "summary.txt", "history.jsonl"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  // The run's folder keeps what the processes wrote.
+  for (const char* f : {"harness.jsonl", "app1.log", "app2.log", "app3.log", "app1-0.jsonl", "app1-1.jsonl"})
+    EXPECT_TRUE(fs::exists(run_dir + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(run_dir + "/report.json"));
   const std::string json = read_all(dir + "/report.json");
   const std::string md = read_all(dir + "/report.md");
   const std::string html = read_all(dir + "/report.html");
@@ -339,7 +347,8 @@ TEST(LiveReport, FailingLiveRunWritesTheReportFolderNamingTheViolation) {
     for (std::string line; std::getline(in, line);) ++lines;
   }
   EXPECT_EQ(lines, r.history.size());
-  fs::remove_all(dir);
+  fs::remove_all(out);
+  fs::remove_all(run_dir);
 }
 
 // The control: the same operations with the bug off migrate once, hold, and
