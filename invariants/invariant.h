@@ -137,7 +137,8 @@ class Invariant {
   // Declares the event types handle() reads (default: all; event_mask below).
   // Only a checker whose handle() does nothing for the other types may say so:
   // one that acts on the time of any event (a deadline checked at every event)
-  // must read all, so that its violations are found at the same event.
+  // must read all, or be timed (read_timed, below), so that its violations are
+  // found at the same event.
   void read_only(const EventMask& types) { wants_ = types; }
   // A checker that acts on the passing of time (a deadline judged at the first
   // event past it) need not read every event for that: it declares the types

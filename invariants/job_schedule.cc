@@ -58,7 +58,7 @@ class JobSchedule final : public Invariant {
       FL_ASSERT_MSG(period > Duration{0}, "a recurring job type has a positive period");
       types_[type].period = period;
     }
-    // Time alone acts in check_deadlines(): see wake().
+    // Time alone acts in check_deadlines(): see first_due().
     read_timed(event_mask<JobScheduled, LeaderBegin, LeaderEnd, ProcessCrashed, ProcessStopped, ProcessStarted,
                           ProcessPaused, ProcessResumed, ClockChanged, ConfigChanged>());
   }
@@ -77,12 +77,12 @@ class JobSchedule final : public Invariant {
 
   void handle(const HistoryEvent& e) override {
     update(e);
-    wake_at(wake());
+    wake_at(first_due());
   }
 
   // The first time at which check_deadlines would report: one nanosecond past
   // the earliest deadline it judges now.
-  Time wake() const {
+  Time first_due() const {
     Time t = kTimeMax;
     if (sole_ == kNoNode) return t;
     for (const auto& [name, s] : types_)

@@ -25,7 +25,7 @@ class SingleLeader final : public Invariant {
  public:
   SingleLeader(const ClusterInfo& c, Duration grace) : Invariant("single_leader", c), grace_(grace), faults_(cluster()) {
     FL_ASSERT(grace_ >= Duration{0});
-    // Time alone acts in rejoin_thawed and check_grace: see wake().
+    // Time alone acts in rejoin_thawed and check_grace: see first_due().
     read_timed(FaultBook::reads() | event_mask<LeaderBegin, LeaderEnd, ProcessCrashed, ProcessStopped, ProcessStarted,
                                                ProcessPaused, ProcessResumed, JobCreated>());
   }
@@ -33,13 +33,13 @@ class SingleLeader final : public Invariant {
  private:
   void handle(const HistoryEvent& e) override {
     update(e);
-    wake_at(wake());
+    wake_at(first_due());
   }
 
   // The first time at which an event of any type would act: a thawed leader
   // rejoins once time moves past its resume; an overlap is reported once it
   // outlives the grace (both strictly after: one nanosecond on).
-  Time wake() const {
+  Time first_due() const {
     Time t = kTimeMax;
     for (const auto& [node, thawed] : thawed_) t = std::min(t, thawed.resumed.at + Duration{1});
     if (overlapping_ && !reported_ && grace_ > Duration{0}) t = std::min(t, overlap_since_ + grace_ + Duration{1});
