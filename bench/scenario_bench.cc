@@ -5,7 +5,7 @@
 // harness/runner.cc, cut_history). `--history PATH` streams every event to PATH
 // as JSON Lines as well, as `faultline run --out DIR --history full` does:
 // the cost of the whole history written out (about half the time of the
-// reference hour; until 30 Nov the bench always did, docs/scaling.md).
+// reference hour; until 29 Nov the bench always did, docs/scaling.md).
 //
 // Prints exactly one line:
 //   scenario sim_s=<S> wall_s=<W> speedup=<S/W> events=<E> events_per_s=<E/W> peak_rss_mib=<R> history=<none|json>

@@ -169,11 +169,12 @@ void RunWatch::done() {
 //                per member, plus the post's own path), members = clients x 3 / channels
 // (a client joins its home channel and each other with probability 2/(channels-1)).
 // Speed: 1.2M events/s up to 2,000 clients, 700k beyond (cache misses grow);
-// measured 1.7-2.4M and 1.0M on a quiet machine (30 Nov), halved under load.
+// measured 1.7-2.4M and 1.0M on a quiet machine (29 Nov), halved under load.
 // Memory: 8 MiB + 16 KiB per client (hub buffers, proxy, invariants) + 12 bytes
 // per delivery (message_delivery's intervals, the database's rows) + a bit per
 // client per post (the clients' store of shown posts, nodes/shown_posts.h).
-// Within 10% on 500 and 2,000 clients; 40% high at 10,000 (30 Nov).
+// Measured against it (29 Nov): 10-20% low at 500 and 2,000 clients, within
+// 2% on the reference hour, 40% high at 10,000 clients.
 Estimate estimate(const Scenario& s) {
   const double t = std::chrono::duration<double>(s.duration + s.settle).count();
   const double servers = s.cluster.app_servers;

@@ -18,17 +18,16 @@ Duration client_reconnect_wait(std::uint32_t failures) {
 }
 
 Client::Client(std::shared_ptr<const ClusterSpec> file, std::uint32_t index, std::shared_ptr<ShownPosts> shown)
-    : file_(std::move(file)), shown_store_(std::move(shown)), index_(index) {
+    : shown_(std::move(shown)), file_(std::move(file)), index_(index) {
   FL_ASSERT(file_ != nullptr);
   FL_ASSERT(index_ >= 1 && index_ <= file_->clients.nodes.size());
-  if (shown_store_) {
+  if (shown_) {
     shown_slot_ = index_ - 1;
-    FL_ASSERT(shown_slot_ < shown_store_->clients());
-    shown_store_->forget(shown_slot_);  // a new process has shown nothing
+    FL_ASSERT(shown_slot_ < shown_->clients());
+    shown_->forget(shown_slot_);  // a new process has shown nothing
   } else {
-    shown_store_ = std::make_shared<ShownPosts>(1);
+    shown_ = std::make_shared<ShownPosts>(1);
   }
-  shown_ = shown_store_.get();
   proxy_ = file_->clients.proxy;
   post_interval_ = file_->clients.post_interval;
   FL_ASSERT(file_->clients.channels >= 1 && file_->clients.channels <= 64);

@@ -106,12 +106,11 @@ class alignas(64) Client : public Node {
   Time newest_at_{};  // create_at of the newest post held (server clocks)
   std::uint64_t newest_post_ = 0;  // the resync point's post (for the history)
   // Posts shown (received or acknowledged): this client's slot of the store.
-  ShownPosts* shown_ = nullptr;
+  std::shared_ptr<ShownPosts> shown_;
   std::uint32_t shown_slot_ = 0;
   std::size_t shown_count_ = 0;
 
   std::shared_ptr<const ClusterSpec> file_;
-  std::shared_ptr<ShownPosts> shown_store_;  // owns what shown_ points at
   std::uint32_t index_ = 0;
   NodeId proxy_{kNoNode};
   Duration post_interval_{};

@@ -335,6 +335,15 @@ struct Simulation::Impl {
   }
   // Arms the request timeout of the message in `slot`, once, if its pair has one.
   void arm_request_timeout(std::uint32_t slot);
+  // A message delivered at `at`, later than its pair's request timeout (a slow
+  // link): the sender gives up first. Only on a drawn latency, as before the
+  // fast path took drawn links: a fixed latency never checked it (a fixed
+  // latency above a request timeout is a scenario nobody runs; changing it
+  // would change such a run's history).
+  void arm_if_slow(NodeId from, NodeId to, const LinkState& link, std::int64_t at, std::uint32_t slot) {
+    if (link.fixed_latency >= 0) return;
+    if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) arm_request_timeout(slot);
+  }
   void request_timed_out(const Event& e);
   // Sends over a link with a fault or a drawn latency, or to a dead node.
   [[gnu::noinline]] void send_faulty(NodeId from, NodeId to, const Message& message, const LinkState& link);
@@ -481,15 +490,7 @@ void Simulation::Impl::send(NodeId from, NodeId to, const Message& message) {
   if (at < last) at = last;  // FIFO per connection
   last = at;
   push(at, kDeliver, to.value, slot);
-  // Delayed past the request timeout (a slow link): the sender gives up first.
-  // Only on a drawn latency, as before this path took drawn links: a fixed
-  // latency never checked it (a fixed latency above a request timeout is a
-  // scenario nobody runs; changing it would change such a run's history).
-  if (link.fixed_latency < 0) {
-    if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) {
-      arm_request_timeout(slot);
-    }
-  }
+  arm_if_slow(from, to, link, at, slot);
 }
 
 void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& message, const LinkState& link) {
@@ -557,15 +558,7 @@ void Simulation::Impl::send_faulty(NodeId from, NodeId to, const Message& messag
     last = at;
   }
   push(at, kDeliver, to.value, slot);
-  // Delayed past the request timeout (a slow link): the sender gives up first.
-  // Only on a drawn latency, as before this path took drawn links: a fixed
-  // latency never checked it (a fixed latency above a request timeout is a
-  // scenario nobody runs; changing it would change such a run's history).
-  if (link.fixed_latency < 0) {
-    if (const std::int64_t timeout = request_timeout(from, to); timeout > 0 && at - now > timeout) {
-      arm_request_timeout(slot);
-    }
-  }
+  arm_if_slow(from, to, link, at, slot);
 }
 
 void Simulation::Impl::arm_request_timeout(std::uint32_t slot) {
